@@ -239,13 +239,14 @@ impl Context<'_> {
     }
 
     /// Pages `items` per GitHub's rules (`per_page` default 30, at most 100) with a `Link`
-    /// header naming the first, previous, next and last pages.
-    fn paginate(&self, items: Vec<Value>) -> Response {
+    /// header naming the first, previous, next and last pages. Only the requested page is
+    /// shaped into JSON: lists here can hold thousands of items.
+    fn paginate<T>(&self, items: &[T], shape: impl Fn(&T) -> Value) -> Response {
         let per_page = self.query_number("per_page").unwrap_or(30).clamp(1, 100) as usize;
         let page = self.query_number("page").unwrap_or(1).max(1) as usize;
         let last = items.len().div_ceil(per_page).max(1);
         let chunk: Vec<Value> =
-            items.into_iter().skip((page - 1) * per_page).take(per_page).collect();
+            items.iter().skip((page - 1) * per_page).take(per_page).map(shape).collect();
         let response = Response::json(200, &Value::Array(chunk));
         let mut links = Vec::new();
         let link = |page: usize, rel: &str| {
@@ -418,13 +419,8 @@ impl Context<'_> {
         let pull = self.pull()?;
         let template = self.spec.example("diff-entry-items")[0].clone();
         // GitHub stops listing after 3,000 files, silently.
-        let files = pull
-            .files
-            .iter()
-            .take(PULL_FILES_LIMIT)
-            .map(|file| self.file_json(file, &template))
-            .collect();
-        Ok(self.paginate(files))
+        let listed = &pull.files[..pull.files.len().min(PULL_FILES_LIMIT)];
+        Ok(self.paginate(listed, |file| self.file_json(file, &template)))
     }
 
     fn compare(&mut self) -> Served {
@@ -508,12 +504,11 @@ impl Context<'_> {
             .cloned()
             .collect();
         let since = self.matched.query.get("since").cloned();
-        let items = comments
+        let selected: Vec<&Comment> = comments
             .iter()
             .filter(|comment| since.as_ref().is_none_or(|since| comment.updated_at >= *since))
-            .map(|comment| self.comment_json(comment))
             .collect();
-        Ok(self.paginate(items))
+        Ok(self.paginate(&selected, |comment| self.comment_json(comment)))
     }
 
     fn create_comment(&mut self) -> Served {
@@ -667,9 +662,8 @@ impl Context<'_> {
             .filter(|d| query.get("ref").is_none_or(|git_ref| &d.git_ref == git_ref))
             .filter(|d| query.get("task").is_none_or(|task| &d.task == task))
             .filter(|d| query.get("environment").is_none_or(|env| &d.environment == env))
-            .map(|d| self.deployment_json(d))
-            .collect();
-        Ok(self.paginate(items))
+            .collect::<Vec<&Deployment>>();
+        Ok(self.paginate(&items, |deployment| self.deployment_json(deployment)))
     }
 
     fn deployment_index(&mut self) -> Result<usize, Response> {
@@ -768,9 +762,8 @@ impl Context<'_> {
     fn list_deployment_statuses(&mut self) -> Served {
         let index = self.deployment_index()?;
         let deployment = self.repository()?.deployments[index].clone();
-        let items =
-            deployment.statuses.iter().rev().map(|s| self.status_json(deployment.id, s)).collect();
-        Ok(self.paginate(items))
+        let newest_first: Vec<&DeploymentStatus> = deployment.statuses.iter().rev().collect();
+        Ok(self.paginate(&newest_first, |status| self.status_json(deployment.id, status)))
     }
 }
 
