@@ -1,3 +1,5 @@
-//! The root package's integration tests: one binary, one module per area.
+//! The one integration-test binary: each module tests one area end to end, in-process.
 
+mod action_yml;
+mod events;
 mod github;
