@@ -113,6 +113,17 @@ impl ClientConfig {
             comment_author: None,
         }
     }
+
+    /// A configuration for the API named by `GITHUB_API_URL` in `env` (the environment the
+    /// caller was handed, never the process's own), github.com's when unset or empty.
+    pub fn from_env(env: &[(String, String)], token: GitHubToken) -> ClientConfig {
+        let api_url = env
+            .iter()
+            .rev()
+            .find(|(name, value)| name == "GITHUB_API_URL" && !value.trim().is_empty())
+            .map_or(DEFAULT_API_URL, |(_, value)| value.trim());
+        ClientConfig::new(api_url, token)
+    }
 }
 
 /// A client for one GitHub instance and token.
@@ -519,6 +530,17 @@ mod tests {
             GitHubClient::new(ClientConfig::new("ftp://example.com", token.clone())).unwrap_err();
         assert!(err.to_string().contains("ftp://example.com"), "{err}");
         assert!(GitHubClient::new(ClientConfig::new("not a url", token)).is_err());
+    }
+
+    #[test]
+    fn the_api_url_comes_from_the_given_environment() {
+        let token = GitHubToken::new("t");
+        let env = |value: &str| vec![("GITHUB_API_URL".to_string(), value.to_string())];
+        let enterprise =
+            ClientConfig::from_env(&env("https://ghe.example.com/api/v3"), token.clone());
+        assert_eq!(enterprise.api_url, "https://ghe.example.com/api/v3");
+        assert_eq!(ClientConfig::from_env(&env(" "), token.clone()).api_url, DEFAULT_API_URL);
+        assert_eq!(ClientConfig::from_env(&[], token).api_url, DEFAULT_API_URL);
     }
 
     #[test]
