@@ -6,8 +6,8 @@
 //!
 //! Limits (GitHub's, not ours): a pull request's file list stops at 3,000 files and a comparison
 //! lists at most 300; both come back flagged `truncated` so that callers fall back to the git
-//! history, which has no limit. Listing open pull requests for a branch and commits → pulls are
-//! not offered: their operations are not in the API description this project validates against.
+//! history, which has no limit. A push event finds its pull request by branch
+//! ([`GitHubClient::open_pull_requests_for_branch`]) or by commit.
 
 use std::fmt;
 use std::str::FromStr;
@@ -21,6 +21,9 @@ use super::client::{GitHubClient, encode};
 pub const PULL_FILES_LIMIT: usize = 3000;
 /// GitHub's compare endpoint lists at most this many files.
 pub const COMPARE_FILES_LIMIT: usize = 300;
+/// Pull requests read per listing at most (100 per page); more open pull requests for one
+/// branch or commit than this is not a situation the action has to handle.
+const MAX_PULL_PAGES: usize = 5;
 
 /// A repository, `owner/name` (as in `GITHUB_REPOSITORY`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -141,8 +144,11 @@ pub struct Comparison {
 struct PullJson {
     number: u64,
     state: PullState,
+    /// Only in the full pull request; lists carry `merged_at` alone.
     #[serde(default)]
     merged: bool,
+    #[serde(default)]
+    merged_at: Option<String>,
     #[serde(default)]
     draft: bool,
     title: String,
@@ -208,6 +214,22 @@ impl From<FileJson> for ChangedFile {
     }
 }
 
+impl From<PullJson> for PullRequest {
+    fn from(pull: PullJson) -> PullRequest {
+        PullRequest {
+            number: pull.number,
+            state: pull.state,
+            merged: pull.merged || pull.merged_at.is_some(),
+            draft: pull.draft,
+            title: pull.title,
+            author: pull.user.map(|u| u.login).unwrap_or_default(),
+            head: pull.head.into(),
+            base: pull.base.into(),
+            labels: pull.labels.into_iter().map(|l| l.name).collect(),
+        }
+    }
+}
+
 impl From<SideJson> for PullSide {
     fn from(side: SideJson) -> PullSide {
         PullSide { git_ref: side.git_ref, sha: side.sha, repo: side.repo.map(|r| r.full_name) }
@@ -222,17 +244,35 @@ impl GitHubClient {
         number: u64,
     ) -> Result<PullRequest, GitHubError> {
         let pull: PullJson = self.get_json(&format!("{}/pulls/{number}", repo.api_path())).await?;
-        Ok(PullRequest {
-            number: pull.number,
-            state: pull.state,
-            merged: pull.merged,
-            draft: pull.draft,
-            title: pull.title,
-            author: pull.user.map(|u| u.login).unwrap_or_default(),
-            head: pull.head.into(),
-            base: pull.base.into(),
-            labels: pull.labels.into_iter().map(|l| l.name).collect(),
-        })
+        Ok(pull.into())
+    }
+
+    /// The open pull requests whose head is `branch` of `repo` itself (not of a fork), newest
+    /// first: how a push event finds its pull request.
+    pub async fn open_pull_requests_for_branch(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+    ) -> Result<Vec<PullRequest>, GitHubError> {
+        let path = format!(
+            "{}/pulls?state=open&head={}&per_page=100",
+            repo.api_path(),
+            encode(&format!("{}:{branch}", repo.owner))
+        );
+        let listing = self.get_pages::<PullJson>(&path, MAX_PULL_PAGES).await?;
+        Ok(listing.items.into_iter().map(PullRequest::from).collect())
+    }
+
+    /// The pull requests associated with commit `sha` (open ones whose head it is, or merged
+    /// ones that brought it in).
+    pub async fn pull_requests_for_commit(
+        &self,
+        repo: &RepoName,
+        sha: &str,
+    ) -> Result<Vec<PullRequest>, GitHubError> {
+        let path = format!("{}/commits/{}/pulls?per_page=100", repo.api_path(), encode(sha));
+        let listing = self.get_pages::<PullJson>(&path, MAX_PULL_PAGES).await?;
+        Ok(listing.items.into_iter().map(PullRequest::from).collect())
     }
 
     /// Every file a pull request changes (all pages), up to GitHub's 3,000-file limit.

@@ -441,3 +441,42 @@ fn requests_that_github_would_reject_fail_the_test_that_sent_them() {
     let message = message.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(message.contains("auto_merge: expected boolean"), "{message}");
 }
+
+#[tokio::test]
+async fn a_push_finds_its_pull_request_by_branch_or_by_commit() {
+    let fake = fake();
+    let mut closed = Pull::open(3, "feat/cart", "old000", "develop", "b2b2b2");
+    closed.state = FakePullState::Closed;
+    fake.add_pull(REPO, closed);
+    let mut fork = Pull::open(8, "feat/cart", "f0f0f0", "develop", "b2b2b2");
+    fork.head_repo = Some("stranger/shop".to_string());
+    fake.add_pull(REPO, fork);
+    fake.add_pull(REPO, Pull::open(11, "feat/other", "a1a1a1", "develop", "b2b2b2"));
+    let (client, _) = connect(&fake, USER_TOKEN);
+
+    let open = client.open_pull_requests_for_branch(&repo(), "feat/cart").await.unwrap();
+    let numbers: Vec<u64> = open.iter().map(|p| p.number).collect();
+    assert_eq!(numbers, vec![7], "closed and fork pull requests are not ours");
+    assert_eq!(open[0].head.sha, "a1a1a1");
+    assert!(client.open_pull_requests_for_branch(&repo(), "feat/none").await.unwrap().is_empty());
+
+    let by_commit = client.pull_requests_for_commit(&repo(), "a1a1a1").await.unwrap();
+    let mut numbers: Vec<u64> = by_commit.iter().map(|p| p.number).collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, vec![7, 11]);
+
+    fake.update_pull(REPO, 11, |pull| {
+        pull.state = FakePullState::Closed;
+        pull.merged = true;
+    });
+    let merged = client.pull_requests_for_commit(&repo(), "a1a1a1").await.unwrap();
+    let eleven = merged.iter().find(|p| p.number == 11).unwrap();
+    assert_eq!((eleven.state, eleven.merged), (PullState::Closed, true));
+    let head_filter = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.operation_id.as_deref() == Some("pulls/list"))
+        .unwrap();
+    assert!(head_filter.target.contains("head=octo%3Afeat%2Fcart"), "{}", head_filter.target);
+    fake.assert_no_violations();
+}

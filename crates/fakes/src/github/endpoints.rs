@@ -110,8 +110,15 @@ fn serve(
         }
     };
     state.used += 1;
-    let mut context =
-        Context { state, spec, base_url, matched: &matched, identity, body: &request.body };
+    let mut context = Context {
+        state,
+        spec,
+        base_url,
+        matched: &matched,
+        path: &request.path,
+        identity,
+        body: &request.body,
+    };
     let response = context.operation().unwrap_or_else(|response| response);
     let remaining = RATE_LIMIT.saturating_sub(context.state.used);
     let response = response
@@ -164,6 +171,8 @@ struct Context<'a> {
     spec: &'a Spec,
     base_url: &'a str,
     matched: &'a MatchedRequest,
+    /// The request's path as sent (still percent-encoded), for `Link` headers.
+    path: &'a str,
     identity: Option<Identity>,
     body: &'a [u8],
 }
@@ -176,6 +185,8 @@ impl Context<'_> {
             "users/get-authenticated" => self.get_user(),
             "rate-limit/get" => Ok(self.rate_limit()),
             "pulls/get" => self.get_pull(),
+            "pulls/list" => self.list_pulls(),
+            "repos/list-pull-requests-associated-with-commit" => self.pulls_for_commit(),
             "pulls/list-files" => self.list_pull_files(),
             "repos/compare-commits-with-basehead" => self.compare(),
             "issues/list-comments" => self.list_comments(),
@@ -255,7 +266,7 @@ impl Context<'_> {
             query.insert("per_page", per_page.to_string());
             query.insert("page", page.to_string());
             let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            format!("<{}{}?{}>; rel=\"{rel}\"", self.base_url, self.request_path(), query.join("&"))
+            format!("<{}{}?{}>; rel=\"{rel}\"", self.base_url, self.path, query.join("&"))
         };
         if page > 1 {
             links.push(link(page - 1, "prev"));
@@ -268,25 +279,6 @@ impl Context<'_> {
             links.push(link(1, "first"));
         }
         if links.is_empty() { response } else { response.with_header("link", links.join(", ")) }
-    }
-
-    fn request_path(&self) -> String {
-        let (owner, repo) = self.repo_name();
-        match self.matched.operation_id.as_str() {
-            "issues/list-comments" => format!(
-                "/repos/{owner}/{repo}/issues/{}/comments",
-                self.matched.path["issue_number"]
-            ),
-            "pulls/list-files" => {
-                format!("/repos/{owner}/{repo}/pulls/{}/files", self.matched.path["pull_number"])
-            }
-            "repos/list-deployments" => format!("/repos/{owner}/{repo}/deployments"),
-            "repos/list-deployment-statuses" => format!(
-                "/repos/{owner}/{repo}/deployments/{}/statuses",
-                self.matched.path["deployment_id"]
-            ),
-            other => format!("/{other}"),
-        }
     }
 
     fn query_number(&self, name: &str) -> Option<u64> {
@@ -330,8 +322,17 @@ impl Context<'_> {
 
     fn get_pull(&mut self) -> Served {
         let pull = self.pull()?;
-        let (owner, repo) = self.repo_name();
         let mut body = self.spec.example("pull-request");
+        self.shape_pull(&mut body, &pull);
+        body["merged"] = json!(pull.merged);
+        body["mergeable"] = json!(pull.state == PullState::Open);
+        body["changed_files"] = json!(pull.files.len());
+        Ok(Response::json(200, &body))
+    }
+
+    /// Writes `pull` over a `pull-request` or `pull-request-simple` example.
+    fn shape_pull(&self, body: &mut Value, pull: &Pull) {
+        let (owner, repo) = self.repo_name();
         let html = format!("https://github.com/{owner}/{repo}/pull/{}", pull.number);
         body["url"] = json!(format!("{}/pulls/{}", self.repo_url(), pull.number));
         body["id"] = json!(pull.number + 1_000_000);
@@ -341,8 +342,6 @@ impl Context<'_> {
         body["title"] = json!(pull.title);
         body["draft"] = json!(pull.draft);
         body["user"] = self.user(&pull.author, false);
-        body["merged"] = json!(pull.merged);
-        body["mergeable"] = json!(pull.state == PullState::Open);
         body["merged_at"] = if pull.merged { json!("2026-01-01T00:00:00Z") } else { Value::Null };
         body["closed_at"] = if pull.state == PullState::Closed {
             json!("2026-01-01T00:00:00Z")
@@ -350,7 +349,7 @@ impl Context<'_> {
             Value::Null
         };
         body["merge_commit_sha"] = if pull.merged { json!(pull.head_sha) } else { Value::Null };
-        body["changed_files"] = json!(pull.files.len());
+        // GitHub's own example lists a team without the `type` its schema requires.
         body["requested_teams"] = json!([]);
         let template_label = body["labels"][0].clone();
         body["labels"] = Value::Array(
@@ -387,7 +386,65 @@ impl Context<'_> {
             repository["html_url"] = json!(format!("https://github.com/{full_name}"));
             repository["url"] = json!(format!("{}/repos/{full_name}", self.base_url));
         }
-        Ok(Response::json(200, &body))
+    }
+
+    /// `GET /repos/{o}/{r}/pulls`: filters `state` (default open), `head` (`owner:branch`; a bare
+    /// branch matches any owner) and `base`; newest first, like GitHub's default sort.
+    fn list_pulls(&mut self) -> Served {
+        let query = self.matched.query.clone();
+        let (owner, _) = self.repo_name();
+        let pulls: Vec<Pull> = self.repository()?.pulls.values().rev().cloned().collect();
+        let state = query.get("state").map_or("open", String::as_str);
+        let selected: Vec<&Pull> = pulls
+            .iter()
+            .filter(|pull| match state {
+                "all" => true,
+                "closed" => pull.state == PullState::Closed,
+                _ => pull.state == PullState::Open,
+            })
+            .filter(|pull| {
+                query.get("head").is_none_or(|head| {
+                    let head_owner = pull
+                        .head_repo
+                        .as_deref()
+                        .and_then(|full| full.split_once('/'))
+                        .map_or(owner.as_str(), |(o, _)| o);
+                    match head.split_once(':') {
+                        Some((o, branch)) => {
+                            o.eq_ignore_ascii_case(head_owner) && branch == pull.head_ref
+                        }
+                        None => *head == pull.head_ref,
+                    }
+                })
+            })
+            .filter(|pull| query.get("base").is_none_or(|base| *base == pull.base_ref))
+            .collect();
+        if query.get("direction").map(String::as_str) == Some("asc") {
+            let ascending: Vec<&Pull> = selected.into_iter().rev().collect();
+            return Ok(self.paginate(&ascending, |pull| self.simple_pull_json(pull)));
+        }
+        Ok(self.paginate(&selected, |pull| self.simple_pull_json(pull)))
+    }
+
+    /// `GET /repos/{o}/{r}/commits/{sha}/pulls`: the pull requests whose head is that commit
+    /// (or whose merge produced it).
+    fn pulls_for_commit(&mut self) -> Served {
+        let sha = self.matched.path["commit_sha"].clone();
+        let pulls: Vec<Pull> = self
+            .repository()?
+            .pulls
+            .values()
+            .filter(|pull| pull.head_sha == sha)
+            .cloned()
+            .collect();
+        let selected: Vec<&Pull> = pulls.iter().collect();
+        Ok(self.paginate(&selected, |pull| self.simple_pull_json(pull)))
+    }
+
+    fn simple_pull_json(&self, pull: &Pull) -> Value {
+        let mut body = self.spec.example("pull-request-simple-items")[0].clone();
+        self.shape_pull(&mut body, pull);
+        body
     }
 
     fn file_json(&self, file: &ChangedFile, template: &Value) -> Value {

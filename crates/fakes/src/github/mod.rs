@@ -1,6 +1,7 @@
-//! A stateful fake of the part of GitHub's REST API that gitops-env uses: pull requests and
-//! their files, comparisons, issue comments (with their authors), deployments and deployment
-//! statuses, `GET /user` and `GET /rate_limit`, with injectable rate limits and server errors.
+//! A stateful fake of the part of GitHub's REST API that gitops-env uses: pull requests (get,
+//! list by branch, by commit) and their files, comparisons, issue comments (with their authors),
+//! deployments and deployment statuses, `GET /user` and `GET /rate_limit`, with injectable rate
+//! limits and server errors.
 //!
 //! **Every request is checked against GitHub's own OpenAPI description** (method, path,
 //! parameters, JSON body; see `spec` and `data/github/README.md`). An unknown route or an invalid
@@ -14,9 +15,10 @@
 //! runs from the command line as `fake-github --listen ADDR`, readable with plain HTTP
 //! (`curl ADDR/repos/o/r/issues/1/comments`), which is how a local run can be inspected.
 //!
+//! Reads need no token (a public repository), so a run can be inspected with curl; writes do.
 //! Not modelled: issues that are not pull requests, repository permissions beyond "only the
 //! author edits a comment", `auto_merge` behaviour of deployments, ETags/conditional requests,
-//! and the operations missing from the shared description (listing pulls, commits → pulls).
+//! and commits other than a pull request's head (commit → pulls matches head SHAs only).
 
 mod endpoints;
 mod http;

@@ -198,7 +198,7 @@ fn successful_deployments_demote_their_predecessors() {
 #[test]
 fn unknown_routes_bad_bodies_and_missing_user_agents_are_violations() {
     let fake = fake();
-    assert_eq!(send(&fake, "GET", "/repos/o/r/pulls", Some("user"), "").status, 404);
+    assert_eq!(send(&fake, "GET", "/repos/o/r/branches", Some("user"), "").status, 404);
     let bad = send(
         &fake,
         "POST",
@@ -214,7 +214,7 @@ fn unknown_routes_bad_bodies_and_missing_user_agents_are_violations() {
     assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
     let violations = fake.take_violations();
     assert_eq!(violations.len(), 4, "{violations:#?}");
-    assert!(violations[0].contains("GET /repos/o/r/pulls: no such operation"));
+    assert!(violations[0].contains("GET /repos/o/r/branches: no such operation"));
     assert!(violations[1].contains("/state: \"done\" is not one of"));
     assert!(violations[2].contains("/enviroment: property is not declared"));
     assert_eq!(violations[3], "GET /rate_limit: no User-Agent header");
