@@ -16,7 +16,7 @@ use super::model::{
     ChangedFile, Comment, Deployment, DeploymentStatus, Fault, Identity, Pull, PullState,
     RecordedRequest, State,
 };
-use super::spec::{MatchedRequest, Spec};
+use super::spec::{MatchedRequest, RequestError, Spec};
 
 /// GitHub's primary rate limit for a token, per hour.
 const RATE_LIMIT: u64 = 5000;
@@ -64,13 +64,16 @@ fn serve(
 ) -> (Option<String>, Response) {
     let matched = match spec.match_request(&request.method, &request.path, &request.query) {
         Ok(matched) => matched,
-        Err(errors) => {
-            let unknown = errors.iter().any(|e| e.contains("no such operation"));
-            for error in &errors {
-                state.violations.push(format!("{} {target}: {error}", request.method));
+        Err(problem) => {
+            let messages = problem.messages();
+            for message in &messages {
+                state.violations.push(format!("{} {target}: {message}", request.method));
             }
-            let status = if unknown { 404 } else { 422 };
-            return (None, error(status, &errors.join("; ")));
+            let status = match problem {
+                RequestError::UnknownRoute => 404,
+                RequestError::InvalidParameters(_) => 422,
+            };
+            return (None, error(status, &messages.join("; ")));
         }
     };
     let id = Some(matched.operation_id.clone());

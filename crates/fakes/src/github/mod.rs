@@ -37,7 +37,7 @@ pub use model::{
     PullState, RecordedRequest,
 };
 pub use schema::{Strictness, validate as validate_schema};
-pub use spec::{MatchedRequest, Spec};
+pub use spec::{MatchedRequest, RequestError, Spec};
 
 use model::State;
 

@@ -40,6 +40,27 @@ pub struct MatchedRequest {
     pub query: BTreeMap<String, String>,
 }
 
+/// Why a request does not match the description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    /// No operation has this method and path (GitHub answers 404).
+    UnknownRoute,
+    /// The operation exists but its parameters are invalid (GitHub answers 422).
+    InvalidParameters(Vec<String>),
+}
+
+impl RequestError {
+    /// The violations, one line each.
+    pub fn messages(&self) -> Vec<String> {
+        match self {
+            RequestError::UnknownRoute => {
+                vec!["no such operation in GitHub's REST API description".to_string()]
+            }
+            RequestError::InvalidParameters(errors) => errors.clone(),
+        }
+    }
+}
+
 /// The loaded description.
 #[derive(Debug)]
 pub struct Spec {
@@ -103,17 +124,15 @@ impl Spec {
     }
 
     /// Finds the operation for `method` and `raw_path` (without query) and checks the path and
-    /// query parameters. `Err` lists the violations (an unknown route is one).
+    /// query parameters.
     pub fn match_request(
         &self,
         method: &str,
         raw_path: &str,
         raw_query: &str,
-    ) -> Result<MatchedRequest, Vec<String>> {
+    ) -> Result<MatchedRequest, RequestError> {
         let segments: Vec<&str> = raw_path.trim_start_matches('/').split('/').collect();
-        let (operation, path) = self.find(method, &segments).ok_or_else(|| {
-            vec!["no such operation in GitHub's REST API description".to_string()]
-        })?;
+        let (operation, path) = self.find(method, &segments).ok_or(RequestError::UnknownRoute)?;
         let mut errors = Vec::new();
         let mut query = BTreeMap::new();
         for pair in raw_query.split('&').filter(|pair| !pair.is_empty()) {
@@ -150,7 +169,7 @@ impl Spec {
         if errors.is_empty() {
             Ok(MatchedRequest { operation_id: operation.id.clone(), path, query })
         } else {
-            Err(errors)
+            Err(RequestError::InvalidParameters(errors))
         }
     }
 
@@ -387,16 +406,19 @@ mod tests {
     #[test]
     fn unknown_routes_and_bad_parameters_are_violations() {
         let spec = Spec::load();
-        let errors = spec.match_request("GET", "/repos/o/r/branches", "").unwrap_err();
-        assert!(errors[0].contains("no such operation"), "{errors:?}");
-        let errors = spec.match_request("PUT", "/repos/o/r/issues/7/comments", "").unwrap_err();
-        assert!(errors[0].contains("no such operation"));
+        let unknown = spec.match_request("GET", "/repos/o/r/branches", "").unwrap_err();
+        assert_eq!(unknown, RequestError::UnknownRoute);
+        let wrong_method = spec.match_request("PUT", "/repos/o/r/issues/7/comments", "");
+        assert_eq!(wrong_method.unwrap_err(), RequestError::UnknownRoute);
         let errors = spec.match_request("GET", "/repos/o/r/issues/seven/comments", "").unwrap_err();
-        assert_eq!(errors, vec!["parameter \"issue_number\": \"seven\" is not an integer"]);
+        assert_eq!(
+            errors.messages(),
+            vec!["parameter \"issue_number\": \"seven\" is not an integer"]
+        );
         let errors =
             spec.match_request("GET", "/repos/o/r/issues/7/comments", "perpage=100").unwrap_err();
         assert_eq!(
-            errors,
+            errors.messages(),
             vec!["issues/list-comments: query parameter \"perpage\" is not declared"]
         );
     }
