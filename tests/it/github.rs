@@ -69,6 +69,22 @@ async fn the_sticky_comment_is_created_once_then_updated_in_place() {
     let other = client.upsert_sticky_comment(&repo(), 7, &preview, &body).await.unwrap();
     assert_eq!(other.action, StickyAction::Created);
     assert_eq!(fake.comments(REPO, 7).len(), 2);
+    // Requests per run: identity once per client, then one listing page plus at most one write.
+    let operations: Vec<String> =
+        fake.requests().into_iter().filter_map(|r| r.operation_id).collect();
+    assert_eq!(
+        operations,
+        [
+            "users/get-authenticated",
+            "issues/list-comments",
+            "issues/create-comment",
+            "issues/list-comments",
+            "issues/list-comments",
+            "issues/update-comment",
+            "issues/list-comments",
+            "issues/create-comment",
+        ]
+    );
     fake.assert_no_violations();
 }
 
