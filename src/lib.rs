@@ -9,6 +9,10 @@
 //! preview transform → diff → apply → report.
 
 pub mod cli;
+pub mod image_override;
+pub mod preview;
+pub mod resource_scope;
+pub mod timestamp;
 
 use std::ffi::OsString;
 use std::io::Write;
