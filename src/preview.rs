@@ -75,6 +75,22 @@ impl Default for PreviewSettings {
     }
 }
 
+impl PreviewSettings {
+    /// The preview settings of a validated configuration, with the run's image overrides.
+    pub fn from_config(
+        config: &crate::config::Config,
+        image_overrides: Vec<ImageOverride>,
+    ) -> Self {
+        PreviewSettings {
+            namespace_template: config.preview.namespace_template.clone(),
+            host_template: config.preview.host_template.clone(),
+            ttl: Some(config.preview.ttl),
+            image_overrides,
+            scopes: ScopeTable::built_in(),
+        }
+    }
+}
+
 /// Who and what a preview is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PreviewRequest {
