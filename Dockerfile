@@ -22,7 +22,7 @@ WORKDIR /src
 
 FROM chef AS planner
 COPY . .
-RUN cargo chef prepare --recipe-path recipe.json
+RUN cargo chef prepare --recipe-path recipe.json --bin gitops-env
 
 FROM chef AS builder
 COPY --from=planner /src/recipe.json recipe.json

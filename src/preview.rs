@@ -272,14 +272,12 @@ impl Preview {
         }
         let mut metadata = Map::new();
         metadata.insert("name".into(), self.namespace.as_str().into());
+        metadata.insert("labels".into(), Value::Map(labels));
         let mut object = Map::new();
         object.insert("apiVersion".into(), "v1".into());
         object.insert("kind".into(), "Namespace".into());
+        object.insert("metadata".into(), Value::Map(metadata));
         let mut namespace = Value::Map(object);
-        if let Some(map) = namespace.as_map_mut() {
-            metadata.insert("labels".into(), Value::Map(labels));
-            map.insert("metadata".into(), Value::Map(metadata));
-        }
         self.stamp(&mut namespace);
         namespace
     }
@@ -333,10 +331,18 @@ impl Preview {
             kept.push((id, object));
         }
 
+        // TLS secrets that will exist in the preview namespace: Secrets in the render and the
+        // secrets of cert-manager Certificates in the render.
         let secrets: BTreeSet<String> = kept
             .iter()
-            .filter(|(id, _)| id.kind == "Secret" && api_group(&id.api_version).is_empty())
-            .map(|(id, _)| id.name.clone())
+            .filter_map(|(id, object)| match (api_group(&id.api_version), id.kind.as_str()) {
+                ("", "Secret") => Some(id.name.clone()),
+                ("cert-manager.io", "Certificate") => object
+                    .get_path(&["spec", "secretName"])
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                _ => None,
+            })
             .collect();
         let mut urls = BTreeSet::new();
         let mut notes = Vec::new();
@@ -475,6 +481,11 @@ impl Preview {
             }
             ("traefik.io" | "traefik.containo.us", "IngressRoute") => {
                 hosts::rewrite_ingress_route(spec, &mut rewrite)
+            }
+            // A Certificate for the app's host must follow the host, or it would be issued for
+            // the testing host (and count against the issuer's rate limits for nothing).
+            ("cert-manager.io", "Certificate") => {
+                hosts::rewrite_certificate(spec, &mut rewrite).map(|()| Vec::new())
             }
             _ => Ok(Vec::new()),
         };

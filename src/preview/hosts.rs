@@ -1,10 +1,10 @@
 //! Host rewriting for previews and the URLs that come out of it.
 //!
-//! Owns the host template (`{app}-{slug}.preview.example.com`) and the three places a host
-//! lives in a render: Ingress rules and TLS sections, Gateway API route `spec.hostnames`, and the
-//! `Host(...)` matchers inside Traefik IngressRoute match expressions. Each rewrite also yields the
-//! preview URLs (https when the host is served with TLS). It never decides which objects are in a
-//! preview and never touches namespaces.
+//! Owns the host template (`{app}-{slug}.preview.example.com`) and the places a host lives in a
+//! render: Ingress rules and TLS sections, Gateway API route `spec.hostnames`, the `Host(...)`
+//! matchers inside Traefik IngressRoute match expressions, and cert-manager Certificate names.
+//! Each rewrite of a route also yields the preview URLs (https when the host is served with TLS).
+//! It never decides which objects are in a preview and never touches namespaces.
 
 use std::collections::BTreeSet;
 
@@ -260,6 +260,17 @@ pub fn rewrite_ingress_route(
         }
     }
     Ok(urls)
+}
+
+/// The names of a cert-manager Certificate: `spec.dnsNames[]` and `spec.commonName`.
+pub fn rewrite_certificate(spec: &mut Map, rewrite: &mut Rewrite<'_>) -> Result<(), String> {
+    if let Some(Value::Seq(names)) = spec.get_mut("dnsNames") {
+        rewrite_string_list(names, rewrite)?;
+    }
+    if let Some(Value::String(name)) = spec.get_mut("commonName") {
+        *name = rewrite(name)?;
+    }
+    Ok(())
 }
 
 /// Rewrites every quoted argument of every `Host(...)` call in a Traefik rule (v2 allows several

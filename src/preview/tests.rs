@@ -434,3 +434,35 @@ fn without_a_host_template_hosts_stay_and_the_user_is_told() {
     assert_eq!(unit.urls[0].url, "https://web.testing.homelab.example/");
     assert!(unit.notes.iter().any(|n| n.contains("no preview host template")), "{:?}", unit.notes);
 }
+
+#[test]
+fn certificates_follow_the_hosts_and_keep_their_ingress_secret() {
+    let render = vec![
+        value(
+            json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "web"},
+            "spec": {"secretName": "web-cert", "commonName": "web.testing.homelab.example",
+                     "dnsNames": ["web.testing.homelab.example"], "issuerRef": {"kind": "ClusterIssuer", "name": "letsencrypt"}}}),
+        ),
+        value(
+            json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web"},
+            "spec": {"tls": [{"hosts": ["web.testing.homelab.example"], "secretName": "web-cert"}],
+                     "rules": [{"host": "web.testing.homelab.example"}]}}),
+        ),
+    ];
+    let unit = preview().transform("web", render).unwrap();
+    let certificate = find(&unit, "Certificate", "web");
+    assert_eq!(
+        str_at(certificate, &["spec", "commonName"]),
+        Some("web-pr-42.preview.homelab.example")
+    );
+    assert_eq!(
+        certificate.get_path(&["spec", "dnsNames"]),
+        Some(&value(json!(["web-pr-42.preview.homelab.example"])))
+    );
+    // The Certificate in the render issues the Ingress's secret in the preview namespace.
+    let tls =
+        &find(&unit, "Ingress", "web").get_path(&["spec", "tls"]).and_then(Value::as_seq).unwrap()
+            [0];
+    assert_eq!(str_at(tls, &["secretName"]), Some("web-cert"));
+    assert!(unit.notes.is_empty(), "{:?}", unit.notes);
+}
