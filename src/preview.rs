@@ -14,6 +14,8 @@
 //! - image overrides are applied (see `crate::image_override`);
 //! - every object gets the ownership labels and annotations the cluster stage prunes and sweeps by.
 //!
+//! `PreviewRecord` reads those labels and annotations back from a live namespace for the sweep.
+//!
 //! It does not decide which units get a preview, talk to a cluster, or read files.
 
 mod hosts;
@@ -552,6 +554,69 @@ impl Preview {
         for (key, value) in self.annotations() {
             set_metadata_entry(object, "annotations", key, value);
         }
+    }
+}
+
+/// What a live preview namespace says about itself, read back from the labels and annotations
+/// `Preview` writes; the sweep decides from this.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreviewRecord {
+    pub namespace: String,
+    pub slug: String,
+    pub repository: Option<String>,
+    pub pull_request: Option<u64>,
+    pub branch: Option<String>,
+    pub created_at: Option<Timestamp>,
+    pub expires_at: Option<Timestamp>,
+    /// Annotations that were present but unreadable (hand-edited, another tool…).
+    pub problems: Vec<String>,
+}
+
+impl PreviewRecord {
+    /// Reads a Namespace object; `None` unless it carries both ownership labels (a namespace
+    /// gitops-env did not create is never a preview, whatever it is called).
+    pub fn from_namespace(namespace: &Value) -> Option<PreviewRecord> {
+        let label =
+            |key: &str| namespace.get_path(&["metadata", "labels", key]).and_then(Value::as_str);
+        let annotation = |key: &str| {
+            namespace.get_path(&["metadata", "annotations", key]).and_then(Value::as_str)
+        };
+        if label(LABEL_MANAGED_BY) != Some(MANAGER) {
+            return None;
+        }
+        let slug = label(LABEL_PREVIEW)?.to_owned();
+        let name = namespace.get_path(&["metadata", "name"]).and_then(Value::as_str)?.to_owned();
+        let mut problems = Vec::new();
+        let mut timestamp = |key: &str| {
+            let text = annotation(key)?;
+            Timestamp::parse(text).map_err(|e| problems.push(format!("{key}: {e}"))).ok()
+        };
+        let created_at = timestamp(ANNOTATION_CREATED_AT);
+        let expires_at = timestamp(ANNOTATION_EXPIRES_AT);
+        let pull_request = annotation(ANNOTATION_PULL_REQUEST).and_then(|text| {
+            text.parse()
+                .map_err(|_| {
+                    problems.push(format!("{ANNOTATION_PULL_REQUEST}: `{text}` is not a number"))
+                })
+                .ok()
+        });
+        Some(PreviewRecord {
+            namespace: name,
+            slug,
+            repository: annotation(ANNOTATION_REPOSITORY).map(str::to_owned),
+            pull_request,
+            branch: annotation(ANNOTATION_BRANCH).map(str::to_owned),
+            created_at,
+            expires_at,
+            problems,
+        })
+    }
+
+    /// Whether the preview's time-to-live ran out at `now`. A preview without a readable expiry
+    /// never expires by time (only by its PR or branch going away): deleting on a guess is worse
+    /// than keeping a namespace a little longer.
+    pub fn expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|expires_at| expires_at <= now)
     }
 }
 

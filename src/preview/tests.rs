@@ -466,3 +466,34 @@ fn certificates_follow_the_hosts_and_keep_their_ingress_secret() {
     assert_eq!(str_at(tls, &["secretName"]), Some("web-cert"));
     assert!(unit.notes.is_empty(), "{:?}", unit.notes);
 }
+
+#[test]
+fn a_preview_namespace_reads_back_what_was_written() {
+    let namespace = preview().namespace_object(&[]);
+    let record = PreviewRecord::from_namespace(&namespace).expect("ours");
+    assert_eq!(record.namespace, "preview-pr-42");
+    assert_eq!(record.slug, "pr-42");
+    assert_eq!(record.pull_request, Some(42));
+    assert_eq!(record.branch.as_deref(), Some("feat/login"));
+    assert_eq!(record.repository.as_deref(), Some("me/homelab"));
+    assert_eq!(record.created_at, Some(Timestamp(1_795_629_600)));
+    assert!(record.problems.is_empty());
+    assert!(!record.expired(Timestamp(1_795_629_600 + 72 * 3600 - 1)));
+    assert!(record.expired(Timestamp(1_795_629_600 + 72 * 3600)));
+}
+
+#[test]
+fn namespaces_without_our_labels_are_not_previews_and_bad_annotations_never_expire() {
+    let foreign = value(json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "preview-pr-1", "labels": {LABEL_PREVIEW: "pr-1"}}}));
+    assert_eq!(PreviewRecord::from_namespace(&foreign), None);
+    let edited =
+        value(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "preview-pr-1",
+        "labels": {LABEL_MANAGED_BY: MANAGER, LABEL_PREVIEW: "pr-1"},
+        "annotations": {ANNOTATION_EXPIRES_AT: "tomorrow", ANNOTATION_PULL_REQUEST: "one"}}}));
+    let record = PreviewRecord::from_namespace(&edited).expect("ours");
+    assert_eq!(record.expires_at, None);
+    assert_eq!(record.pull_request, None);
+    assert_eq!(record.problems.len(), 2, "{:?}", record.problems);
+    assert!(!record.expired(Timestamp(i64::MAX)));
+}
