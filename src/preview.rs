@@ -98,8 +98,12 @@ impl PreviewSettings {
 pub struct PreviewRequest {
     /// `owner/name`.
     pub repository: String,
-    /// The pull request, when there is one: the slug is then `pr-<number>`.
+    /// The pull request, when there is one (recorded on the namespace for the sweep).
     pub pull_request: Option<u64>,
+    /// Name the preview `pr-<number>` instead of after the branch. Fork PRs are named this way,
+    /// so a fork's branch can never take the name of ours; a branch of this repository keeps
+    /// its branch name, so pushes before and after its PR opens update the same preview.
+    pub named_by_pull_request: bool,
     /// The head branch.
     pub branch: String,
     /// The commit being deployed.
@@ -194,8 +198,8 @@ impl Preview {
             ));
         }
         let source = match request.pull_request {
-            Some(number) => SlugSource::PullRequest(number),
-            None => SlugSource::Branch(&request.branch),
+            Some(number) if request.named_by_pull_request => SlugSource::PullRequest(number),
+            _ => SlugSource::Branch(&request.branch),
         };
         let slug = slug::slug(source, budget);
         let namespace = template.replace("{slug}", &slug);

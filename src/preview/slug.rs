@@ -25,10 +25,10 @@ pub enum SlugSource<'a> {
 ///
 /// Branch names are lowercased and every run of characters outside `[a-z0-9]` becomes one `-`.
 /// A hash of the exact branch name is appended when the label had to be shortened, when the
-/// name had anything but lower-case letters, digits, `-` and `/` (`Feat/X` and `feat/x`, or
-/// `fix/a_b` and `fix/a-b`, are different branches), and when it would look like a pull request's
-/// slug (a branch called `pr-42`). Only `/` versus `-` is folded without a hash: `feat/x` and
-/// `feat-x` share a slug, a trade for readable names in the common case.
+/// name had anything but lower-case letters, digits and `-` (`Feat/X` and `feat/x`, `feat/x` and
+/// `feat-x`, or `fix/a_b` and `fix/a-b`, are different branches and must not share a preview),
+/// and when it would look like a pull request's slug (a branch called `pr-42`). Only a name that
+/// already is a valid label is used as it is, so no two branches share a slug.
 pub fn slug(source: SlugSource<'_>, max_len: usize) -> String {
     match source {
         SlugSource::PullRequest(number) => format!("pr-{number}"),
@@ -38,8 +38,7 @@ pub fn slug(source: SlugSource<'_>, max_len: usize) -> String {
 
 fn branch_slug(branch: &str, max_len: usize) -> String {
     let sanitised = sanitise_label(branch);
-    let plain =
-        branch.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-/".contains(c));
+    let plain = branch.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     let looks_like_pr = sanitised
         .strip_prefix("pr-")
         .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()));
@@ -110,7 +109,10 @@ mod tests {
 
     #[test]
     fn ordinary_branch_names_become_readable_labels() {
-        assert_eq!(slug(SlugSource::Branch("feat/login-page"), 55), "feat-login-page");
+        assert_eq!(slug(SlugSource::Branch("login-page"), 55), "login-page");
+        let feature = slug(SlugSource::Branch("feat/login-page"), 55);
+        assert!(feature.starts_with("feat-login-page-"), "{feature}");
+        assert_ne!(feature, slug(SlugSource::Branch("feat-login-page"), 55));
         let dotted = slug(SlugSource::Branch("fix/issue_12.v2"), 55);
         assert!(dotted.starts_with("fix-issue-12-v2-"), "{dotted}");
         assert_ne!(dotted, slug(SlugSource::Branch("fix/issue-12-v2"), 55));

@@ -24,6 +24,7 @@ fn request(pull_request: Option<u64>, branch: &str) -> PreviewRequest {
     PreviewRequest {
         repository: "me/homelab".into(),
         pull_request,
+        named_by_pull_request: pull_request.is_some(),
         branch: branch.into(),
         sha: "0123456789abcdef0123456789abcdef01234567".into(),
         created_at: Timestamp(1_795_629_600),
@@ -496,4 +497,14 @@ fn namespaces_without_our_labels_are_not_previews_and_bad_annotations_never_expi
     assert_eq!(record.pull_request, None);
     assert_eq!(record.problems.len(), 2, "{:?}", record.problems);
     assert!(!record.expired(Timestamp(i64::MAX)));
+}
+
+#[test]
+fn a_branch_of_this_repository_keeps_its_branch_name_when_its_pr_opens() {
+    let mut with_pr = request(Some(42), "feat/login");
+    with_pr.named_by_pull_request = false;
+    let named = Preview::new(with_pr, settings()).unwrap();
+    let before_pr = Preview::new(request(None, "feat/login"), settings()).unwrap();
+    assert_eq!(named.slug(), before_pr.slug());
+    assert!(named.slug().starts_with("feat-login-"), "{}", named.slug());
 }

@@ -46,6 +46,7 @@ fn preview(config: &Config) -> Preview {
     let request = PreviewRequest {
         repository: "me/homelab".into(),
         pull_request: Some(42),
+        named_by_pull_request: true,
         branch: "feat/new-theme".into(),
         sha: "89abcdef0123456789abcdef0123456789abcdef".into(),
         created_at: Timestamp(1_795_629_600),
