@@ -310,10 +310,10 @@ impl GitHubClient {
                             return Ok(ApiResponse { headers, body: bytes });
                         }
                         Ok(bytes) => Failure::Status { status, headers, body: bytes },
-                        Err(err) => Failure::Transport(err.without_url().to_string()),
+                        Err(err) => Failure::Transport(describe(err)),
                     }
                 }
-                Err(err) => Failure::Transport(err.without_url().to_string()),
+                Err(err) => Failure::Transport(describe(err)),
             };
             let wait = match failure.retry_after(attempt, &self.retry, SystemTime::now()) {
                 Retry::Never => return Err(failure.into_error(&method, path)),
@@ -417,6 +417,22 @@ impl Failure {
             },
         }
     }
+}
+
+/// A transport error with its causes ("error sending request: … : Connection refused"); the
+/// URL is left out (the caller names the path), and it never holds the token.
+fn describe(err: reqwest::Error) -> String {
+    let err = err.without_url();
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = cause.source();
+    }
+    message
 }
 
 /// GitHub's error `message` (plus validation details), or the start of a non-JSON body.

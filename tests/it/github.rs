@@ -496,3 +496,21 @@ async fn a_push_finds_its_pull_request_by_branch_or_by_commit() {
     assert!(head_filter.target.contains("head=octo%3Afeat%2Fcart"), "{}", head_filter.target);
     fake.assert_no_violations();
 }
+
+#[tokio::test]
+async fn an_unreachable_api_is_retried_then_reported_with_its_cause() {
+    // A port that was just free: nothing listens there.
+    let address = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let waits = Arc::new(Mutex::new(Vec::new()));
+    let recorded = Arc::clone(&waits);
+    let config = ClientConfig::new(format!("http://{address}"), GitHubToken::new(USER_TOKEN));
+    let client = GitHubClient::new(config).unwrap().with_sleeper(Arc::new(move |duration| {
+        recorded.lock().unwrap().push(duration);
+        Box::pin(async {})
+    }));
+    let err = client.pull_request(&repo(), 7).await.unwrap_err();
+    assert!(matches!(err, GitHubError::RetriesExhausted { attempts: 5, .. }), "{err}");
+    assert!(err.to_string().to_lowercase().contains("connection refused"), "{err}");
+    assert!(!err.to_string().contains(USER_TOKEN));
+    assert_eq!(waits.lock().unwrap().len(), 4);
+}
