@@ -9,6 +9,7 @@
 //! preview transform → diff → apply → report.
 
 pub mod cli;
+pub mod diff;
 
 use std::ffi::OsString;
 use std::io::Write;
