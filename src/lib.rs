@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod diff;
+pub mod report;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -127,6 +127,28 @@ fn redact_strings(value: &mut Value, other: Option<&Value>, side: Side) {
     }
 }
 
+/// Free text (an error message, a log line) with PEM blocks collapsed and SOPS `ENC[...]` tokens
+/// replaced, for text that does not come from a parsed object.
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("ENC[") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find(']') {
+            Some(len) => {
+                out.push_str(SOPS_VALUE);
+                rest = &rest[start + len + 1..];
+            }
+            None => {
+                out.push_str(SOPS_VALUE);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    if out.contains(PEM_BEGIN) { collapse_pem(&out, None, Side::New) } else { out }
+}
+
 /// SOPS writes each encrypted leaf as `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]`.
 fn is_sops_value(s: &str) -> bool {
     let s = s.trim();
@@ -284,6 +306,18 @@ mod tests {
             collapse_pem(old, Some(old), Side::Old),
             "ca:\n-----BEGIN CERTIFICATE----- … (redacted)\ntail"
         );
+    }
+
+    #[test]
+    fn free_text_loses_pem_blocks_and_sops_tokens() {
+        assert_eq!(
+            redact_text(
+                "bad key -----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY----- in x.yaml"
+            ),
+            "bad key -----BEGIN EC PRIVATE KEY----- … (redacted) in x.yaml"
+        );
+        assert_eq!(redact_text("v=ENC[AES256_GCM,data:q] ok"), "v=ENC[…] <sops-encrypted> ok");
+        assert_eq!(redact_text("cut ENC[AES"), "cut ENC[…] <sops-encrypted>");
     }
 
     #[test]
