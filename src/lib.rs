@@ -8,8 +8,11 @@
 //! The modules follow the pipeline (see ARCHITECTURE.md): event → plan → detect → render →
 //! preview transform → diff → apply → report.
 
+pub mod actions;
 pub mod cli;
+pub mod config;
 pub mod diff;
+pub mod plan;
 pub mod report;
 
 use std::ffi::OsString;
