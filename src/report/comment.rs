@@ -95,13 +95,14 @@ impl Target<'_> {
             );
             body.push_str(&self.prefix);
             body.push_str(&summary);
-            if !note.is_empty() {
-                body.push('\n');
-                body.push_str(&note);
-            }
-            if !sections.is_empty() {
-                body.push('\n');
-                body.push_str(sections);
+            // One blank line between blocks, whatever the block before ended with.
+            for block in [note.as_str(), sections] {
+                if !block.is_empty() {
+                    if !body.ends_with("\n\n") {
+                        body.push('\n');
+                    }
+                    body.push_str(block);
+                }
             }
             body
         };

@@ -18,6 +18,7 @@ pub use comment::{
     COMMENT_LIMIT, JOB_SUMMARY_LIMIT, Level, Rendered, comment_body, comment_marker, job_summary,
 };
 
+use crate::actions::commands::Location;
 use crate::diff::{Counts, UnitDiff};
 
 /// Everything one run reports for one (PR, kind).
@@ -89,13 +90,11 @@ pub struct UnitError {
     pub line: Option<u32>,
 }
 
-/// One workflow annotation (`::error file=..,line=..,title=..::message`); the `actions` module
-/// formats and escapes it.
+/// One error annotation; `actions::commands::annotation(Severity::Error, &a.location,
+/// &a.message)` formats and escapes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Annotation {
-    pub file: Option<String>,
-    pub line: Option<u32>,
-    pub title: String,
+    pub location: Location,
     pub message: String,
 }
 
@@ -108,9 +107,11 @@ pub fn annotations(report: &Report) -> Vec<Annotation> {
         .map(|u| {
             let error = u.error.as_ref();
             Annotation {
-                file: error.and_then(|e| e.file.clone()),
-                line: error.and_then(|e| e.line),
-                title: format!("gitops-env: {} failed in {}", u.unit, u.environment),
+                location: Location {
+                    file: error.and_then(|e| e.file.clone()),
+                    line: error.and_then(|e| e.line),
+                    title: Some(format!("gitops-env: {} failed in {}", u.unit, u.environment)),
+                },
                 message: error
                     .map(|e| crate::diff::redact::redact_text(&e.message))
                     .unwrap_or_else(|| "failed without an error message".to_owned()),
@@ -141,15 +142,23 @@ pub(crate) fn prefix_within(s: &str, max_bytes: usize) -> &str {
 /// A code fence that `content` cannot close: one backtick longer than its longest run (at least
 /// three), as CommonMark requires.
 pub(crate) fn fence_for(content: &str) -> String {
-    let longest = content.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    "`".repeat((longest + 1).max(3))
+    "`".repeat((longest_backtick_run(content) + 1).max(3))
+}
+
+/// The longest run of backticks in `s` (bytes, not chars: this runs over whole diffs).
+fn longest_backtick_run(s: &str) -> usize {
+    let (mut longest, mut run) = (0, 0);
+    for byte in s.bytes() {
+        run = if byte == b'`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    longest
 }
 
 /// `content` as an inline code span that its own backticks cannot end; also safe in table cells.
 pub(crate) fn code_span(content: &str) -> String {
     let content = content.replace('|', "\\|").replace(['\n', '\r'], " ");
-    let longest = content.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let ticks = "`".repeat(longest + 1);
+    let ticks = "`".repeat(longest_backtick_run(&content) + 1);
     if content.starts_with('`') || content.ends_with('`') {
         format!("{ticks} {content} {ticks}")
     } else {
@@ -206,9 +215,11 @@ mod tests {
         assert_eq!(
             annotations(&report),
             vec![Annotation {
-                file: Some("apps/web/kustomization.yaml".into()),
-                line: Some(7),
-                title: "gitops-env: apps/web failed in testing".into(),
+                location: Location {
+                    file: Some("apps/web/kustomization.yaml".into()),
+                    line: Some(7),
+                    title: Some("gitops-env: apps/web failed in testing".into()),
+                },
                 message: "bad patch".into(),
             }]
         );

@@ -87,7 +87,7 @@ fn explanation_line(object: &ObjectDiff) -> Option<String> {
     match object.explanation.as_ref()? {
         Explanation::GeneratedHashSuffix => Some(
             "kustomize names generated ConfigMaps and Secrets after a hash of their content, so \
-             this content change also renamed the object; its old copy is pruned after apply."
+             this content change also renamed the object."
                 .to_owned(),
         ),
         Explanation::OnlyRenamedReferences { renamed } => {

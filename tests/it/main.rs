@@ -1,3 +1,4 @@
 //! The one integration-test binary: each module tests one area end to end, in-process.
 
 mod events;
+mod report;
