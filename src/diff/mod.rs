@@ -13,6 +13,7 @@ pub mod pair;
 pub mod redact;
 pub mod text;
 
+use std::collections::HashMap;
 use std::fmt;
 
 use kustomize::Value;
@@ -20,7 +21,7 @@ use kustomize::Value;
 use pair::Pairing;
 
 /// The identity of a Kubernetes object inside one rendered unit.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectKey {
     // Field order is the sort order: readers look objects up by kind first.
     pub kind: String,
@@ -155,8 +156,9 @@ pub fn diff_unit(unit: &str, environment: &str, base: &[Value], head: &[Value]) 
 }
 
 /// Redacts both sides against each other, then diffs their YAML.
+/// The key is the head side's, or the base side's for a removed object.
 fn object_diff(base: Option<&Value>, head: Option<&Value>, change: Change) -> ObjectDiff {
-    let key = ObjectKey::of(head.or(base).expect("a pairing always has one side"));
+    let key = head.or(base).map(ObjectKey::of).unwrap_or_default();
     let base_text =
         base.map(|b| text::object_yaml(&redact::redact_object(b, head, redact::Side::Old)));
     let head_text =
@@ -174,12 +176,19 @@ fn explain_renamed_references(
     head: &[Value],
     renames: &[(String, String)],
 ) {
+    let index = |side: &'_ [Value]| -> HashMap<ObjectKey, usize> {
+        side.iter().enumerate().map(|(i, v)| (ObjectKey::of(v), i)).collect()
+    };
+    let (base_index, head_index) = (index(base), index(head));
     for object in objects.iter_mut().filter(|o| o.change == Change::Changed) {
-        let find = |side: &[Value]| side.iter().find(|v| ObjectKey::of(v) == object.key).cloned();
-        let (Some(mut before), Some(after)) = (find(base), find(head)) else { continue };
+        let (Some(&b), Some(&h)) = (base_index.get(&object.key), head_index.get(&object.key))
+        else {
+            continue;
+        };
+        let (mut before, after) = (base[b].clone(), &head[h]);
         let mut used = Vec::new();
         rename_strings(&mut before, renames, &mut used);
-        if before == after && !used.is_empty() {
+        if before == *after && !used.is_empty() {
             used.sort();
             used.dedup();
             object.explanation = Some(Explanation::OnlyRenamedReferences { renamed: used });
