@@ -229,6 +229,13 @@ impl<'a> Builder<'a> {
                     Resolved::Merge => (Value::String("<<".to_owned()), true),
                     Resolved::Value(v) => (v, false),
                 };
+                if let Value::String(text) = &value_out
+                    && text.chars().any(breaks_kustomize_output)
+                {
+                    // kustomize's JSON step leaves these characters raw and go-yaml v2 then
+                    // refuses to read its own input back.
+                    return Err(self.invalid(mark, "yaml: control characters are not allowed"));
+                }
                 if let Value::Float(f) = value_out
                     && !f.is_finite()
                 {
@@ -393,6 +400,12 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// Characters that Go's JSON encoder writes raw but go-yaml v2's reader rejects: DEL, the C1
+/// controls except NEL, and the non-characters U+FFFE and U+FFFF.
+fn breaks_kustomize_output(c: char) -> bool {
+    matches!(c, '\u{7f}'..='\u{84}' | '\u{86}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
+}
+
 fn describe(value: &Value) -> String {
     match value {
         Value::Null => "null".to_owned(),
@@ -478,7 +491,7 @@ pub(super) enum Plain {
     /// Integers in (i64::MAX, u64::MAX]: Go keeps them as uint64.
     Uint(u64),
     Float(f64),
-    /// Looks like a timestamp; decoded into `interface{}` it stays the original string.
+    /// A timestamp: kustomize prints it in RFC 3339 form (see `parse_timestamp`).
     Timestamp,
     Str,
 }
@@ -503,15 +516,19 @@ impl Plain {
             // `Value` has no unsigned integer; the nearest float is the closest we can carry.
             Plain::Uint(u) => Value::Float(u as f64),
             Plain::Float(f) => Value::Float(f),
-            Plain::Timestamp | Plain::Str => Value::String(text.to_owned()),
+            Plain::Timestamp => {
+                Value::String(parse_timestamp(text).unwrap_or_else(|| text.to_owned()))
+            }
+            Plain::Str => Value::String(text.to_owned()),
         }
     }
 }
 
 /// v3's resolver for an untagged plain scalar.
 fn resolve_plain(text: &str) -> Plain {
-    // Untagged timestamps (`2001-12-14`) stay strings in `interface{}`, and nothing that looks
-    // like one could resolve to a number, so the timestamp test is not needed here.
+    if text.as_bytes().first().is_some_and(u8::is_ascii_digit) && is_timestamp(text) {
+        return Plain::Timestamp;
+    }
     resolve_plain_untimed(text)
 }
 
@@ -644,11 +661,17 @@ pub(super) fn parse_go_int(text: &str) -> Option<Plain> {
     }
 }
 
-/// Whether go-yaml (v2 and v3 alike) resolves a plain scalar as a timestamp: Go's `time.Parse`
-/// with the layouts `2006-1-2T15:4:5.999999999Z07:00` (also with a lower-case `t`),
-/// `2006-1-2 15:4:5.999999999` and `2006-1-2`, including its range checks (a day must exist in
-/// its month: `2021-02-30` is no timestamp, so it stays a plain string).
+/// Whether go-yaml (v2 and v3 alike) resolves a plain scalar as a timestamp.
 pub(super) fn is_timestamp(text: &str) -> bool {
+    parse_timestamp(text).is_some()
+}
+
+/// A timestamp as go-yaml resolves it: Go's `time.Parse` with the layouts
+/// `2006-1-2T15:4:5.999999999Z07:00` (also with a lower-case `t`), `2006-1-2 15:4:5.999999999`
+/// and `2006-1-2`, including its range checks (a day must exist in its month: `2021-02-30` is
+/// no timestamp). Returns the value as kustomize prints it: v3 decodes it into a `time.Time`,
+/// which Go's JSON encoder writes in RFC 3339 with nanoseconds (`2001-12-14T00:00:00Z`).
+pub(super) fn parse_timestamp(text: &str) -> Option<String> {
     /// One or two digits (Go's non-fixed `getnum`), within a range.
     fn number(s: &str, low: u32, high: u32) -> Option<u32> {
         if !(1..=2).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -661,20 +684,17 @@ pub(super) fn is_timestamp(text: &str) -> bool {
     }
     let bytes = text.as_bytes();
     if bytes.len() < 5 || !bytes[..4].iter().all(u8::is_ascii_digit) || bytes[4] != b'-' {
-        return false;
+        return None;
     }
     let (date, time) = match text.find(['T', 't', ' ']) {
         Some(at) => (&text[..at], Some((&text[at..at + 1], &text[at + 1..]))),
         None => (text, None),
     };
     let mut parts = date[5..].splitn(2, '-');
-    let (Some(month), Some(day)) = (parts.next(), parts.next()) else {
-        return false;
-    };
-    let year: u32 = date[..4].parse().unwrap_or(0);
-    let (Some(month), Some(day)) = (number(month, 1, 12), number(day, 1, 31)) else {
-        return false;
-    };
+    let (month, day) = (parts.next()?, parts.next()?);
+    let year: u32 = date[..4].parse().ok()?;
+    let month = number(month, 1, 12)?;
+    let day = number(day, 1, 31)?;
     let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
     let days_in_month = match month {
         2 if leap => 29,
@@ -683,46 +703,60 @@ pub(super) fn is_timestamp(text: &str) -> bool {
         _ => 31,
     };
     if day > days_in_month {
-        return false;
+        return None;
     }
+    let date_part = format!("{year:04}-{month:02}-{day:02}");
     let Some((separator, time)) = time else {
-        return true;
+        return Some(format!("{date_part}T00:00:00Z"));
     };
     // The clock: hour, minute, second, then an optional fraction of any length.
     let mut rest = time;
+    let mut clock = [0u32; 3];
     for (index, high) in [23, 59, 59].into_iter().enumerate() {
         let digits = rest.bytes().take(2).take_while(u8::is_ascii_digit).count();
-        if digits == 0 || number(&rest[..digits], 0, high).is_none() {
-            return false;
-        }
+        clock[index] = number(&rest[..digits], 0, high)?;
         rest = &rest[digits..];
         if index < 2 {
-            match rest.strip_prefix(':') {
-                Some(after) => rest = after,
-                None => return false,
-            }
+            rest = rest.strip_prefix(':')?;
         }
     }
+    let mut fraction = String::new();
     if rest.len() >= 2
         && matches!(rest.as_bytes()[0], b'.' | b',')
         && rest.as_bytes()[1].is_ascii_digit()
     {
         let digits = rest[1..].bytes().take_while(u8::is_ascii_digit).count();
+        // Go keeps nanoseconds (the first nine digits) and prints them without trailing zeros.
+        fraction = rest[1..1 + digits.min(9)].trim_end_matches('0').to_owned();
         rest = &rest[1 + digits..];
     }
-    if separator == " " {
-        return rest.is_empty();
-    }
-    if rest == "Z" {
-        return true;
-    }
-    // `±hh:mm`; Go allows hours up to 24 and minutes up to 60 here.
-    let zone = rest.as_bytes();
-    zone.len() == 6
-        && matches!(zone[0], b'+' | b'-')
-        && zone[3] == b':'
-        && fixed_two(&rest[1..3]).is_some_and(|h| h <= 24)
-        && fixed_two(&rest[4..6]).is_some_and(|m| m <= 60)
+    let zone = if separator == " " {
+        if !rest.is_empty() {
+            return None;
+        }
+        "Z".to_owned()
+    } else if rest == "Z" {
+        "Z".to_owned()
+    } else {
+        // `±hh:mm`; Go allows hours up to 24 and minutes up to 60 here.
+        let zone = rest.as_bytes();
+        if zone.len() != 6 || !matches!(zone[0], b'+' | b'-') || zone[3] != b':' {
+            return None;
+        }
+        let hours = fixed_two(&rest[1..3]).filter(|h| *h <= 24)?;
+        let minutes = fixed_two(&rest[4..6]).filter(|m| *m <= 60)?;
+        let total = hours * 60 + minutes;
+        if total == 0 {
+            "Z".to_owned()
+        } else {
+            format!("{}{:02}:{:02}", &rest[..1], total / 60, total % 60)
+        }
+    };
+    let dot = if fraction.is_empty() { "" } else { "." };
+    Some(format!(
+        "{date_part}T{:02}:{:02}:{:02}{dot}{fraction}{zone}",
+        clock[0], clock[1], clock[2]
+    ))
 }
 
 /// Go's `base64.StdEncoding.DecodeString`: standard alphabet, padding required, `\r` and `\n`
@@ -796,8 +830,16 @@ mod tests {
         assert_eq!(scalar("~"), Value::Null);
         assert_eq!(scalar(""), Value::Null);
         assert_eq!(scalar("Null"), Value::Null);
-        assert_eq!(scalar("2001-12-14"), Value::from("2001-12-14"));
-        assert_eq!(scalar("2001-12-14T21:59:43.10Z"), Value::from("2001-12-14T21:59:43.10Z"));
+        assert_eq!(scalar("2001-12-14"), Value::from("2001-12-14T00:00:00Z"));
+        assert_eq!(scalar("2001-12-14T21:59:43.10Z"), Value::from("2001-12-14T21:59:43.1Z"));
+        assert_eq!(scalar("2001-1-4 1:2:3"), Value::from("2001-01-04T01:02:03Z"));
+        assert_eq!(scalar("2001-1-4t1:2:3.0+00:00"), Value::from("2001-01-04T01:02:03Z"));
+        assert_eq!(
+            scalar("2001-1-4T1:2:3.1234567891-05:30"),
+            Value::from("2001-01-04T01:02:03.123456789-05:30")
+        );
+        assert_eq!(scalar("'2001-12-14'"), Value::from("2001-12-14"));
+        assert_eq!(scalar("2023-02-29"), Value::from("2023-02-29"));
         assert_eq!(scalar("1:20"), Value::from("1:20"));
         assert!(is_timestamp("2001-12-14"));
         assert!(is_timestamp("2001-1-4t1:2:3.1234567891+05:30"));
@@ -826,7 +868,7 @@ mod tests {
         assert_eq!(scalar("!!float 1"), Value::Float(1.0));
         assert_eq!(scalar("!!binary aGVsbG8="), Value::from("hello"));
         assert_eq!(scalar("!custom 12"), Value::from("12"));
-        assert_eq!(scalar("!!timestamp 2001-12-14"), Value::from("2001-12-14"));
+        assert_eq!(scalar("!!timestamp 2001-12-14"), Value::from("2001-12-14T00:00:00Z"));
         let err = parse_document("k: !!int abc\n", "f.yaml").unwrap_err();
         assert!(err.to_string().contains("cannot decode !!str `abc` as a !!int"), "{err}");
         let err = parse_document("k: !!bool yes\n", "f.yaml").unwrap_err();
@@ -874,6 +916,14 @@ mod tests {
         assert!(parse_document("a:\n  1: x\n", "f.yaml").is_err());
         assert!(parse_document("? [a]\n: x\n", "f.yaml").is_err());
         assert!(parse_document("~: x\n", "f.yaml").is_err());
+    }
+
+    #[test]
+    fn control_characters_kustomize_cannot_print_are_refused() {
+        assert!(parse_document("a: \"x\\x7fy\"\n", "f.yaml").is_err());
+        assert!(parse_document("\"k\\x9f\": v\n", "f.yaml").is_err());
+        assert!(parse_document("a: \"x\\uffffy\"\n", "f.yaml").is_err());
+        assert_eq!(scalar("\"x\\x85y\""), Value::from("x\u{85}y"));
     }
 
     #[test]
