@@ -345,6 +345,14 @@ impl<'a> Builder<'a> {
                 continue;
             }
             let key = match (&info.kind, info.value) {
+                (KeyKind::Scalar | KeyKind::Alias, Value::String(s)) if s.contains('\u{85}') => {
+                    // Go's JSON leaves NEL raw; go-yaml v2 then reads the key as spanning two
+                    // lines, which a flow mapping key may not, and kustomize fails.
+                    return Err(self.invalid(
+                        info.mark,
+                        "mapping key contains NEL (U+0085), which kustomize cannot print",
+                    ));
+                }
                 (KeyKind::Scalar | KeyKind::Alias, Value::String(s)) => s,
                 (KeyKind::Collection, _) => {
                     return Err(self.invalid(info.mark, "mapping keys must be scalars"));
@@ -923,6 +931,7 @@ mod tests {
         assert!(parse_document("a: \"x\\x7fy\"\n", "f.yaml").is_err());
         assert!(parse_document("\"k\\x9f\": v\n", "f.yaml").is_err());
         assert!(parse_document("a: \"x\\uffffy\"\n", "f.yaml").is_err());
+        assert!(parse_document("\"k\\x85\": v\n", "f.yaml").is_err());
         assert_eq!(scalar("\"x\\x85y\""), Value::from("x\u{85}y"));
     }
 
