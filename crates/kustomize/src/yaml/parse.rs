@@ -229,6 +229,13 @@ impl<'a> Builder<'a> {
                     Resolved::Merge => (Value::String("<<".to_owned()), true),
                     Resolved::Value(v) => (v, false),
                 };
+                if let Value::String(text) = &value_out
+                    && text.chars().any(breaks_kustomize_output)
+                {
+                    // kustomize's JSON step leaves these characters raw and go-yaml v2 then
+                    // refuses to read its own input back.
+                    return Err(self.invalid(mark, "yaml: control characters are not allowed"));
+                }
                 if let Value::Float(f) = value_out
                     && !f.is_finite()
                 {
@@ -338,6 +345,14 @@ impl<'a> Builder<'a> {
                 continue;
             }
             let key = match (&info.kind, info.value) {
+                (KeyKind::Scalar | KeyKind::Alias, Value::String(s)) if s.contains('\u{85}') => {
+                    // Go's JSON leaves NEL raw; go-yaml v2 then reads the key as spanning two
+                    // lines, which a flow mapping key may not, and kustomize fails.
+                    return Err(self.invalid(
+                        info.mark,
+                        "mapping key contains NEL (U+0085), which kustomize cannot print",
+                    ));
+                }
                 (KeyKind::Scalar | KeyKind::Alias, Value::String(s)) => s,
                 (KeyKind::Collection, _) => {
                     return Err(self.invalid(info.mark, "mapping keys must be scalars"));
@@ -391,6 +406,12 @@ impl<'a> Builder<'a> {
     fn merge_error(&self, mark: Mark) -> YamlError {
         self.invalid(mark, "map merge requires map or sequence of maps as the value")
     }
+}
+
+/// Characters that Go's JSON encoder writes raw but go-yaml v2's reader rejects: DEL, the C1
+/// controls except NEL, and the non-characters U+FFFE and U+FFFF.
+fn breaks_kustomize_output(c: char) -> bool {
+    matches!(c, '\u{7f}'..='\u{84}' | '\u{86}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
 }
 
 fn describe(value: &Value) -> String {
@@ -471,14 +492,14 @@ fn resolve_scalar(text: &str, tag: Option<&str>, style: ScalarStyle) -> Result<R
 
 /// A plain scalar's type after v3's resolver.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Plain {
+pub(super) enum Plain {
     Null,
     Bool(bool),
     Int(i64),
     /// Integers in (i64::MAX, u64::MAX]: Go keeps them as uint64.
     Uint(u64),
     Float(f64),
-    /// Looks like a timestamp; decoded into `interface{}` it stays the original string.
+    /// A timestamp: kustomize prints it in RFC 3339 form (see `parse_timestamp`).
     Timestamp,
     Str,
 }
@@ -503,15 +524,19 @@ impl Plain {
             // `Value` has no unsigned integer; the nearest float is the closest we can carry.
             Plain::Uint(u) => Value::Float(u as f64),
             Plain::Float(f) => Value::Float(f),
-            Plain::Timestamp | Plain::Str => Value::String(text.to_owned()),
+            Plain::Timestamp => {
+                Value::String(parse_timestamp(text).unwrap_or_else(|| text.to_owned()))
+            }
+            Plain::Str => Value::String(text.to_owned()),
         }
     }
 }
 
 /// v3's resolver for an untagged plain scalar.
 fn resolve_plain(text: &str) -> Plain {
-    // Untagged timestamps (`2001-12-14`) stay strings in `interface{}`, and nothing that looks
-    // like one could resolve to a number, so the timestamp test is not needed here.
+    if text.as_bytes().first().is_some_and(u8::is_ascii_digit) && is_timestamp(text) {
+        return Plain::Timestamp;
+    }
     resolve_plain_untimed(text)
 }
 
@@ -551,7 +576,7 @@ fn resolve_plain_untimed(text: &str) -> Plain {
 
 /// Go's `strconv.ParseFloat(s, 64)` for the decimal forms YAML can reach here: an overflow to
 /// infinity is an error in Go, so it is `None` here.
-fn parse_go_float(text: &str) -> Option<f64> {
+pub(super) fn parse_go_float(text: &str) -> Option<f64> {
     let bytes = text.as_bytes();
     // Rust also accepts `inf`/`nan` spellings that Go's decimal path here never sees through
     // the resolver (they start with a letter), but a leading sign could reach them: refuse.
@@ -563,7 +588,7 @@ fn parse_go_float(text: &str) -> Option<f64> {
 }
 
 /// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
-fn is_yaml_style_float(text: &str) -> bool {
+pub(super) fn is_yaml_style_float(text: &str) -> bool {
     let b = text.as_bytes();
     let mut i = 0;
     if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
@@ -608,7 +633,7 @@ fn is_yaml_style_float(text: &str) -> bool {
 
 /// Go's `strconv.ParseInt(s, 0, 64)`, then `ParseUint(s, 0, 64)`, on a text without `_`:
 /// sign, then base prefix `0x`/`0o`/`0b` or a leading `0` for octal.
-fn parse_go_int(text: &str) -> Option<Plain> {
+pub(super) fn parse_go_int(text: &str) -> Option<Plain> {
     let (negative, body) = match text.as_bytes().first()? {
         b'+' => (false, &text[1..]),
         b'-' => (true, &text[1..]),
@@ -644,62 +669,102 @@ fn parse_go_int(text: &str) -> Option<Plain> {
     }
 }
 
-/// The timestamp shapes go-yaml v3 accepts (`2006-1-2`, `2006-1-2T15:4:5.999999999Z07:00`,
-/// lower-case `t`, `2006-1-2 15:4:5.999999999`); only needed for an explicit `!!timestamp`.
-fn is_timestamp(text: &str) -> bool {
-    fn number(s: &str, min: usize, max: usize, low: u32, high: u32) -> bool {
-        (min..=max).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_digit())
-            && s.parse::<u32>().is_ok_and(|n| (low..=high).contains(&n))
+/// Whether go-yaml (v2 and v3 alike) resolves a plain scalar as a timestamp.
+pub(super) fn is_timestamp(text: &str) -> bool {
+    parse_timestamp(text).is_some()
+}
+
+/// A timestamp as go-yaml resolves it: Go's `time.Parse` with the layouts
+/// `2006-1-2T15:4:5.999999999Z07:00` (also with a lower-case `t`), `2006-1-2 15:4:5.999999999`
+/// and `2006-1-2`, including its range checks (a day must exist in its month: `2021-02-30` is
+/// no timestamp). Returns the value as kustomize prints it: v3 decodes it into a `time.Time`,
+/// which Go's JSON encoder writes in RFC 3339 with nanoseconds (`2001-12-14T00:00:00Z`).
+pub(super) fn parse_timestamp(text: &str) -> Option<String> {
+    /// One or two digits (Go's non-fixed `getnum`), within a range.
+    fn number(s: &str, low: u32, high: u32) -> Option<u32> {
+        if !(1..=2).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse::<u32>().ok().filter(|n| (low..=high).contains(n))
+    }
+    fn fixed_two(s: &str) -> Option<u32> {
+        (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+    }
+    let bytes = text.as_bytes();
+    if bytes.len() < 5 || !bytes[..4].iter().all(u8::is_ascii_digit) || bytes[4] != b'-' {
+        return None;
     }
     let (date, time) = match text.find(['T', 't', ' ']) {
         Some(at) => (&text[..at], Some((&text[at..at + 1], &text[at + 1..]))),
         None => (text, None),
     };
-    let parts: Vec<&str> = date.split('-').collect();
-    if parts.len() != 3
-        || !number(parts[0], 4, 4, 0, 9999)
-        || !number(parts[1], 1, 2, 1, 12)
-        || !number(parts[2], 1, 2, 1, 31)
-    {
-        return false;
+    let mut parts = date[5..].splitn(2, '-');
+    let (month, day) = (parts.next()?, parts.next()?);
+    let year: u32 = date[..4].parse().ok()?;
+    let month = number(month, 1, 12)?;
+    let day = number(day, 1, 31)?;
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let days_in_month = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if day > days_in_month {
+        return None;
     }
+    let date_part = format!("{year:04}-{month:02}-{day:02}");
     let Some((separator, time)) = time else {
-        return true;
+        return Some(format!("{date_part}T00:00:00Z"));
     };
-    let (clock, zone) = if separator == " " {
-        (time, None)
-    } else if let Some(clock) = time.strip_suffix('Z') {
-        (clock, None)
-    } else {
-        match time.rfind(['+', '-']) {
-            Some(at) => (&time[..at], Some(&time[at + 1..])),
-            None => return false,
-        }
-    };
-    if let Some(zone) = zone {
-        let zone_parts: Vec<&str> = zone.split(':').collect();
-        if zone_parts.len() != 2
-            || !number(zone_parts[0], 2, 2, 0, 23)
-            || !number(zone_parts[1], 2, 2, 0, 59)
-        {
-            return false;
+    // The clock: hour, minute, second, then an optional fraction of any length.
+    let mut rest = time;
+    let mut clock = [0u32; 3];
+    for (index, high) in [23, 59, 59].into_iter().enumerate() {
+        let digits = rest.bytes().take(2).take_while(u8::is_ascii_digit).count();
+        clock[index] = number(&rest[..digits], 0, high)?;
+        rest = &rest[digits..];
+        if index < 2 {
+            rest = rest.strip_prefix(':')?;
         }
     }
-    let (clock, fraction) = match clock.split_once('.') {
-        Some((clock, fraction)) => (clock, Some(fraction)),
-        None => (clock, None),
-    };
-    if fraction
-        .is_some_and(|f| f.is_empty() || f.len() > 9 || !f.bytes().all(|b| b.is_ascii_digit()))
+    let mut fraction = String::new();
+    if rest.len() >= 2
+        && matches!(rest.as_bytes()[0], b'.' | b',')
+        && rest.as_bytes()[1].is_ascii_digit()
     {
-        return false;
+        let digits = rest[1..].bytes().take_while(u8::is_ascii_digit).count();
+        // Go keeps nanoseconds (the first nine digits) and prints them without trailing zeros.
+        fraction = rest[1..1 + digits.min(9)].trim_end_matches('0').to_owned();
+        rest = &rest[1 + digits..];
     }
-    let hms: Vec<&str> = clock.split(':').collect();
-    hms.len() == 3
-        && number(hms[0], 1, 2, 0, 23)
-        && number(hms[1], 1, 2, 0, 59)
-        && number(hms[2], 1, 2, 0, 59)
+    let zone = if separator == " " {
+        if !rest.is_empty() {
+            return None;
+        }
+        "Z".to_owned()
+    } else if rest == "Z" {
+        "Z".to_owned()
+    } else {
+        // `±hh:mm`; Go allows hours up to 24 and minutes up to 60 here.
+        let zone = rest.as_bytes();
+        if zone.len() != 6 || !matches!(zone[0], b'+' | b'-') || zone[3] != b':' {
+            return None;
+        }
+        let hours = fixed_two(&rest[1..3]).filter(|h| *h <= 24)?;
+        let minutes = fixed_two(&rest[4..6]).filter(|m| *m <= 60)?;
+        let total = hours * 60 + minutes;
+        if total == 0 {
+            "Z".to_owned()
+        } else {
+            format!("{}{:02}:{:02}", &rest[..1], total / 60, total % 60)
+        }
+    };
+    let dot = if fraction.is_empty() { "" } else { "." };
+    Some(format!(
+        "{date_part}T{:02}:{:02}:{:02}{dot}{fraction}{zone}",
+        clock[0], clock[1], clock[2]
+    ))
 }
 
 /// Go's `base64.StdEncoding.DecodeString`: standard alphabet, padding required, `\r` and `\n`
@@ -773,9 +838,26 @@ mod tests {
         assert_eq!(scalar("~"), Value::Null);
         assert_eq!(scalar(""), Value::Null);
         assert_eq!(scalar("Null"), Value::Null);
-        assert_eq!(scalar("2001-12-14"), Value::from("2001-12-14"));
-        assert_eq!(scalar("2001-12-14T21:59:43.10Z"), Value::from("2001-12-14T21:59:43.10Z"));
+        assert_eq!(scalar("2001-12-14"), Value::from("2001-12-14T00:00:00Z"));
+        assert_eq!(scalar("2001-12-14T21:59:43.10Z"), Value::from("2001-12-14T21:59:43.1Z"));
+        assert_eq!(scalar("2001-1-4 1:2:3"), Value::from("2001-01-04T01:02:03Z"));
+        assert_eq!(scalar("2001-1-4t1:2:3.0+00:00"), Value::from("2001-01-04T01:02:03Z"));
+        assert_eq!(
+            scalar("2001-1-4T1:2:3.1234567891-05:30"),
+            Value::from("2001-01-04T01:02:03.123456789-05:30")
+        );
+        assert_eq!(scalar("'2001-12-14'"), Value::from("2001-12-14"));
+        assert_eq!(scalar("2023-02-29"), Value::from("2023-02-29"));
         assert_eq!(scalar("1:20"), Value::from("1:20"));
+        assert!(is_timestamp("2001-12-14"));
+        assert!(is_timestamp("2001-1-4t1:2:3.1234567891+05:30"));
+        assert!(is_timestamp("2001-12-14 21:59:43,5"));
+        assert!(is_timestamp("2024-02-29T00:00:00Z"));
+        assert!(!is_timestamp("2023-02-29"));
+        assert!(!is_timestamp("2001-12-14T21:59:43"));
+        assert!(!is_timestamp("2001-12-14 21:59:43Z"));
+        assert!(!is_timestamp("2001-13-01"));
+        assert!(!is_timestamp("12001-12-01"));
         assert_eq!(scalar("9223372036854775807"), Value::Int(i64::MAX));
         assert_eq!(scalar("-9223372036854775808"), Value::Int(i64::MIN));
         assert_eq!(scalar("1e400"), Value::from("1e400"));
@@ -794,7 +876,7 @@ mod tests {
         assert_eq!(scalar("!!float 1"), Value::Float(1.0));
         assert_eq!(scalar("!!binary aGVsbG8="), Value::from("hello"));
         assert_eq!(scalar("!custom 12"), Value::from("12"));
-        assert_eq!(scalar("!!timestamp 2001-12-14"), Value::from("2001-12-14"));
+        assert_eq!(scalar("!!timestamp 2001-12-14"), Value::from("2001-12-14T00:00:00Z"));
         let err = parse_document("k: !!int abc\n", "f.yaml").unwrap_err();
         assert!(err.to_string().contains("cannot decode !!str `abc` as a !!int"), "{err}");
         let err = parse_document("k: !!bool yes\n", "f.yaml").unwrap_err();
@@ -842,6 +924,15 @@ mod tests {
         assert!(parse_document("a:\n  1: x\n", "f.yaml").is_err());
         assert!(parse_document("? [a]\n: x\n", "f.yaml").is_err());
         assert!(parse_document("~: x\n", "f.yaml").is_err());
+    }
+
+    #[test]
+    fn control_characters_kustomize_cannot_print_are_refused() {
+        assert!(parse_document("a: \"x\\x7fy\"\n", "f.yaml").is_err());
+        assert!(parse_document("\"k\\x9f\": v\n", "f.yaml").is_err());
+        assert!(parse_document("a: \"x\\uffffy\"\n", "f.yaml").is_err());
+        assert!(parse_document("\"k\\x85\": v\n", "f.yaml").is_err());
+        assert_eq!(scalar("\"x\\x85y\""), Value::from("x\u{85}y"));
     }
 
     #[test]
