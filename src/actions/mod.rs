@@ -10,3 +10,4 @@
 pub mod commands;
 pub mod event;
 pub mod inputs;
+pub mod outputs;
