@@ -67,7 +67,14 @@ pub fn comment_body(report: &Report) -> Rendered {
 /// The job summary markdown (for `GITHUB_STEP_SUMMARY`): the full diff, within
 /// [`JOB_SUMMARY_LIMIT`].
 pub fn job_summary(report: &Report) -> Rendered {
-    Target { prefix: String::new(), limit: JOB_SUMMARY_LIMIT, is_comment: false, report }.render()
+    job_summary_within(report, JOB_SUMMARY_LIMIT)
+}
+
+/// The job summary within `limit` bytes: for when the summary file already holds earlier steps'
+/// text, so that what is left is filled by degrading cleanly rather than by a blind cut that
+/// could leave a fence open.
+pub fn job_summary_within(report: &Report, limit: usize) -> Rendered {
+    Target { prefix: String::new(), limit, is_comment: false, report }.render()
 }
 
 /// Where a body goes: what opens it and how large it may be.
@@ -218,5 +225,19 @@ mod tests {
         assert!(rendered.body.starts_with("<!-- gitops-env:diff:testing -->\n### Testing\n"));
         assert!(rendered.body.contains("Nothing to report"));
         assert!(!job_summary(&report).body.contains("<!--"));
+    }
+
+    #[test]
+    fn no_room_gives_an_empty_body_rather_than_an_overflow() {
+        let report = Report {
+            kind: "testing".into(),
+            title: "Testing".into(),
+            head_sha: None,
+            run_url: None,
+            units: vec![],
+        };
+        for limit in [0, 5, 40, 200] {
+            assert!(job_summary_within(&report, limit).body.len() <= limit);
+        }
     }
 }

@@ -16,6 +16,7 @@ pub mod summary;
 
 pub use comment::{
     COMMENT_LIMIT, JOB_SUMMARY_LIMIT, Level, Rendered, comment_body, comment_marker, job_summary,
+    job_summary_within,
 };
 
 use crate::actions::commands::Location;
@@ -120,6 +121,18 @@ pub fn annotations(report: &Report) -> Vec<Annotation> {
         .collect()
 }
 
+/// Every preview URL of the report, first-seen order, without repeats: the `preview-urls` output;
+/// the first is a deployment's `environment_url`.
+pub fn preview_urls(report: &Report) -> Vec<String> {
+    let mut urls: Vec<String> = Vec::new();
+    for url in report.units.iter().flat_map(|u| &u.preview_urls) {
+        if !urls.contains(url) {
+            urls.push(url.clone());
+        }
+    }
+    urls
+}
+
 /// Units in display order: failures first, then the rest in plan order.
 pub(crate) fn display_order(report: &Report) -> Vec<&UnitReport> {
     let failed = report.units.iter().filter(|u| u.status == UnitStatus::Failed);
@@ -212,6 +225,7 @@ mod tests {
                 diff: None,
             }],
         };
+        assert!(preview_urls(&report).is_empty());
         assert_eq!(
             annotations(&report),
             vec![Annotation {

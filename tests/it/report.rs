@@ -104,6 +104,10 @@ fn small_change_with_preview_urls() {
     let summary = job_summary(&report);
     assert_well_formed(&summary, JOB_SUMMARY_LIMIT, None);
     testsupport::assert_golden(&golden("small-change.summary.md"), &summary.body);
+    assert_eq!(
+        gitops_env::report::preview_urls(&report),
+        vec!["https://web-feat-login.preview.acme.dev".to_owned()]
+    );
 }
 
 #[test]
@@ -304,6 +308,10 @@ fn job_summary_beyond_one_mebibyte_is_cut_with_a_note() {
     assert_eq!(summary.level, Level::TruncatedObjects);
     assert!(summary.body.contains("A job summary holds at most 1 MiB"));
     assert!(summary.body.contains("are cut to fit the job summary"));
+    // A summary file that already holds earlier steps' text leaves less room.
+    let smaller = gitops_env::report::job_summary_within(&report, 100_000);
+    assert_well_formed(&smaller, 100_000, None);
+    assert_eq!(smaller.level, Level::TruncatedObjects);
 }
 
 // ---------------------------------------------------------------------------------------------
