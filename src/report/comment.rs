@@ -170,12 +170,13 @@ impl Target<'_> {
         }
     }
 
-    /// Ends the line under a cut object diff.
+    /// Ends the line under a cut object diff; short, as it repeats under every cut object (the
+    /// note above the sections carries the link).
     fn cut_note(&self) -> String {
         if self.is_comment {
-            format!("are cut; the full diff is {}.", self.elsewhere())
+            "are cut (see the job summary).".to_owned()
         } else {
-            format!("are cut to fit the job summary; see them {}.", self.elsewhere())
+            "are cut to fit the job summary.".to_owned()
         }
     }
 
