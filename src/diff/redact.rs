@@ -107,8 +107,20 @@ fn redact_strings(value: &mut Value, other: Option<&Value>, side: Side) {
             if is_sops_value(s) {
                 let changed = other.is_some_and(|o| o != s);
                 *s = if changed { changed_marker(SOPS_VALUE, side) } else { SOPS_VALUE.to_owned() };
-            } else if s.contains(PEM_BEGIN) {
-                *s = collapse_pem(s, other, side);
+            } else if s.contains(SOPS_OPEN) || s.contains(PEM_BEGIN) {
+                let mine = replace_sops_tokens(s);
+                let theirs = other.map(replace_sops_tokens);
+                let mut out = collapse_pem(&mine, theirs.as_deref(), side);
+                // A change carried only by hidden tokens (a dotenv file of `KEY=ENC[...]` lines)
+                // must still show as a changed line.
+                if other.is_some_and(|o| o != s) && theirs.as_deref() == Some(mine.as_str()) {
+                    // Marked on the last line, keeping a trailing newline where it was.
+                    out = match out.strip_suffix('\n') {
+                        Some(body) => format!("{}\n", changed_marker(body, side)),
+                        None => changed_marker(&out, side),
+                    };
+                }
+                *s = out;
             }
         }
         Value::Seq(items) => {
@@ -130,9 +142,17 @@ fn redact_strings(value: &mut Value, other: Option<&Value>, side: Side) {
 /// Free text (an error message, a log line) with PEM blocks collapsed and SOPS `ENC[...]` tokens
 /// replaced, for text that does not come from a parsed object.
 pub fn redact_text(text: &str) -> String {
+    let out = replace_sops_tokens(text);
+    if out.contains(PEM_BEGIN) { collapse_pem(&out, None, Side::New) } else { out }
+}
+
+const SOPS_OPEN: &str = "ENC[";
+
+/// `text` with every `ENC[...]` token (to its `]`, or to the end when unclosed) replaced.
+fn replace_sops_tokens(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(start) = rest.find("ENC[") {
+    while let Some(start) = rest.find(SOPS_OPEN) {
         out.push_str(&rest[..start]);
         match rest[start..].find(']') {
             Some(len) => {
@@ -146,7 +166,7 @@ pub fn redact_text(text: &str) -> String {
         }
     }
     out.push_str(rest);
-    if out.contains(PEM_BEGIN) { collapse_pem(&out, None, Side::New) } else { out }
+    out
 }
 
 /// SOPS writes each encrypted leaf as `ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]`.
@@ -288,6 +308,30 @@ mod tests {
         let redacted = redact_object(&object, None, Side::New);
         assert_eq!(redacted.get_path(&["data", "k"]), Some(&SOPS_VALUE.into()));
         assert_eq!(redacted.get_path(&["sops"]), Some(&SOPS_METADATA.into()));
+    }
+
+    #[test]
+    fn sops_tokens_inside_text_are_hidden_and_their_changes_still_show() {
+        let file = |token: &str| {
+            map(&[
+                ("kind", "ConfigMap".into()),
+                ("data", map(&[("app.env", format!("A=1\nB={token}\n").into())])),
+            ])
+        };
+        let old = file("ENC[AES256_GCM,data:aaaa,type:str]");
+        let new = file("ENC[AES256_GCM,data:bbbb,type:str]");
+        let old_r = redact_object(&old, Some(&new), Side::Old);
+        let new_r = redact_object(&new, Some(&old), Side::New);
+        assert_eq!(
+            old_r.get_path(&["data", "app.env"]),
+            Some(&"A=1\nB=ENC[…] <sops-encrypted> (changed, old)\n".into())
+        );
+        assert_ne!(old_r, new_r);
+        let same = redact_object(&old, Some(&old), Side::Old);
+        assert_eq!(
+            same.get_path(&["data", "app.env"]),
+            Some(&"A=1\nB=ENC[…] <sops-encrypted>\n".into())
+        );
     }
 
     #[test]
