@@ -438,3 +438,57 @@ fn no_corpus_secret_value_appears_in_any_output() {
     }
     assert!(checked > 100 && public < checked / 10, "checked {checked}, public {public}");
 }
+
+#[test]
+fn no_corpus_sops_value_or_pem_body_appears() {
+    let Some(shared) = testsupport::shared_dir("the real-world SOPS/PEM redaction test") else {
+        return;
+    };
+    let corpus = shared.join("corpus/realworld");
+    let mut files = Vec::new();
+    for repo in std::fs::read_dir(&corpus).expect("corpus readable").flatten() {
+        build_outputs(&repo.path().join("expected"), &mut files);
+    }
+    let mut checked = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("build.yaml readable");
+        if !text.contains("ENC[") && !text.contains("-----BEGIN ") {
+            continue;
+        }
+        checked += 1;
+        let source = file.strip_prefix(&corpus).unwrap_or(file).display().to_string();
+        let documents = parse_documents(&text, &source).unwrap_or_else(|e| panic!("{source}: {e}"));
+        // Every object added, then every object changed in one place: the hidden parts must stay
+        // hidden in the diff's context lines too.
+        let changed: Vec<Value> = documents
+            .iter()
+            .map(|d| {
+                let mut d = d.clone();
+                if let Some(metadata) = d.get_path_mut(&["metadata"]).and_then(Value::as_map_mut) {
+                    metadata.insert("generation".into(), Value::Int(2));
+                }
+                d
+            })
+            .collect();
+        let units = vec![
+            unit(
+                "testing",
+                &source,
+                UnitStatus::Applied,
+                Some(diff_unit(&source, "testing", &[], &documents)),
+            ),
+            unit(
+                "testing",
+                &source,
+                UnitStatus::Applied,
+                Some(diff_unit(&source, "testing", &documents, &changed)),
+            ),
+        ];
+        let report = report("testing", "Testing", units);
+        for output in [comment_body(&report).body, job_summary(&report).body] {
+            assert!(!output.contains("ENC[AES256"), "a SOPS value from {source} appears");
+            assert!(!output.contains("-----END "), "a PEM block from {source} appears");
+        }
+    }
+    assert!(checked >= 10, "expected SOPS/PEM files in the corpus, found {checked}");
+}
