@@ -12,6 +12,7 @@
 //! never panics on user input: every malformed input is a `YamlError` naming the input and the
 //! position.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use libyaml_safer::{Event, EventData, Mark, Parser, ScalarStyle};
@@ -57,7 +58,9 @@ impl YamlError {
 /// Empty documents (nothing, only comments, or an explicit null) are skipped, as kustomize's
 /// reader skips them.
 pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Value>, YamlError> {
-    let mut builder = Builder::new(text, source);
+    let (input, unterminated_last_line) = with_final_line_break(text);
+    let mut builder = Builder::new(&input, source);
+    builder.unterminated_last_line = unterminated_last_line;
     // libyaml-safer has a few internal `panic!`s on inputs its authors did not expect (e.g. a
     // tag right before a `,` in a flow collection). User input must never crash the process,
     // so a panic inside the engine is turned into a syntax error here.
@@ -84,6 +87,25 @@ pub fn parse_document(text: &str, source: &str) -> Result<Value, YamlError> {
     }
 }
 
+/// The text the engine reads: always ending with a line break.
+///
+/// libyaml-safer panics when the input ends inside a block scalar or right after a backslash
+/// in a quoted scalar, which a file without a final newline easily does. So a missing final
+/// break is added, and remembered: the one value that can change is a block scalar running to
+/// the very end, which then gains a trailing newline the original does not have (`Builder`
+/// removes it). A last line holding only spaces is dropped instead, which changes no value.
+/// Returns the text and, when a break was added, the original length.
+fn with_final_line_break(text: &str) -> (Cow<'_, str>, Option<u64>) {
+    if text.is_empty() || text.ends_with(['\n', '\r']) {
+        return (Cow::Borrowed(text), None);
+    }
+    let last_line_start = text.rfind(['\n', '\r']).map_or(0, |at| at + 1);
+    if text[last_line_start..].trim_matches([' ', '\t']).is_empty() {
+        return (Cow::Borrowed(&text[..last_line_start]), None);
+    }
+    (Cow::Owned(format!("{text}\n")), Some(text.len() as u64))
+}
+
 /// Nesting deeper than this is refused: the builder recurses once per level, and real
 /// manifests nest a few dozen levels at most.
 const MAX_DEPTH: usize = 256;
@@ -100,6 +122,8 @@ struct Builder<'a> {
     aliased_nodes: usize,
     /// Where the last event started, for errors that have no better position.
     last_mark: Mark,
+    /// Set when a final line break was added to the text: the original length in bytes.
+    unterminated_last_line: Option<u64>,
 }
 
 impl std::fmt::Debug for Builder<'_> {
@@ -158,6 +182,7 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             aliased_nodes: 0,
             last_mark: Mark::default(),
+            unterminated_last_line: None,
         }
     }
 
@@ -222,7 +247,15 @@ impl<'a> Builder<'a> {
         }
         let mark = event.start_mark;
         match event.data {
-            EventData::Scalar { anchor, tag, value, style, .. } => {
+            EventData::Scalar { anchor, tag, mut value, style, .. } => {
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && self.unterminated_last_line.is_some_and(|end| event.end_mark.index >= end)
+                    && value.ends_with('\n')
+                {
+                    // The block scalar ran to the end of a file without a final newline; the
+                    // newline `with_final_line_break` added is not part of the original value.
+                    value.pop();
+                }
                 let resolved = resolve_scalar(&value, tag.as_deref(), style)
                     .map_err(|message| self.invalid(mark, message))?;
                 let (value_out, is_merge) = match resolved {
@@ -967,6 +1000,20 @@ mod tests {
         assert!(err.line().is_some(), "{err}");
         // An input that makes the engine itself panic is still just an error.
         assert!(parse_documents("[!!str, a]\n", "bad.yaml").is_err());
+    }
+
+    #[test]
+    fn files_without_a_final_newline_keep_their_values() {
+        // Recorded with kubectl kustomize: a block scalar cut by the end of the file has no
+        // final newline.
+        assert_eq!(one("a: |\n  echo hi").get_path(&["a"]), Some(&Value::from("echo hi")));
+        assert_eq!(one("a: >\n  echo\n  hi").get_path(&["a"]), Some(&Value::from("echo hi")));
+        assert_eq!(one("a: |+\n  x\n\n  y").get_path(&["a"]), Some(&Value::from("x\n\ny")));
+        assert_eq!(one("a: |-\n  x").get_path(&["a"]), Some(&Value::from("x")));
+        assert_eq!(one("a: |\n  x\nb: 1").get_path(&["a"]), Some(&Value::from("x\n")));
+        assert_eq!(one("a: 'x'\n  ").get_path(&["a"]), Some(&Value::from("x")));
+        assert_eq!(one("a: x").get_path(&["a"]), Some(&Value::from("x")));
+        assert!(parse_documents("a: \"x\\", "f.yaml").is_err());
     }
 
     #[test]
