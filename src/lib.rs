@@ -8,7 +8,14 @@
 //! The modules follow the pipeline (see ARCHITECTURE.md): event → plan → detect → render →
 //! preview transform → diff → apply → report.
 
+pub mod actions;
 pub mod cli;
+pub mod config;
+pub mod image_override;
+pub mod plan;
+pub mod preview;
+pub mod resource_scope;
+pub mod timestamp;
 
 use std::ffi::OsString;
 use std::io::Write;
