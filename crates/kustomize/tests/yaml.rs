@@ -138,3 +138,102 @@ fn recorded_kustomize_cases_are_reproduced() {
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// Every YAML input file in the shared corpora (real repositories, conformance inputs) parses or
+/// fails with an ordinary error; none may reach the parsing engine's internal panics.
+#[test]
+fn shared_yaml_inputs_never_reach_an_engine_panic() {
+    let Some(shared) = testsupport::shared_dir("parsing every shared YAML input") else {
+        return;
+    };
+    let mut files = Vec::new();
+    files_named_with_extension(&shared.join("corpus/realworld"), &mut files);
+    files_named_with_extension(&shared.join("conformance/kustomize"), &mut files);
+    assert!(files.len() > 1000, "found only {} YAML inputs", files.len());
+    let mut parsed = 0;
+    for file in &files {
+        let Ok(text) = std::fs::read_to_string(file) else { continue };
+        match parse_documents(&text, &file.display().to_string()) {
+            Ok(_) => parsed += 1,
+            Err(err) => assert!(!err.to_string().contains("cannot handle"), "{err}"),
+        }
+    }
+    eprintln!("{parsed}/{} shared YAML inputs parse", files.len());
+}
+
+fn files_named_with_extension(dir: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.flatten().map(|e| e.path()) {
+        if path.is_dir() {
+            files_named_with_extension(&path, found);
+        } else if path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml") {
+            found.push(path);
+        }
+    }
+}
+
+/// Malformed YAML gives a typed error naming the input and the line, never a panic.
+#[test]
+fn malformed_yaml_is_an_error_with_its_position() {
+    let cases: &[(&str, u64)] = &[
+        ("a: 1\nb: [1, 2\nc: 3\n", 3),
+        ("a: 1\n  b: 2\n", 2),
+        ("a:\n\tb: 1\n", 2),
+        ("a: 'unterminated\n", 2),
+        ("a: \"bad \\q escape\"\n", 1),
+        ("- a\nb: c\n", 2),
+        ("a: *missing\n", 1),
+        ("a: &x 1\nb: !!int x\n", 2),
+        ("a: 1\na: 2\n", 2),
+        ("{a: 1\n", 2),
+        ("key: value: other\n", 1),
+        ("%YAML 2.0\n---\na: 1\n", 1),
+        ("a: 1\n---\n]\n", 3),
+    ];
+    for (text, line) in cases {
+        match parse_documents(text, "bad.yaml") {
+            Ok(docs) => panic!("{text:?} parsed as {docs:?}"),
+            Err(err) => {
+                assert_eq!(err.line(), Some(*line), "{text:?}: {err}");
+                assert!(err.to_string().starts_with("bad.yaml: "), "{text:?}: {err}");
+            }
+        }
+    }
+}
+
+/// Every truncation and many one-character corruptions of real inputs parse or fail cleanly.
+#[test]
+fn truncated_and_corrupted_inputs_never_panic() {
+    let cases_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/yaml-cases");
+    let mut engine_panics = 0;
+    let mut parses = 0;
+    for case in ["anchors-and-merge", "multiline", "tags", "collections"] {
+        let text = std::fs::read_to_string(cases_dir.join(case).join("input.yaml"))
+            .expect("recorded input");
+        let boundaries: Vec<usize> =
+            (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
+        let mut inputs: Vec<String> =
+            boundaries.iter().map(|&end| text[..end].to_owned()).collect();
+        for (n, &at) in boundaries.iter().enumerate().filter(|(n, _)| n % 5 == 0) {
+            let Some(next) = text[at..].chars().next() else { continue };
+            let replacement =
+                ['[', '"', '\'', ':', '\t', '&', '*', '!', '{', '-', '|', '#'][n % 12];
+            let mut corrupted = text.clone();
+            corrupted.replace_range(at..at + next.len_utf8(), &replacement.to_string());
+            inputs.push(corrupted);
+        }
+        for input in inputs {
+            parses += 1;
+            if let Err(err) = parse_documents(&input, "fuzz.yaml") {
+                if err.to_string().contains("the parser cannot handle") {
+                    engine_panics += 1;
+                }
+                assert!(err.to_string().starts_with("fuzz.yaml: "), "{err}");
+            }
+        }
+    }
+    eprintln!("{parses} corrupted inputs parsed");
+    assert_eq!(engine_panics, 0, "inputs reached libyaml-safer's internal panics");
+}

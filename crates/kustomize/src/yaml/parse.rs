@@ -12,6 +12,7 @@
 //! never panics on user input: every malformed input is a `YamlError` naming the input and the
 //! position.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use libyaml_safer::{Event, EventData, Mark, Parser, ScalarStyle};
@@ -57,7 +58,45 @@ impl YamlError {
 /// Empty documents (nothing, only comments, or an explicit null) are skipped, as kustomize's
 /// reader skips them.
 pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Value>, YamlError> {
-    let mut builder = Builder::new(text, source);
+    parse_in(text, source, Dialect::Resource)
+}
+
+/// Parses a kustomization file (`kustomization.yaml`, a `Component`), typed the way kustomize
+/// reads those: through sigs.k8s.io/yaml, i.e. go-yaml v2 into JSON into Go structs. That
+/// differs from resources (recorded with kubectl kustomize): YAML 1.1 booleans (`yes`, `on`,
+/// `y` are `true`), timestamps stay their text, a repeated key is no error (the last one
+/// wins), and scalar keys of any type become their text at every depth.
+pub fn parse_kustomization(text: &str, source: &str) -> Result<Value, YamlError> {
+    single(parse_in(text, source, Dialect::Kustomization)?, source)
+}
+
+/// The same as `parse_kustomization` (the name the pipeline first used for it).
+pub fn parse_document_last_key_wins(text: &str, source: &str) -> Result<Value, YamlError> {
+    parse_kustomization(text, source)
+}
+
+/// Which of kustomize's two YAML readings applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// Resources: kyaml (go-yaml v3) decoding, then kustomize's JSON step.
+    Resource,
+    /// Kustomization files: sigs.k8s.io/yaml (go-yaml v2) into JSON.
+    Kustomization,
+}
+
+fn single(mut documents: Vec<Value>, source: &str) -> Result<Value, YamlError> {
+    match documents.len() {
+        0 => Ok(Value::Null),
+        1 => Ok(documents.pop().unwrap_or(Value::Null)),
+        count => Err(YamlError::NotSingleDocument { file: source.to_owned(), count }),
+    }
+}
+
+fn parse_in(text: &str, source: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
+    let (input, unterminated_last_line) = with_final_line_break(text);
+    let mut builder = Builder::new(&input, source);
+    builder.unterminated_last_line = unterminated_last_line;
+    builder.dialect = dialect;
     // libyaml-safer has a few internal `panic!`s on inputs its authors did not expect (e.g. a
     // tag right before a `,` in a flow collection). User input must never crash the process,
     // so a panic inside the engine is turned into a syntax error here.
@@ -76,12 +115,26 @@ pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Value>, YamlError
 
 /// Parses a text that holds at most one document; an empty text gives `Value::Null`.
 pub fn parse_document(text: &str, source: &str) -> Result<Value, YamlError> {
-    let mut documents = parse_documents(text, source)?;
-    match documents.len() {
-        0 => Ok(Value::Null),
-        1 => Ok(documents.pop().unwrap_or(Value::Null)),
-        count => Err(YamlError::NotSingleDocument { file: source.to_owned(), count }),
+    single(parse_documents(text, source)?, source)
+}
+
+/// The text the engine reads: always ending with a line break.
+///
+/// libyaml-safer panics when the input ends inside a block scalar or right after a backslash
+/// in a quoted scalar, which a file without a final newline easily does. So a missing final
+/// break is added, and remembered: the one value that can change is a block scalar running to
+/// the very end, which then gains a trailing newline the original does not have (`Builder`
+/// removes it). A last line holding only spaces is dropped instead, which changes no value.
+/// Returns the text and, when a break was added, the original length.
+fn with_final_line_break(text: &str) -> (Cow<'_, str>, Option<u64>) {
+    if text.is_empty() || text.ends_with(['\n', '\r']) {
+        return (Cow::Borrowed(text), None);
     }
+    let last_line_start = text.rfind(['\n', '\r']).map_or(0, |at| at + 1);
+    if text[last_line_start..].trim_matches([' ', '\t']).is_empty() {
+        return (Cow::Borrowed(&text[..last_line_start]), None);
+    }
+    (Cow::Owned(format!("{text}\n")), Some(text.len() as u64))
 }
 
 /// Nesting deeper than this is refused: the builder recurses once per level, and real
@@ -100,6 +153,9 @@ struct Builder<'a> {
     aliased_nodes: usize,
     /// Where the last event started, for errors that have no better position.
     last_mark: Mark,
+    /// Set when a final line break was added to the text: the original length in bytes.
+    unterminated_last_line: Option<u64>,
+    dialect: Dialect,
 }
 
 impl std::fmt::Debug for Builder<'_> {
@@ -158,6 +214,8 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             aliased_nodes: 0,
             last_mark: Mark::default(),
+            unterminated_last_line: None,
+            dialect: Dialect::Resource,
         }
     }
 
@@ -222,14 +280,23 @@ impl<'a> Builder<'a> {
         }
         let mark = event.start_mark;
         match event.data {
-            EventData::Scalar { anchor, tag, value, style, .. } => {
-                let resolved = resolve_scalar(&value, tag.as_deref(), style)
+            EventData::Scalar { anchor, tag, mut value, style, .. } => {
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && self.unterminated_last_line.is_some_and(|end| event.end_mark.index >= end)
+                    && value.ends_with('\n')
+                {
+                    // The block scalar ran to the end of a file without a final newline; the
+                    // newline `with_final_line_break` added is not part of the original value.
+                    value.pop();
+                }
+                let resolved = resolve_scalar(&value, tag.as_deref(), style, self.dialect)
                     .map_err(|message| self.invalid(mark, message))?;
                 let (value_out, is_merge) = match resolved {
                     Resolved::Merge => (Value::String("<<".to_owned()), true),
                     Resolved::Value(v) => (v, false),
                 };
                 if let Value::String(text) = &value_out
+                    && self.dialect == Dialect::Resource
                     && text.chars().any(breaks_kustomize_output)
                 {
                     // kustomize's JSON step leaves these characters raw and go-yaml v2 then
@@ -321,9 +388,12 @@ impl<'a> Builder<'a> {
             let (text, kind, is_merge) =
                 key.key.unwrap_or_else(|| (String::new(), KeyKind::Collection, false));
             let info = KeyInfo { text, kind, value: key.value, is_merge, mark: key_mark };
-            // v3 reports a key repeated with the same node kind and text, whatever its style.
+            // v3 reports a key repeated with the same node kind and text, whatever its style;
+            // v2 (kustomization files) lets the last one win, as `Map::insert` below does.
             if let Some((first, _)) = explicit.iter().find(|(seen, _)| {
-                seen.kind.node_kind() == info.kind.node_kind() && seen.text == info.text
+                self.dialect == Dialect::Resource
+                    && seen.kind.node_kind() == info.kind.node_kind()
+                    && seen.text == info.text
             }) {
                 return Err(YamlError::DuplicateKey {
                     file: self.source.to_owned(),
@@ -345,7 +415,9 @@ impl<'a> Builder<'a> {
                 continue;
             }
             let key = match (&info.kind, info.value) {
-                (KeyKind::Scalar | KeyKind::Alias, Value::String(s)) if s.contains('\u{85}') => {
+                (KeyKind::Scalar | KeyKind::Alias, Value::String(s))
+                    if self.dialect == Dialect::Resource && s.contains('\u{85}') =>
+                {
                     // Go's JSON leaves NEL raw; go-yaml v2 then reads the key as spanning two
                     // lines, which a flow mapping key may not, and kustomize fails.
                     return Err(self.invalid(
@@ -364,7 +436,8 @@ impl<'a> Builder<'a> {
                 // scalar key of another type becomes its text there. Deeper mappings with
                 // such keys become map[interface{}]interface{}, which kustomize's JSON step
                 // refuses.
-                (_, _) if depth == 0 => info.text,
+                // sigs.k8s.io/yaml turns every scalar key into a string, at any depth.
+                (_, _) if depth == 0 || self.dialect == Dialect::Kustomization => info.text,
                 (_, other) => {
                     return Err(self.invalid(
                         info.mark,
@@ -444,8 +517,14 @@ fn short_tag(tag: &str) -> String {
     }
 }
 
-/// Types a scalar as go-yaml v3 decodes it into `interface{}`.
-fn resolve_scalar(text: &str, tag: Option<&str>, style: ScalarStyle) -> Result<Resolved, String> {
+/// Types a scalar as go-yaml v3 decodes it into `interface{}` (or, for kustomization files,
+/// as go-yaml v2 does).
+fn resolve_scalar(
+    text: &str,
+    tag: Option<&str>,
+    style: ScalarStyle,
+    dialect: Dialect,
+) -> Result<Resolved, String> {
     let plain = matches!(style, ScalarStyle::Plain | ScalarStyle::Any);
     let tag = match tag {
         None | Some("!") => None,
@@ -457,6 +536,9 @@ fn resolve_scalar(text: &str, tag: Option<&str>, style: ScalarStyle) -> Result<R
         }
         if text == "<<" {
             return Ok(Resolved::Merge);
+        }
+        if dialect == Dialect::Kustomization {
+            return Ok(Resolved::Value(resolve_plain_v2(text).into_value(text)));
         }
         return Ok(Resolved::Value(resolve_plain(text).into_value(text)));
     };
@@ -471,6 +553,8 @@ fn resolve_scalar(text: &str, tag: Option<&str>, style: ScalarStyle) -> Result<R
         "!!bool" | "!!int" | "!!float" | "!!null" | "!!timestamp" => {
             let found = if tag == "!!timestamp" && is_timestamp(text) {
                 Plain::Timestamp
+            } else if dialect == Dialect::Kustomization {
+                resolve_plain_v2(text)
             } else {
                 resolve_plain_untimed(text)
             };
@@ -538,6 +622,16 @@ fn resolve_plain(text: &str) -> Plain {
         return Plain::Timestamp;
     }
     resolve_plain_untimed(text)
+}
+
+/// go-yaml v2's resolver, as kustomization files are read: YAML 1.1 booleans too, and
+/// timestamps kept as their text (sigs.k8s.io/yaml hands them on as strings).
+fn resolve_plain_v2(text: &str) -> Plain {
+    match text {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Plain::Bool(true),
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Plain::Bool(false),
+        _ => resolve_plain_untimed(text),
+    }
 }
 
 fn resolve_plain_untimed(text: &str) -> Plain {
@@ -936,6 +1030,32 @@ mod tests {
     }
 
     #[test]
+    fn kustomization_files_are_read_as_sigs_k8s_io_yaml_reads_them() {
+        // Recorded with kubectl kustomize: in a kustomization `yes`/`on`/`y` are booleans,
+        // `0o12` and `1e3` numbers, dates stay text, `~` null, repeated keys last-wins.
+        let k = parse_kustomization(
+            "a: yes\nb: on\nc: y\nd: 0o12\ne: 2001-12-14\nf: ~\ng: 1:20\na: no\n",
+            "kustomization.yaml",
+        )
+        .expect("parses");
+        assert_eq!(k.get_path(&["a"]), Some(&Value::Bool(false)));
+        assert_eq!(k.get_path(&["b"]), Some(&Value::Bool(true)));
+        assert_eq!(k.get_path(&["c"]), Some(&Value::Bool(true)));
+        assert_eq!(k.get_path(&["d"]), Some(&Value::Int(10)));
+        assert_eq!(k.get_path(&["e"]), Some(&Value::from("2001-12-14")));
+        assert_eq!(k.get_path(&["f"]), Some(&Value::Null));
+        assert_eq!(k.get_path(&["g"]), Some(&Value::from("1:20")));
+        let nested = parse_kustomization("a:\n  1: x\n", "k.yaml").expect("parses");
+        assert_eq!(nested.get_path(&["a", "1"]), Some(&Value::from("x")));
+        assert!(parse_kustomization("a: .inf\n", "k.yaml").is_err());
+        assert_eq!(parse_document_last_key_wins("a: 1\na: 2\n", "k.yaml").unwrap(), {
+            let mut m = Map::new();
+            m.insert("a".into(), Value::Int(2));
+            Value::Map(m)
+        });
+    }
+
+    #[test]
     fn infinities_and_nan_are_refused_like_kustomizes_json_step() {
         let err = parse_document("a: .inf\n", "f.yaml").unwrap_err();
         assert!(err.to_string().contains("+Inf"), "{err}");
@@ -967,6 +1087,20 @@ mod tests {
         assert!(err.line().is_some(), "{err}");
         // An input that makes the engine itself panic is still just an error.
         assert!(parse_documents("[!!str, a]\n", "bad.yaml").is_err());
+    }
+
+    #[test]
+    fn files_without_a_final_newline_keep_their_values() {
+        // Recorded with kubectl kustomize: a block scalar cut by the end of the file has no
+        // final newline.
+        assert_eq!(one("a: |\n  echo hi").get_path(&["a"]), Some(&Value::from("echo hi")));
+        assert_eq!(one("a: >\n  echo\n  hi").get_path(&["a"]), Some(&Value::from("echo hi")));
+        assert_eq!(one("a: |+\n  x\n\n  y").get_path(&["a"]), Some(&Value::from("x\n\ny")));
+        assert_eq!(one("a: |-\n  x").get_path(&["a"]), Some(&Value::from("x")));
+        assert_eq!(one("a: |\n  x\nb: 1").get_path(&["a"]), Some(&Value::from("x\n")));
+        assert_eq!(one("a: 'x'\n  ").get_path(&["a"]), Some(&Value::from("x")));
+        assert_eq!(one("a: x").get_path(&["a"]), Some(&Value::from("x")));
+        assert!(parse_documents("a: \"x\\", "f.yaml").is_err());
     }
 
     #[test]
