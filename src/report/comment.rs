@@ -88,15 +88,17 @@ struct Target<'a> {
 
 impl Target<'_> {
     fn render(&self) -> Rendered {
+        let total = self.object_diffs().count();
+        // Counts in notes never exceed the total, so notes with the total are the longest.
         let longest_note = [Level::TruncatedObjects, Level::NamesOnly, Level::SummaryOnly]
             .iter()
-            .map(|&level| self.note(level).len())
+            .map(|&level| self.note(level, total).len())
             .max()
             .unwrap_or(0);
         let summary_budget = self.limit.saturating_sub(self.prefix.len() + longest_note);
         let summary = summary(self.report, summary_budget);
-        let assemble = |level: Level, sections: &str| {
-            let note = self.note(level);
+        let assemble = |level: Level, cut: usize, sections: &str| {
+            let note = self.note(level, cut);
             let mut body = String::with_capacity(
                 self.prefix.len() + summary.len() + note.len() + sections.len() + 1,
             );
@@ -116,13 +118,14 @@ impl Target<'_> {
         let fits = |body: &String| body.len() <= self.limit;
         let cut_note = self.cut_note();
 
-        let full = assemble(Level::Full, &sections(self.report, DiffMode::Full, &cut_note));
+        let full = assemble(Level::Full, 0, &sections(self.report, DiffMode::Full, &cut_note));
         if fits(&full) {
             return Rendered { body: full, level: Level::Full };
         }
         let capped = |cap: usize| {
             assemble(
                 Level::TruncatedObjects,
+                self.object_diffs().filter(|&len| len > cap).count(),
                 &sections(self.report, DiffMode::Capped(cap), &cut_note),
             )
         };
@@ -143,12 +146,15 @@ impl Target<'_> {
             }
             return Rendered { body: best, level: Level::TruncatedObjects };
         }
-        let names =
-            assemble(Level::NamesOnly, &sections(self.report, DiffMode::NamesOnly, &cut_note));
+        let names = assemble(
+            Level::NamesOnly,
+            total,
+            &sections(self.report, DiffMode::NamesOnly, &cut_note),
+        );
         if fits(&names) {
             return Rendered { body: names, level: Level::NamesOnly };
         }
-        let body = assemble(Level::SummaryOnly, "");
+        let body = assemble(Level::SummaryOnly, total, "");
         // The summary was built within its budget, so this holds; cutting is the last resort that
         // keeps GitHub from rejecting the body should it ever not.
         let body = if fits(&body) { body } else { prefix_within(&body, self.limit).to_owned() };
@@ -180,18 +186,32 @@ impl Target<'_> {
         }
     }
 
-    /// The note above the sections saying what was cut (empty at `Full`).
-    fn note(&self, level: Level) -> String {
+    /// The sizes of every object diff of the report.
+    fn object_diffs(&self) -> impl Iterator<Item = usize> + '_ {
+        self.report
+            .units
+            .iter()
+            .filter_map(|u| u.diff.as_ref())
+            .flat_map(|d| d.objects.iter().map(|o| o.text.len()))
+    }
+
+    /// The note above the sections saying what was cut (empty at `Full`); `cut` is how many
+    /// object diffs were cut or left out.
+    fn note(&self, level: Level, cut: usize) -> String {
         let what = match level {
             Level::Full => return String::new(),
-            Level::TruncatedObjects => "each object's diff below is cut short",
-            Level::NamesOnly => "changed objects are listed by name only",
-            Level::SummaryOnly => "only the summary is shown",
+            Level::TruncatedObjects => format!("the diffs of {cut} object(s) below are cut short"),
+            Level::NamesOnly => format!("the {cut} changed object(s) are listed by name only"),
+            Level::SummaryOnly => {
+                format!("only the summary is shown ({cut} object diff(s) left out)")
+            }
         };
         let limit = if self.is_comment {
-            "GitHub limits a comment to 65,536 characters"
+            "GitHub limits a comment to 65,536 characters".to_owned()
+        } else if self.limit == JOB_SUMMARY_LIMIT {
+            "A job summary holds at most 1 MiB".to_owned()
         } else {
-            "A job summary holds at most 1 MiB"
+            format!("This job summary has room for {} bytes", self.limit)
         };
         let rest = if self.is_comment {
             format!("The full diff is {}.", self.elsewhere())

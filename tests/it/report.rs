@@ -288,9 +288,13 @@ fn each_degradation_step_fits_and_says_what_was_cut() {
                 );
             }
             Level::NamesOnly => {
-                assert!(comment.body.contains("- **changed** `Deployment/big/svc-0399`"))
+                assert!(comment.body.contains("- **changed** `Deployment/big/svc-0399`"));
+                assert!(comment.body.contains("the 400 changed object(s) are listed by name only"));
             }
-            Level::SummaryOnly => assert!(!comment.body.contains("<details>")),
+            Level::SummaryOnly => {
+                assert!(!comment.body.contains("<details>"));
+                assert!(comment.body.contains("(2400 object diff(s) left out)"));
+            }
             Level::Full => {}
         }
         let summary = job_summary(&report);
@@ -306,11 +310,14 @@ fn job_summary_beyond_one_mebibyte_is_cut_with_a_note() {
     let summary = job_summary(&report);
     assert_well_formed(&summary, JOB_SUMMARY_LIMIT, None);
     assert_eq!(summary.level, Level::TruncatedObjects);
-    assert!(summary.body.contains("A job summary holds at most 1 MiB"));
+    assert!(
+        summary.body.contains("A job summary holds at most 1 MiB, so the diffs of 40 object(s)")
+    );
     assert!(summary.body.contains("are cut to fit the job summary"));
     // A summary file that already holds earlier steps' text leaves less room.
     let smaller = gitops_env::report::job_summary_within(&report, 100_000);
     assert_well_formed(&smaller, 100_000, None);
+    assert!(smaller.body.contains("This job summary has room for 100000 bytes"));
     assert_eq!(smaller.level, Level::TruncatedObjects);
 }
 
