@@ -95,7 +95,8 @@ impl Target<'_> {
             .map(|&level| self.note(level, total).len())
             .max()
             .unwrap_or(0);
-        let summary_budget = self.limit.saturating_sub(self.prefix.len() + longest_note);
+        // Two bytes for the blank-line separators `assemble` may add.
+        let summary_budget = self.limit.saturating_sub(self.prefix.len() + longest_note + 2);
         let summary = summary(self.report, summary_budget);
         let assemble = |level: Level, cut: usize, sections: &str| {
             let note = self.note(level, cut);

@@ -499,3 +499,28 @@ fn no_corpus_sops_value_or_pem_body_appears() {
     }
     assert!(checked >= 10, "expected SOPS/PEM files in the corpus, found {checked}");
 }
+
+#[test]
+fn thousands_of_units_still_give_a_whole_summary_within_the_limit() {
+    let units = (0..3000)
+        .map(|i| {
+            let mut u = unit(
+                "production",
+                &format!("apps/service-{i:04}/overlays/production"),
+                UnitStatus::Failed,
+                None,
+            );
+            u.error = Some(UnitError {
+                message: format!("error {i}: {}", "e".repeat(300)),
+                file: None,
+                line: None,
+            });
+            u
+        })
+        .collect();
+    let comment = comment_body(&report("production", "Production", units));
+    assert_well_formed(&comment, COMMENT_LIMIT, Some(&comment_marker("production")));
+    assert_eq!(comment.level, Level::Full, "nothing to cut but the summary's own rows");
+    assert!(comment.body.contains("more unit(s), not shown to stay within the size limit"));
+    assert!(comment.body.len() > COMMENT_LIMIT - 1000);
+}
