@@ -11,8 +11,8 @@
 pub mod actions;
 pub mod cli;
 pub mod config;
-pub mod github;
 pub mod diff;
+pub mod github;
 pub mod image_override;
 pub mod plan;
 pub mod preview;
