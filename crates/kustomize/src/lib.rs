@@ -8,6 +8,8 @@
 //! kustomize does.
 
 pub mod fs;
+pub mod kube_schema;
+pub mod patch;
 pub mod value;
 
 pub use fs::{DirEntry, EntryKind, FileSystem, FsError};
