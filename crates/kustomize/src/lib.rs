@@ -10,6 +10,7 @@
 pub mod fs;
 pub mod kube_schema;
 pub mod patch;
+pub mod transform;
 pub mod value;
 
 pub use fs::{DirEntry, EntryKind, FileSystem, FsError};
