@@ -12,6 +12,7 @@ pub mod kube_schema;
 pub mod patch;
 pub mod transform;
 pub mod value;
+pub mod yaml;
 
 pub use fs::{DirEntry, EntryKind, FileSystem, FsError};
 pub use value::{Map, Value};
