@@ -471,28 +471,23 @@ fn with_text(like: &Value, text: &str) -> Value {
     }
 }
 
-/// The type a plain (untagged, unquoted) scalar with this text resolves to.
+/// The type a plain (untagged, unquoted) scalar with this text resolves to, by kyaml's rules
+/// (the YAML parser's resolver); text that would not stay one plain scalar is a string.
 pub(crate) fn plain_scalar(text: &str) -> Value {
-    match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
-        _ => {}
+    let single_plain_scalar = !text.is_empty()
+        && !text.contains([
+            '\n', ':', '#', '{', '}', '[', ']', ',', '&', '*', '!', '|', '>', '\'', '"', '%', '@',
+            '`',
+        ])
+        && text.trim() == text;
+    if text.is_empty() {
+        return Value::Null;
     }
-    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && let Ok(i) = text.parse::<i64>()
+    if single_plain_scalar
+        && let Ok(value @ (Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_))) =
+            crate::yaml::parse_document(text, "replacement value")
     {
-        return Value::Int(i);
-    }
-    let looks_float = digits.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.')
-        && digits
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
-        && digits.bytes().any(|b| b.is_ascii_digit());
-    if looks_float && let Ok(f) = text.parse::<f64>() {
-        return Value::Float(f);
+        return value;
     }
     Value::String(text.to_owned())
 }
