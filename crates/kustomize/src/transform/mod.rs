@@ -3,3 +3,4 @@
 //! Pure functions over `Value`; the pipeline decides when they run.
 
 pub mod replacements;
+pub mod vars;
