@@ -328,6 +328,7 @@ impl Walker {
                 Directive::Merge => (target, patch, true),
             }
         };
+        let dest_is_patch = !is_target;
         let Some(Value::Seq(dest_items)) = dest.as_mut() else {
             return Ok(Walked { value: dest.filter(|v| !matches!(v, Value::Null)), is_target });
         };
@@ -366,11 +367,17 @@ impl Walker {
             let (match_keys, match_values) =
                 validate_keys(std::slice::from_ref(&valid_values), &valid_values, &valid_keys);
             let dest_index = element_index(dest_items, &match_keys, &match_values);
-            let patch_element = element_index(&patch_items, &match_keys, &match_values)
-                .map(|i| patch_items[i].clone());
+            // When the list is the patch's own (no target list, or `$patch: replace`), kyaml's
+            // two sources are one node: removals and in-place merges show on both sides.
+            let patch_element = if dest_is_patch {
+                dest_index.map(|i| dest_items[i].clone())
+            } else {
+                element_index(&patch_items, &match_keys, &match_values)
+                    .map(|i| patch_items[i].clone())
+            };
             let dest_element = dest_index.map(|i| dest_items[i].clone());
             let walked = self.walk(dest_element, patch_element, element_schema)?;
-            if walked.is_target
+            if (walked.is_target || dest_is_patch)
                 && let (Some(index), Some(value)) = (dest_index, &walked.value)
             {
                 dest_items[index] = value.clone();
@@ -475,7 +482,8 @@ fn field_matches(element: &Value, key: &str, value: &str) -> bool {
     }
 }
 
-/// kyaml's `ElementMatcher`: the first element matching every key.
+/// kyaml's `ElementMatcher` (with `MatchField`): the first element whose key fields hold exactly
+/// these texts.
 fn element_index(items: &[Value], keys: &[String], values: &[String]) -> Option<usize> {
     if keys.is_empty() || keys[0].is_empty() {
         let wanted = values.first().map(String::as_str).unwrap_or("");
@@ -486,9 +494,14 @@ fn element_index(items: &[Value], keys: &[String], values: &[String]) -> Option<
     if keys.len() != values.len() {
         return None;
     }
+    // `MatchField` compares the text exactly: unlike `field_matches`, an empty value only
+    // matches a field whose text is empty.
     items.iter().position(|item| {
-        item.as_map().is_some()
-            && keys.iter().zip(values).all(|(key, value)| field_matches(item, key, value))
+        item.as_map().is_some_and(|map| {
+            keys.iter()
+                .zip(values)
+                .all(|(key, value)| map.get(key).is_some_and(|field| scalar_text(field) == *value))
+        })
     })
 }
 
@@ -674,6 +687,39 @@ mod tests {
         )]));
         let merged = apply(&target, &patch).expect("kept");
         assert_eq!(pod_spec_of(&merged).get_path(&["containers"]), Some(&seq(vec![with_ports])));
+    }
+
+    #[test]
+    fn a_patch_list_with_no_target_list_is_merged_with_itself() {
+        // Pinned against kubectl kustomize v5.5.0: the element's `$patch: replace` is dropped and
+        // its duplicate env entries collapse, because kyaml merges the patch's list into itself.
+        let env = |name: &str, value: &str| map(vec![("name", s(name)), ("value", s(value))]);
+        let target = deployment(map(vec![]));
+        let element = map(vec![
+            ("name", s("c")),
+            ("$patch", s("replace")),
+            ("env", seq(vec![env("A", "1"), env("A", "1"), env("B", "x")])),
+        ]);
+        let patch = deployment(map(vec![("containers", seq(vec![element]))]));
+        let merged = apply(&target, &patch).expect("kept");
+        let expected =
+            map(vec![("name", s("c")), ("env", seq(vec![env("A", "1"), env("B", "x")]))]);
+        assert_eq!(pod_spec_of(&merged).get_path(&["containers"]), Some(&seq(vec![expected])));
+    }
+
+    #[test]
+    fn keyless_elements_in_a_new_list_remove_the_keyed_ones() {
+        // Pinned against kubectl kustomize v5.5.0: [{$patch: replace}, c, {$patch: delete, d}]
+        // into a target without containers leaves only the directive element.
+        let target = deployment(map(vec![]));
+        let directive = map(vec![("$patch", s("replace"))]);
+        let deleted = map(vec![("name", s("d")), ("$patch", s("delete"))]);
+        let patch = deployment(map(vec![(
+            "containers",
+            seq(vec![directive.clone(), container("c", "c"), deleted]),
+        )]));
+        let merged = apply(&target, &patch).expect("kept");
+        assert_eq!(pod_spec_of(&merged).get_path(&["containers"]), Some(&seq(vec![directive])));
     }
 
     #[test]
