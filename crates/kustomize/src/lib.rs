@@ -10,5 +10,5 @@
 pub mod fs;
 pub mod value;
 
-pub use fs::{DirEntry, EntryKind, FileSystem, FsError};
+pub use fs::{DirEntry, DiskFs, EntryKind, FileSystem, FsError, MemoryFs, RecordingFs};
 pub use value::{Map, Value};
