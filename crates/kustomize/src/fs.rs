@@ -188,12 +188,9 @@ impl FileSystem for DiskFs {
             let Ok(name) = entry.file_name().into_string() else { continue };
             let child = if path.is_empty() { name.clone() } else { format!("{path}/{name}") };
             // Entries whose symlinks leave the root or dangle are left out of listings.
-            match self.resolve(&child) {
-                Ok(Some(target)) => {
-                    let kind = if target.is_dir() { EntryKind::Dir } else { EntryKind::File };
-                    entries.push(DirEntry { name, kind });
-                }
-                Ok(None) | Err(_) => {}
+            if let Ok(Some(target)) = self.resolve(&child) {
+                let kind = if target.is_dir() { EntryKind::Dir } else { EntryKind::File };
+                entries.push(DirEntry { name, kind });
             }
         }
         entries.sort_by(|a, b| a.name.cmp(&b.name));
