@@ -20,10 +20,14 @@ use crate::error::BuildError;
 use crate::field_specs::{FieldSpec, TransformerConfig};
 use crate::fs::{self, FileSystem};
 use crate::generate::{self, GeneratorKind};
-use crate::kustomization::{GeneratorArgs, ImageEntry, Kustomization, KustomizationKind, LabelEntry, ReplicaEntry};
+use crate::kustomization::{
+    GeneratorArgs, ImageEntry, Kustomization, KustomizationKind, LabelEntry, ReplicaEntry,
+};
 use crate::loader::{self, LoadRestrictor, Loader, Target};
 use crate::resource::{Behavior, ResMap, Resource};
-use crate::transform::{hash_suffix, images, labels, name_affix, name_references, namespace, replicas, sort};
+use crate::transform::{
+    hash_suffix, images, labels, name_affix, name_references, namespace, replicas, sort,
+};
 use crate::value::{Map, Value};
 
 /// How to build.
@@ -34,7 +38,11 @@ pub struct BuildOptions {
 
 /// Builds the kustomization in `dir` (repository-relative) and returns the rendered objects in
 /// output order.
-pub fn build(fs: &dyn FileSystem, dir: &str, options: &BuildOptions) -> Result<Vec<Value>, BuildError> {
+pub fn build(
+    fs: &dyn FileSystem,
+    dir: &str,
+    options: &BuildOptions,
+) -> Result<Vec<Value>, BuildError> {
     let dir = fs::join("", dir).map_err(|e| BuildError::fs(dir, e))?;
     let loader = Loader::new(fs, options.load_restrictor);
     let kustomization = loader.load_kustomization(&dir)?;
@@ -59,7 +67,11 @@ pub fn build(fs: &dyn FileSystem, dir: &str, options: &BuildOptions) -> Result<V
 }
 
 /// Builds and prints as `kubectl kustomize` does.
-pub fn build_yaml(fs: &dyn FileSystem, dir: &str, options: &BuildOptions) -> Result<String, BuildError> {
+pub fn build_yaml(
+    fs: &dyn FileSystem,
+    dir: &str,
+    options: &BuildOptions,
+) -> Result<String, BuildError> {
     let objects = build(fs, dir, options)?;
     Ok(crate::yaml::emit_documents(&objects))
 }
@@ -92,7 +104,12 @@ impl Accumulator {
 }
 
 /// One kustomization's `accumulateTarget`, adding to `acc`.
-fn accumulate(loader: &Loader<'_>, dir: &str, k: &Kustomization, acc: &mut Accumulator) -> Result<(), BuildError> {
+fn accumulate(
+    loader: &Loader<'_>,
+    dir: &str,
+    k: &Kustomization,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
     let file = k.file.as_str();
     refuse_unwired(k)?;
     for entry in &k.resources {
@@ -101,7 +118,8 @@ fn accumulate(loader: &Loader<'_>, dir: &str, k: &Kustomization, acc: &mut Accum
     for entry in &k.configurations {
         let (path, bytes) = loader.read_restricted(dir, file, entry)?;
         let value = loader::parse_single(&bytes, &path)?;
-        let config = TransformerConfig::from_value(&value).map_err(|m| BuildError::invalid(&path, "configurations", m))?;
+        let config = TransformerConfig::from_value(&value)
+            .map_err(|m| BuildError::invalid(&path, "configurations", m))?;
         acc.config.merge(&config).map_err(|m| BuildError::invalid(file, "configurations", m))?;
     }
     if !k.crds.is_empty() {
@@ -116,7 +134,11 @@ fn accumulate(loader: &Loader<'_>, dir: &str, k: &Kustomization, acc: &mut Accum
         let component_dir = match loader.resolve(dir, file, "components", entry)? {
             Target::Dir(path) => path,
             Target::File(path) => {
-                return Err(BuildError::invalid(file, "components", format!("'{path}' must be a directory")));
+                return Err(BuildError::invalid(
+                    file,
+                    "components",
+                    format!("'{path}' must be a directory"),
+                ));
             }
         };
         let component = loader.load_kustomization(&component_dir)?;
@@ -177,9 +199,10 @@ fn accumulate_resource(
         Target::File(path) => {
             let bytes = loader.fs.read_file(&path).map_err(|e| BuildError::fs(file, e))?;
             for resource in resources_from_file(&bytes, &path)? {
-                acc.resources
-                    .append(resource)
-                    .map_err(|id| BuildError::DuplicateId { file: path.clone(), id: id.to_string() })?;
+                acc.resources.append(resource).map_err(|id| BuildError::DuplicateId {
+                    file: path.clone(),
+                    id: id.to_string(),
+                })?;
             }
             Ok(())
         }
@@ -210,22 +233,28 @@ pub fn resources_from_file(bytes: &[u8], path: &str) -> Result<Vec<Resource>, Bu
 
 fn push_objects(document: Value, path: &str, out: &mut Vec<Resource>) -> Result<(), BuildError> {
     let Value::Map(map) = document else {
-        return Err(BuildError::InvalidResource { file: path.to_owned(), message: "expected a mapping".into() });
+        return Err(BuildError::InvalidResource {
+            file: path.to_owned(),
+            message: "expected a mapping".into(),
+        });
     };
     if map.is_empty() {
         return Ok(());
     }
-    let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
-    if kind.ends_with("List") {
-        if let Some(items) = map.get("items") {
-            for item in items.as_seq().unwrap_or(&[]) {
-                push_objects(item.clone(), path, out)?;
-            }
-            return Ok(());
+    let kind = map.get("kind").and_then(Value::as_str).unwrap_or("").to_owned();
+    if kind.ends_with("List")
+        && let Some(items) = map.get("items")
+    {
+        for item in items.as_seq().unwrap_or(&[]) {
+            push_objects(item.clone(), path, out)?;
         }
+        return Ok(());
     }
     if kind.is_empty() {
-        return Err(BuildError::InvalidResource { file: path.to_owned(), message: "missing kind".into() });
+        return Err(BuildError::InvalidResource {
+            file: path.to_owned(),
+            message: "missing kind".into(),
+        });
     }
     let value = Value::Map(map);
     if value.get_path(&["metadata", "name"]).and_then(Value::as_str).is_none_or(str::is_empty) {
@@ -239,7 +268,12 @@ fn push_objects(document: Value, path: &str, out: &mut Vec<Resource>) -> Result<
 }
 
 /// `configMapGenerator` then `secretGenerator`, each entry merged into the accumulated objects.
-fn run_generators(loader: &Loader<'_>, dir: &str, k: &Kustomization, acc: &mut Accumulator) -> Result<(), BuildError> {
+fn run_generators(
+    loader: &Loader<'_>,
+    dir: &str,
+    k: &Kustomization,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
     let file = k.file.as_str();
     let kinds = [
         (GeneratorKind::ConfigMap, "configMapGenerator", &k.config_map_generator),
@@ -267,9 +301,11 @@ fn run_generator(
     let read = |entry: &str| -> Result<Vec<u8>, String> {
         loader.read_restricted(dir, file, entry).map(|(_, bytes)| bytes).map_err(|e| e.to_string())
     };
-    let mut resource = generate::generate(kind, args, global, &read).map_err(|m| BuildError::transform(file, field, m))?;
+    let mut resource = generate::generate(kind, args, global, &read)
+        .map_err(|m| BuildError::transform(file, field, m))?;
     resource.source = file.to_owned();
-    absorb_generated(&mut acc.resources, resource).map_err(|m| BuildError::transform(file, field, m))
+    absorb_generated(&mut acc.resources, resource)
+        .map_err(|m| BuildError::transform(file, field, m))
 }
 
 /// kustomize's `appendReplaceOrMerge`: a generated object is added (`create`), or merged into /
@@ -280,16 +316,16 @@ fn absorb_generated(resources: &mut ResMap, mut generated: Resource) -> Result<(
     let matches = resources.indexes_answering_to(&id);
     match matches.as_slice() {
         [] => match behavior {
-            Behavior::Create => resources.append(generated).map_err(|id| format!("may not add resource with an already registered id: {id}")),
+            Behavior::Create => resources
+                .append(generated)
+                .map_err(|id| format!("may not add resource with an already registered id: {id}")),
             _ => Err(format!("id {id} does not exist; cannot merge or replace")),
         },
         [index] => {
             let old = resources.get(*index).clone();
             match behavior {
                 Behavior::Create => {
-                    return Err(format!(
-                        "id {id} exists; behavior must be merge or replace"
-                    ));
+                    return Err(format!("id {id} exists; behavior must be merge or replace"));
                 }
                 Behavior::Replace => copy_metadata_from(&mut generated, &old),
                 Behavior::Merge => {
@@ -310,7 +346,12 @@ fn absorb_generated(resources: &mut ResMap, mut generated: Resource) -> Result<(
 /// win), name, namespace and build bookkeeping taken from the old object.
 fn copy_metadata_from(new: &mut Resource, old: &Resource) {
     for field in ["labels", "annotations"] {
-        let mut merged: Map = old.value.get_path(&["metadata", field]).and_then(Value::as_map).cloned().unwrap_or_default();
+        let mut merged: Map = old
+            .value
+            .get_path(&["metadata", field])
+            .and_then(Value::as_map)
+            .cloned()
+            .unwrap_or_default();
         if let Some(Value::Map(own)) = new.value.get_path(&["metadata", field]) {
             for (key, value) in own {
                 merged.insert(key.clone(), value.clone());
@@ -340,10 +381,10 @@ fn merge_string_map_field(new: &mut Value, old: &Value, field: &str) {
             merged.insert(key.clone(), value.clone());
         }
     }
-    if let Some(map) = new.as_map_mut() {
-        if !merged.is_empty() {
-            map.insert(field.to_owned(), Value::Map(merged));
-        }
+    if let Some(map) = new.as_map_mut()
+        && !merged.is_empty()
+    {
+        map.insert(field.to_owned(), Value::Map(merged));
     }
 }
 
@@ -356,16 +397,29 @@ fn run_builtin_transformers(k: &Kustomization, acc: &mut Accumulator) -> Result<
         // PATCH HOOK: patchesStrategicMerge, then patches (refused in `refuse_unwired`).
         namespace::set_namespace(&mut resources, &k.namespace, &config.namespace)
             .map_err(|m| BuildError::transform(file, "namespace", m))?;
-        name_affix::add_affix(&mut resources, name_affix::Affix::Prefix, &k.name_prefix, &config.name_prefix)
-            .map_err(|m| BuildError::transform(file, "namePrefix", m))?;
-        name_affix::add_affix(&mut resources, name_affix::Affix::Suffix, &k.name_suffix, &config.name_suffix)
-            .map_err(|m| BuildError::transform(file, "nameSuffix", m))?;
-        apply_labels(&mut resources, &k.labels, &k.common_labels, &config).map_err(|m| BuildError::transform(file, "labels", m))?;
+        name_affix::add_affix(
+            &mut resources,
+            name_affix::Affix::Prefix,
+            &k.name_prefix,
+            &config.name_prefix,
+        )
+        .map_err(|m| BuildError::transform(file, "namePrefix", m))?;
+        name_affix::add_affix(
+            &mut resources,
+            name_affix::Affix::Suffix,
+            &k.name_suffix,
+            &config.name_suffix,
+        )
+        .map_err(|m| BuildError::transform(file, "nameSuffix", m))?;
+        apply_labels(&mut resources, &k.labels, &k.common_labels, &config)
+            .map_err(|m| BuildError::transform(file, "labels", m))?;
         labels::set_pairs(&mut resources, &k.common_annotations, &config.common_annotations)
             .map_err(|m| BuildError::transform(file, "commonAnnotations", m))?;
         // PATCH HOOK: patchesJson6902 (refused in `refuse_unwired`).
-        apply_replicas(&mut resources, &k.replicas, &config).map_err(|m| BuildError::transform(file, "replicas", m))?;
-        apply_images(&mut resources, &k.images, &config).map_err(|m| BuildError::transform(file, "images", m))?;
+        apply_replicas(&mut resources, &k.replicas, &config)
+            .map_err(|m| BuildError::transform(file, "replicas", m))?;
+        apply_images(&mut resources, &k.images, &config)
+            .map_err(|m| BuildError::transform(file, "images", m))?;
         // PATCH HOOK: replacements (refused in `refuse_unwired`).
         Ok(())
     })();
@@ -386,12 +440,22 @@ fn apply_labels(
     labels::set_pairs(resources, common_labels, &config.common_labels)
 }
 
-fn apply_replicas(resources: &mut [Resource], entries: &[ReplicaEntry], config: &TransformerConfig) -> Result<(), String> {
+fn apply_replicas(
+    resources: &mut [Resource],
+    entries: &[ReplicaEntry],
+    config: &TransformerConfig,
+) -> Result<(), String> {
     entries.iter().try_for_each(|entry| replicas::set_replicas(resources, entry, &config.replicas))
 }
 
-fn apply_images(resources: &mut [Resource], entries: &[ImageEntry], config: &TransformerConfig) -> Result<(), String> {
-    entries.iter().try_for_each(|entry| images::ImageRewrite::new(entry).apply(resources, &config.images))
+fn apply_images(
+    resources: &mut [Resource],
+    entries: &[ImageEntry],
+    config: &TransformerConfig,
+) -> Result<(), String> {
+    entries
+        .iter()
+        .try_for_each(|entry| images::ImageRewrite::new(entry).apply(resources, &config.images))
 }
 
 /// A `transformers` entry: builtin transformer configurations, inline or from files or
@@ -406,20 +470,27 @@ fn run_transformer_config(
     let file = k.file.as_str();
     let configs = plugin_configs(loader, dir, file, "transformers", entry)?;
     let mut resources = std::mem::take(&mut acc.resources).into_vec();
-    let result = configs.iter().try_for_each(|config| apply_builtin_transformer(config, &mut resources, &acc.config, file));
+    let result = configs.iter().try_for_each(|config| {
+        apply_builtin_transformer(config, &mut resources, &acc.config, file)
+    });
     acc.resources.replace_all(resources);
     result
 }
 
 /// The plugin configuration objects an entry of `transformers` or `generators` names.
-fn plugin_configs(loader: &Loader<'_>, dir: &str, file: &str, field: &str, entry: &str) -> Result<Vec<Value>, BuildError> {
+fn plugin_configs(
+    loader: &Loader<'_>,
+    dir: &str,
+    file: &str,
+    field: &str,
+    entry: &str,
+) -> Result<Vec<Value>, BuildError> {
     // kustomize first tries the entry as inline YAML objects, then as a path.
-    if entry.contains('\n') {
-        if let Ok(resources) = resources_from_file(entry.as_bytes(), file) {
-            if !resources.is_empty() {
-                return Ok(resources.into_iter().map(|r| r.value).collect());
-            }
-        }
+    if entry.contains('\n')
+        && let Ok(resources) = resources_from_file(entry.as_bytes(), file)
+        && !resources.is_empty()
+    {
+        return Ok(resources.into_iter().map(|r| r.value).collect());
     }
     let mut sub = Accumulator::new();
     accumulate_resource(loader, dir, file, field, entry, &mut sub)?;
@@ -449,14 +520,21 @@ fn apply_builtin_transformer(
             .and_then(Value::as_seq)
             .unwrap_or(&[])
             .iter()
-            .map(|item| FieldSpec::from_value(item).map_err(|m| BuildError::invalid(file, "transformers", m)))
+            .map(|item| {
+                FieldSpec::from_value(item)
+                    .map_err(|m| BuildError::invalid(file, "transformers", m))
+            })
             .collect()
     };
     let pairs = |key: &str| -> Vec<(String, String)> {
         config
             .get_path(&[key])
             .and_then(Value::as_map)
-            .map(|map| map.iter().filter_map(|(k, v)| Some((k.clone(), crate::resource::scalar_text(v)?))).collect())
+            .map(|map| {
+                map.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), crate::resource::scalar_text(v)?)))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let fail = |m: String| BuildError::transform(file, "transformers", format!("{kind}: {m}"));
@@ -466,17 +544,24 @@ fn apply_builtin_transformer(
             let prefix = text("prefix");
             let suffix = text("suffix");
             if !prefix.is_empty() {
-                name_affix::add_affix(resources, name_affix::Affix::Prefix, &prefix, &field_specs).map_err(fail)?;
+                name_affix::add_affix(resources, name_affix::Affix::Prefix, &prefix, &field_specs)
+                    .map_err(fail)?;
             }
             if !suffix.is_empty() {
-                name_affix::add_affix(resources, name_affix::Affix::Suffix, &suffix, &field_specs).map_err(fail)?;
+                name_affix::add_affix(resources, name_affix::Affix::Suffix, &suffix, &field_specs)
+                    .map_err(fail)?;
             }
             Ok(())
         }
-        "LabelTransformer" => labels::set_pairs(resources, &pairs("labels"), &specs("fieldSpecs")?).map_err(fail),
-        "AnnotationsTransformer" => labels::set_pairs(resources, &pairs("annotations"), &specs("fieldSpecs")?).map_err(fail),
+        "LabelTransformer" => {
+            labels::set_pairs(resources, &pairs("labels"), &specs("fieldSpecs")?).map_err(fail)
+        }
+        "AnnotationsTransformer" => {
+            labels::set_pairs(resources, &pairs("annotations"), &specs("fieldSpecs")?).map_err(fail)
+        }
         "NamespaceTransformer" => {
-            let namespace = config.get_path(&["metadata", "namespace"]).and_then(Value::as_str).unwrap_or("");
+            let namespace =
+                config.get_path(&["metadata", "namespace"]).and_then(Value::as_str).unwrap_or("");
             let mut field_specs = specs("fieldSpecs")?;
             if field_specs.is_empty() {
                 field_specs = tables.namespace.clone();
@@ -485,7 +570,8 @@ fn apply_builtin_transformer(
         }
         "ImageTagTransformer" => {
             let image = config.get_path(&["imageTag"]).cloned().unwrap_or(Value::Null);
-            let text = |key: &str| image.get_path(&[key]).and_then(Value::as_str).unwrap_or("").to_owned();
+            let text =
+                |key: &str| image.get_path(&[key]).and_then(Value::as_str).unwrap_or("").to_owned();
             let entry = ImageEntry {
                 name: text("name"),
                 new_name: text("newName"),
@@ -543,6 +629,10 @@ fn apply_sort(resources: &mut [Resource], k: &Kustomization) -> Result<(), Build
             "sortOptions",
             "the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'",
         )),
-        _ => Err(BuildError::invalid(&k.file, "sortOptions.order", "the field 'sortOptions.order' must be one of [fifo, legacy]")),
+        _ => Err(BuildError::invalid(
+            &k.file,
+            "sortOptions.order",
+            "the field 'sortOptions.order' must be one of [fifo, legacy]",
+        )),
     }
 }

@@ -163,7 +163,7 @@ pub fn parse(value: &Value, file: &str) -> Result<Kustomization, BuildError> {
     let mut image_tags = Vec::new();
     let mut meaningful = false;
     for (key, field) in map {
-        let key = key.as_str();
+        let key = canonical(key, TOP_LEVEL_FIELDS);
         if !matches!(key, "apiVersion" | "kind") && !matches!(field, Value::Null) {
             meaningful = true;
         }
@@ -273,6 +273,54 @@ pub fn parse(value: &Value, file: &str) -> Result<Kustomization, BuildError> {
     Ok(k)
 }
 
+/// Every top-level field kustomize v5 knows.
+const TOP_LEVEL_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "openapi",
+    "namePrefix",
+    "nameSuffix",
+    "namespace",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "patches",
+    "images",
+    "imageTags",
+    "replacements",
+    "replicas",
+    "vars",
+    "sortOptions",
+    "resources",
+    "components",
+    "crds",
+    "bases",
+    "configMapGenerator",
+    "secretGenerator",
+    "helmGlobals",
+    "helmCharts",
+    "helmChartInflationGenerator",
+    "generatorOptions",
+    "configurations",
+    "generators",
+    "transformers",
+    "validators",
+    "buildMetadata",
+];
+
+/// The field name a key stands for: Go's JSON decoding (which kustomize uses for
+/// kustomizations) matches field names exactly first, then ignoring case (`nameprefix` is
+/// `namePrefix`).
+fn canonical<'k>(key: &'k str, known: &[&'static str]) -> &'k str {
+    if known.contains(&key) {
+        return key;
+    }
+    known.iter().find(|name| name.eq_ignore_ascii_case(key)).copied().unwrap_or(key)
+}
+
 /// Reads typed fields out of values, naming the file in every error.
 struct Reader<'a> {
     file: &'a str,
@@ -363,8 +411,15 @@ impl Reader<'_> {
     fn label(&self, value: &Value) -> Result<LabelEntry, BuildError> {
         let Some(map) = self.mapping(value, "labels")? else { return Ok(LabelEntry::default()) };
         let mut entry = LabelEntry::default();
+        let known = &[
+            "pairs",
+            "includeSelectors",
+            "includeTemplates",
+            "includeVolumeClaimTemplates",
+            "fields",
+        ];
         for (key, field) in map {
-            match key.as_str() {
+            match canonical(key, known) {
                 "pairs" => entry.pairs = self.string_map(field, "labels.pairs")?,
                 "includeSelectors" => {
                     entry.include_selectors = self.bool(field, "labels.includeSelectors")?
@@ -393,11 +448,13 @@ impl Reader<'_> {
     fn image(&self, value: &Value, field: &str) -> Result<ImageEntry, BuildError> {
         let Some(map) = self.mapping(value, field)? else { return Ok(ImageEntry::default()) };
         let mut entry = ImageEntry::default();
+        let known = &["name", "newName", "newTag", "tagSuffix", "digest"];
         for (key, item) in map {
+            let key = canonical(key, known);
             // kustomize decodes through JSON into strings; a numeric tag (`newTag: 1.0`) is refused
             // by it too, so only strings are accepted.
             let text = || self.string(item, &format!("{field}.{key}"));
-            match key.as_str() {
+            match key {
                 "name" => entry.name = text()?,
                 "newName" => entry.new_name = text()?,
                 "newTag" => entry.new_tag = text()?,
@@ -415,7 +472,7 @@ impl Reader<'_> {
         };
         let mut entry = ReplicaEntry::default();
         for (key, item) in map {
-            match key.as_str() {
+            match canonical(key, &["name", "count"]) {
                 "name" => entry.name = self.string(item, "replicas.name")?,
                 "count" => {
                     entry.count = match item {
@@ -434,7 +491,7 @@ impl Reader<'_> {
         let Some(map) = self.mapping(value, "sortOptions")? else { return Ok(None) };
         let mut options = SortOptions::default();
         for (key, item) in map {
-            match key.as_str() {
+            match canonical(key, &["order", "legacySortOptions"]) {
                 "order" => options.order = self.string(item, "sortOptions.order")?,
                 "legacySortOptions" => {
                     let Some(legacy) = self.mapping(item, "sortOptions.legacySortOptions")? else {
@@ -467,9 +524,10 @@ impl Reader<'_> {
     ) -> Result<Option<GeneratorOptions>, BuildError> {
         let Some(map) = self.mapping(value, field)? else { return Ok(None) };
         let mut options = GeneratorOptions::default();
+        let known = &["labels", "annotations", "disableNameSuffixHash", "immutable"];
         for (key, item) in map {
             let name = format!("{field}.{key}");
-            match key.as_str() {
+            match canonical(key, known) {
                 "labels" => options.labels = self.string_map(item, &name)?,
                 "annotations" => options.annotations = self.string_map(item, &name)?,
                 "disableNameSuffixHash" => {
@@ -491,9 +549,20 @@ impl Reader<'_> {
         let Some(map) = self.mapping(value, field)? else { return Ok(GeneratorArgs::default()) };
         let mut args = GeneratorArgs::default();
         let mut env = String::new();
+        let known = &[
+            "name",
+            "namespace",
+            "behavior",
+            "literals",
+            "files",
+            "envs",
+            "env",
+            "options",
+            "type",
+        ];
         for (key, item) in map {
             let name = format!("{field}.{key}");
-            match key.as_str() {
+            match canonical(key, known) {
                 "name" => args.name = self.string(item, &name)?,
                 "namespace" => args.namespace = self.string(item, &name)?,
                 "behavior" => args.behavior = self.string(item, &name)?,

@@ -21,6 +21,6 @@ pub mod yaml;
 
 pub use build::{BuildOptions, build, build_yaml};
 pub use error::BuildError;
-pub use loader::LoadRestrictor;
 pub use fs::{DirEntry, DiskFs, EntryKind, FileSystem, FsError, MemoryFs, RecordingFs};
+pub use loader::LoadRestrictor;
 pub use value::{Map, Value};

@@ -63,7 +63,12 @@ impl<'a> Loader<'a> {
             _ => return Err(BuildError::MultipleKustomizations { dir: display_dir(dir) }),
         };
         let bytes = self.fs.read_file(&file).map_err(|e| BuildError::fs(&file, e))?;
-        let value = parse_single(&bytes, &file)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| BuildError::Yaml {
+            file: file.clone(),
+            message: "not valid UTF-8".into(),
+        })?;
+        let value = yaml::parse_document_last_key_wins(text, &file)
+            .map_err(|e| BuildError::Yaml { file: file.clone(), message: e.to_string() })?;
         kustomization::parse(&value, &file)
     }
 

@@ -96,14 +96,13 @@ impl<'a> ImageRewrite<'a> {
             Value::Map(map) => {
                 for (key, value) in map.iter_mut() {
                     self.legacy_walk(value)?;
-                    if key == "containers" || key == "initContainers" {
-                        if let Value::Seq(items) = value {
-                            for item in items.iter_mut() {
-                                if let Some(image) =
-                                    item.as_map_mut().and_then(|c| c.get_mut("image"))
-                                {
-                                    self.rewrite_node(image)?;
-                                }
+                    if (key == "containers" || key == "initContainers")
+                        && let Value::Seq(items) = value
+                    {
+                        for item in items.iter_mut() {
+                            if let Some(image) = item.as_map_mut().and_then(|c| c.get_mut("image"))
+                            {
+                                self.rewrite_node(image)?;
                             }
                         }
                     }

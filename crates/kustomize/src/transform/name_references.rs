@@ -99,7 +99,7 @@ fn visible_candidates(referrer: &Resource, candidates: &[Candidate]) -> Vec<Cand
         .filter(|candidate| {
             candidate.id.gvk.is_cluster_scoped()
                 || candidate.id.effective_namespace() == referrer_id.effective_namespace()
-                || binding_namespaces.iter().any(|ns| *ns == candidate.id.namespace)
+                || binding_namespaces.contains(&candidate.id.namespace)
         })
         .cloned()
         .collect()

@@ -9,4 +9,4 @@ pub mod emit;
 pub mod parse;
 
 pub use emit::{emit_document, emit_documents};
-pub use parse::{YamlError, parse_document, parse_documents};
+pub use parse::{YamlError, parse_document, parse_document_last_key_wins, parse_documents};

@@ -57,7 +57,24 @@ impl YamlError {
 /// Empty documents (nothing, only comments, or an explicit null) are skipped, as kustomize's
 /// reader skips them.
 pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Value>, YamlError> {
+    parse_with(Builder::new(text, source), source)
+}
+
+/// Parses a kustomization file's single document the way kustomize reads those: through
+/// sigs.k8s.io/yaml (go-yaml v2), where a repeated mapping key is not an error and the last
+/// occurrence wins.
+pub fn parse_document_last_key_wins(text: &str, source: &str) -> Result<Value, YamlError> {
     let mut builder = Builder::new(text, source);
+    builder.last_key_wins = true;
+    let mut documents = parse_with(builder, source)?;
+    match documents.len() {
+        0 => Ok(Value::Null),
+        1 => Ok(documents.pop().unwrap_or(Value::Null)),
+        count => Err(YamlError::NotSingleDocument { file: source.to_owned(), count }),
+    }
+}
+
+fn parse_with(mut builder: Builder<'_>, source: &str) -> Result<Vec<Value>, YamlError> {
     // libyaml-safer has a few internal `panic!`s on inputs its authors did not expect (e.g. a
     // tag right before a `,` in a flow collection). User input must never crash the process,
     // so a panic inside the engine is turned into a syntax error here.
@@ -100,6 +117,8 @@ struct Builder<'a> {
     aliased_nodes: usize,
     /// Where the last event started, for errors that have no better position.
     last_mark: Mark,
+    /// Repeated keys replace earlier ones instead of failing (go-yaml v2 decoding).
+    last_key_wins: bool,
 }
 
 impl std::fmt::Debug for Builder<'_> {
@@ -158,6 +177,7 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             aliased_nodes: 0,
             last_mark: Mark::default(),
+            last_key_wins: false,
         }
     }
 
@@ -316,7 +336,9 @@ impl<'a> Builder<'a> {
             let info = KeyInfo { text, kind, value: key.value, is_merge, mark: key_mark };
             // v3 reports a key repeated with the same node kind and text, whatever its style.
             if let Some((first, _)) = explicit.iter().find(|(seen, _)| {
-                seen.kind.node_kind() == info.kind.node_kind() && seen.text == info.text
+                !self.last_key_wins
+                    && seen.kind.node_kind() == info.kind.node_kind()
+                    && seen.text == info.text
             }) {
                 return Err(YamlError::DuplicateKey {
                     file: self.source.to_owned(),
