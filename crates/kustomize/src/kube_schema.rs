@@ -1,5 +1,5 @@
 //! Kubernetes' own schema metadata, kept as data: which lists merge by which keys, how to walk
-//! from a kind down to its nested types, and which kinds are namespaced.
+//! from a kind down to its nested types.
 //!
 //! The tables are compacted extracts of the Kubernetes v1.36.0 OpenAPI document
 //! (`data/*.json`, see `data/README.md`), embedded with `include_str!` and parsed once on first
@@ -80,7 +80,6 @@ struct Definition {
 #[derive(Debug)]
 struct KindInfo {
     definition: String,
-    namespaced: bool,
 }
 
 /// The parsed tables.
@@ -224,10 +223,9 @@ impl KubeSchema {
         let non_resources = gvk_paths.get("nonResourceKinds").and_then(Json::as_object);
         for (key, info) in resources.iter().chain(non_resources.into_iter().flatten()) {
             let Some(definition) = info.get("definition").and_then(Json::as_str) else { continue };
-            let namespaced = info.get("namespaced").and_then(Json::as_bool).unwrap_or(true);
             let group = info.get("group").and_then(Json::as_str).unwrap_or_default();
             let kind = info.get("kind").and_then(Json::as_str).unwrap_or_default();
-            kinds.insert(key.clone(), KindInfo { definition: definition.to_owned(), namespaced });
+            kinds.insert(key.clone(), KindInfo { definition: definition.to_owned() });
             kinds_by_group
                 .entry((group.to_owned(), kind.to_owned()))
                 .or_insert_with(|| definition.to_owned());
@@ -270,22 +268,6 @@ impl KubeSchema {
         self.definition_for(api_version, kind)
             .map(|definition| SchemaNode::Object(self, definition))
     }
-
-    /// Whether the schema knows this kind to be cluster-scoped (unknown kinds are assumed
-    /// namespaced, as kustomize does).
-    pub fn is_cluster_scoped(&self, api_version: &str, kind: &str) -> bool {
-        if let Some(info) = self.kinds.get(&format!("{api_version}/{kind}")) {
-            return !info.namespaced;
-        }
-        let group = api_version.rsplit_once('/').map(|(group, _)| group).unwrap_or("");
-        if BUILTIN_GROUPS.contains(&group) {
-            return self
-                .kinds
-                .values()
-                .any(|info| !info.namespaced && info.definition.ends_with(&format!(".{kind}")));
-        }
-        false
-    }
 }
 
 #[cfg(test)]
@@ -324,14 +306,10 @@ mod tests {
     }
 
     #[test]
-    fn unknown_kinds_have_no_schema_and_retired_versions_map_to_today() {
+    fn unknown_kinds_have_no_schema_and_retired_versions_map_to_today_s() {
         let schema = KubeSchema::get();
         assert!(schema.for_resource("example.com/v1", "Widget").is_none());
         assert!(schema.for_resource("extensions/v1beta1", "Deployment").is_some());
         assert!(schema.for_resource("apps/v1beta2", "StatefulSet").is_some());
-        assert!(schema.is_cluster_scoped("v1", "Namespace"));
-        assert!(schema.is_cluster_scoped("rbac.authorization.k8s.io/v1", "ClusterRole"));
-        assert!(!schema.is_cluster_scoped("apps/v1", "Deployment"));
-        assert!(!schema.is_cluster_scoped("example.com/v1", "Widget"));
     }
 }

@@ -8,12 +8,11 @@
 
 use regex::Regex;
 
-use crate::kube_schema::KubeSchema;
 use crate::patch::json6902::{self, JsonPatchError, Operation};
+use crate::resource::Gvk;
 use crate::value::{Map, Value};
 
-/// kustomize's stand-in namespace for cluster-scoped objects when comparing namespaces.
-const NOT_NAMESPACEABLE: &str = "_non_namespaceable_";
+use crate::resource::NOT_A_NAMESPACE as NOT_NAMESPACEABLE;
 
 /// Why a selector is invalid.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -133,7 +132,7 @@ impl Selector {
         let api_version = text_at(resource, &["apiVersion"]);
         let kind = text_at(resource, &["kind"]);
         let (group, version) = split_api_version(api_version);
-        let cluster_scoped = KubeSchema::get().is_cluster_scoped(api_version, kind);
+        let cluster_scoped = Gvk::from_api_version(api_version, kind).is_cluster_scoped();
         let effective = |namespace: &str| -> String {
             if cluster_scoped {
                 NOT_NAMESPACEABLE.to_owned()

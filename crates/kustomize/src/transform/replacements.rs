@@ -10,8 +10,9 @@
 
 use regex::Regex;
 
-use crate::patch::selector::{Selector, SelectorError, SelectorSpec, split_api_version};
+use crate::patch::selector::{Selector, SelectorError, SelectorSpec};
 use crate::patch::strategic_merge::scalar_text;
+use crate::resource::{Gvk, ResId};
 use crate::value::{Map, Value};
 
 /// The field a replacement reads or writes when none is given.
@@ -42,76 +43,28 @@ pub enum ReplacementError {
     Path { field_path: String, reason: String },
 }
 
-/// A resource id as kustomize compares them: exact strings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ResId {
-    pub group: String,
-    pub version: String,
-    pub kind: String,
-    pub name: String,
-    pub namespace: String,
+/// kustomize's `ResId.IsSelectedBy`: every non-empty field of `selector` equals the id's
+/// (namespaces compared as effective namespaces).
+fn is_selected_by(id: &ResId, selector: &ResId) -> bool {
+    let same = |wanted: &str, actual: &str| wanted.is_empty() || wanted == actual;
+    same(&selector.name, &id.name)
+        && (selector.namespace.is_empty()
+            || selector.effective_namespace() == id.effective_namespace())
+        && id.gvk.is_selected_by(&selector.gvk.group, &selector.gvk.version, &selector.gvk.kind)
 }
 
-impl ResId {
-    /// The current id of a resource.
-    pub fn of(resource: &Value) -> ResId {
-        let text = |path: &[&str]| {
-            resource.get_path(path).and_then(Value::as_str).unwrap_or("").to_owned()
-        };
-        let api_version = text(&["apiVersion"]);
-        let (group, version) = split_api_version(&api_version);
-        ResId {
-            group: group.to_owned(),
-            version: version.to_owned(),
-            kind: text(&["kind"]),
-            name: text(&["metadata", "name"]),
-            namespace: text(&["metadata", "namespace"]),
-        }
+fn current_id(resource: &Value) -> ResId {
+    let text = |path: &[&str]| resource.get_path(path).and_then(Value::as_str).unwrap_or("");
+    ResId {
+        gvk: Gvk::from_api_version(text(&["apiVersion"]), text(&["kind"])),
+        name: text(&["metadata", "name"]).to_owned(),
+        namespace: text(&["metadata", "namespace"]).to_owned(),
     }
+}
 
-    fn effective_namespace(&self) -> &str {
-        let api_version = if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        };
-        if !self.kind.is_empty()
-            && crate::kube_schema::KubeSchema::get().is_cluster_scoped(&api_version, &self.kind)
-        {
-            "_non_namespaceable_"
-        } else if self.namespace.is_empty() {
-            "default"
-        } else {
-            &self.namespace
-        }
-    }
-
-    /// kustomize's `ResId.IsSelectedBy`: every non-empty field of `selector` equals ours
-    /// (namespaces compared as effective namespaces).
-    pub fn is_selected_by(&self, selector: &ResId) -> bool {
-        let same = |wanted: &str, actual: &str| wanted.is_empty() || wanted == actual;
-        same(&selector.name, &self.name)
-            && (selector.namespace.is_empty()
-                || selector.effective_namespace() == self.effective_namespace())
-            && same(&selector.group, &self.group)
-            && same(&selector.version, &self.version)
-            && same(&selector.kind, &self.kind)
-    }
-
-    fn is_empty(&self) -> bool {
-        *self == ResId::default()
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "{}.{}.{} {}/{}",
-            self.kind,
-            self.version,
-            self.group,
-            if self.namespace.is_empty() { "[noNs]" } else { &self.namespace },
-            self.name
-        )
-    }
+/// kustomize's `ResId.String()` for a selector, as its messages print it.
+fn describe(id: &ResId) -> String {
+    id.to_string()
 }
 
 /// `options:` of a source or target.
@@ -164,9 +117,11 @@ fn text_field(map: &Map, key: &str) -> Result<String, ReplacementError> {
 
 fn res_id(map: &Map) -> Result<ResId, ReplacementError> {
     Ok(ResId {
-        group: text_field(map, "group")?,
-        version: text_field(map, "version")?,
-        kind: text_field(map, "kind")?,
+        gvk: Gvk {
+            group: text_field(map, "group")?,
+            version: text_field(map, "version")?,
+            kind: text_field(map, "kind")?,
+        },
         name: text_field(map, "name")?,
         namespace: text_field(map, "namespace")?,
     })
@@ -278,19 +233,17 @@ pub struct Subject<'a> {
 }
 
 fn ids_of(resource: &Value, previous: &[ResId]) -> Vec<ResId> {
-    let mut ids = vec![ResId::of(resource)];
-    let current = &ids[0];
+    let current = current_id(resource);
     // Previous ids carry the current group and version, as kustomize builds them.
-    let previous: Vec<ResId> = previous
-        .iter()
-        .map(|id| ResId {
-            group: current.group.clone(),
-            version: current.version.clone(),
-            ..id.clone()
-        })
-        .collect();
-    ids.extend(previous);
-    ids
+    let previous = previous.iter().map(|id| ResId {
+        gvk: Gvk {
+            group: current.gvk.group.clone(),
+            version: current.gvk.version.clone(),
+            ..id.gvk.clone()
+        },
+        ..id.clone()
+    });
+    std::iter::once(current.clone()).chain(previous).collect()
 }
 
 /// Applies `replacements` in order to `subjects`.
@@ -308,8 +261,8 @@ pub fn apply(
 }
 
 fn source_value(subjects: &[Subject<'_>], source: &Source) -> Result<Value, ReplacementError> {
-    let describe = || {
-        let mut text = source.id.describe();
+    let describe_source = || {
+        let mut text = describe(&source.id);
         if !source.field_path.is_empty() {
             text.push(':');
             text.push_str(&source.field_path);
@@ -320,20 +273,21 @@ fn source_value(subjects: &[Subject<'_>], source: &Source) -> Result<Value, Repl
     for subject in subjects {
         if ids_of(subject.resource, subject.previous_ids)
             .iter()
-            .any(|id| id.is_selected_by(&source.id))
+            .any(|id| is_selected_by(id, &source.id))
         {
             if found.is_some() {
-                return Err(ReplacementError::MultipleSources { selector: describe() });
+                return Err(ReplacementError::MultipleSources { selector: describe_source() });
             }
             found = Some(subject.resource);
         }
     }
-    let resource = found.ok_or_else(|| ReplacementError::NoSource { selector: describe() })?;
+    let resource =
+        found.ok_or_else(|| ReplacementError::NoSource { selector: describe_source() })?;
     let path = split_path(&source.field_path);
     let value = lookup(resource, &path).filter(|v| !is_nil_or_empty(v)).ok_or_else(|| {
         ReplacementError::MissingSourceField {
             field_path: source.field_path.clone(),
-            selector: source.id.describe(),
+            selector: describe(&source.id),
         }
     })?;
     if source.options.delimiter.is_empty() {
@@ -379,11 +333,10 @@ fn apply_target(
         if target.reject.iter().any(|(_, selector, has)| *has && selector.matches(candidate)) {
             continue;
         }
-        let rejected = target
-            .reject
-            .iter()
-            .any(|(id, _, _)| !id.is_empty() && ids.iter().any(|own| own.is_selected_by(id)));
-        if rejected || !ids.iter().any(|id| id.is_selected_by(&target.select_id)) {
+        let rejected = target.reject.iter().any(|(id, _, _)| {
+            *id != ResId::default() && ids.iter().any(|own| is_selected_by(own, id))
+        });
+        if rejected || !ids.iter().any(|id| is_selected_by(id, &target.select_id)) {
             continue;
         }
         for field_path in &target.field_paths {

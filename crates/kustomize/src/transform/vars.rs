@@ -88,8 +88,8 @@ impl VarDefinition {
         if !same_gvkn {
             return false;
         }
-        let cluster_scoped =
-            crate::kube_schema::KubeSchema::get().is_cluster_scoped(&self.api_version, &self.kind);
+        let cluster_scoped = crate::resource::Gvk::from_api_version(&self.api_version, &self.kind)
+            .is_cluster_scoped();
         if self.namespace.is_empty() && !cluster_scoped {
             return true;
         }
