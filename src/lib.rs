@@ -11,7 +11,11 @@
 pub mod actions;
 pub mod cli;
 pub mod config;
+pub mod image_override;
 pub mod plan;
+pub mod preview;
+pub mod resource_scope;
+pub mod timestamp;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -1,4 +1,6 @@
 //! The one integration-test binary: each module tests one area end to end, in-process.
 
 mod action_yml;
+mod container;
 mod events;
+mod preview_homelab;

@@ -37,31 +37,35 @@ enum Outcome {
     /// Both built, outputs differ.
     Differs,
     /// One built, the other refused.
-    OutcomeMismatch(String),
+    WrongOutcome(String),
 }
 
 fn run_case(root: &Path, case: &Case) -> (Outcome, String) {
     let repo = root.join(&case.repo);
     let fs = match DiskFs::new(repo.join("tree")) {
         Ok(fs) => fs,
-        Err(err) => return (Outcome::OutcomeMismatch(format!("tree unreadable: {err}")), String::new()),
+        Err(err) => {
+            return (Outcome::WrongOutcome(format!("tree unreadable: {err}")), String::new());
+        }
     };
     let result = build_yaml(&fs, &case.dir, &BuildOptions::default());
     let expected_dir = repo.join("expected").join(&case.dir);
     match (result, case.expect_error) {
         (Err(_), true) => (Outcome::Identical, String::new()),
         (Ok(_), true) => {
-            let error = std::fs::read_to_string(expected_dir.join("build-error.txt")).unwrap_or_default();
+            let error =
+                std::fs::read_to_string(expected_dir.join("build-error.txt")).unwrap_or_default();
             let first = error.lines().next().unwrap_or("").to_owned();
-            (Outcome::OutcomeMismatch("builds, but kustomize fails".into()), first)
+            (Outcome::WrongOutcome("builds, but kustomize fails".into()), first)
         }
         (Err(err), false) => {
             let text = err.to_string();
             let first = text.lines().next().unwrap_or("").to_owned();
-            (Outcome::OutcomeMismatch(format!("error: {first}")), text)
+            (Outcome::WrongOutcome(format!("error: {first}")), text)
         }
         (Ok(actual), false) => {
-            let expected = std::fs::read_to_string(expected_dir.join("build.yaml")).unwrap_or_default();
+            let expected =
+                std::fs::read_to_string(expected_dir.join("build.yaml")).unwrap_or_default();
             if actual == expected {
                 (Outcome::Identical, String::new())
             } else {
@@ -79,7 +83,11 @@ fn read_index(root: &Path) -> Vec<Case> {
         .filter_map(|line| {
             let mut fields = line.split('\t');
             let (repo, dir, outcome) = (fields.next()?, fields.next()?, fields.next()?);
-            Some(Case { repo: repo.to_owned(), dir: dir.to_owned(), expect_error: outcome == "error" })
+            Some(Case {
+                repo: repo.to_owned(),
+                dir: dir.to_owned(),
+                expect_error: outcome == "error",
+            })
         })
         .collect()
 }
@@ -125,8 +133,10 @@ fn real_world_corpus_matches_kustomize() {
 
     let total = results.len();
     let builds = results.iter().filter(|(case, _, _)| !case.expect_error).count();
-    let same_outcome =
-        results.iter().filter(|(_, outcome, _)| !matches!(outcome, Outcome::OutcomeMismatch(_))).count();
+    let same_outcome = results
+        .iter()
+        .filter(|(_, outcome, _)| !matches!(outcome, Outcome::WrongOutcome(_)))
+        .count();
     let identical_builds = results
         .iter()
         .filter(|(case, outcome, _)| !case.expect_error && *outcome == Outcome::Identical)
@@ -159,7 +169,7 @@ fn real_world_corpus_matches_kustomize() {
                 continue;
             }
             Outcome::Differs => "output differs".to_owned(),
-            Outcome::OutcomeMismatch(reason) => reason.clone(),
+            Outcome::WrongOutcome(reason) => reason.clone(),
         };
         let reason = known.get(&key).cloned().unwrap_or(reason);
         if !known.contains_key(&key) {
