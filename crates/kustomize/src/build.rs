@@ -64,6 +64,23 @@ pub fn build(
         labels::set_pairs(&mut resources, &label, &[FieldSpec::any_kind("metadata/labels", true)])
             .map_err(|m| BuildError::transform(file, "buildMetadata", m))?;
     }
+    // kustomize tags every object with internal annotations while it builds and strips them
+    // at the end; writing the stripped map back removes an `annotations` field that is empty
+    // or null (labels are untouched).
+    for resource in &mut resources {
+        let Some(metadata) = resource.value.get_path_mut(&["metadata"]).and_then(Value::as_map_mut)
+        else {
+            continue;
+        };
+        let empty = match metadata.get("annotations") {
+            Some(Value::Null) => true,
+            Some(Value::Map(annotations)) => annotations.is_empty(),
+            _ => false,
+        };
+        if empty {
+            metadata.shift_remove("annotations");
+        }
+    }
     Ok(resources.into_iter().map(|resource| resource.value).collect())
 }
 
