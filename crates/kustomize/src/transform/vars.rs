@@ -33,7 +33,8 @@ pub enum VarError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VarDefinition {
     pub name: String,
-    pub api_version: String,
+    pub group: String,
+    pub version: String,
     pub kind: String,
     pub object_name: String,
     pub namespace: String,
@@ -63,9 +64,18 @@ impl VarDefinition {
         let field = |key: &str| text(objref.and_then(|o| o.get(key)), key);
         let fieldref = map.get("fieldref").and_then(Value::as_map);
         let field_path = text(fieldref.and_then(|f| f.get("fieldpath")), "fieldpath")?;
+        // `apiVersion` wins over inline `group`/`version`, as in kustomize's `Target.GVK()`.
+        let api_version = field("apiVersion")?;
+        let (group, version) = if api_version.is_empty() {
+            (field("group")?, field("version")?)
+        } else {
+            let (group, version) = split_api_version(&api_version);
+            (group.to_owned(), version.to_owned())
+        };
         Ok(VarDefinition {
             name,
-            api_version: field("apiVersion")?,
+            group,
+            version,
             kind: field("kind")?,
             object_name: field("name")?,
             namespace: field("namespace")?,
@@ -77,17 +87,20 @@ impl VarDefinition {
     /// kustomize's rule: group, version, kind and name equal, and the namespace too when the var
     /// names one.
     pub fn refers_to(&self, api_version: &str, kind: &str, name: &str, namespace: &str) -> bool {
-        let (group, version) = split_api_version(&self.api_version);
         let (their_group, their_version) = split_api_version(api_version);
-        let same_gvkn = group == their_group
-            && version == their_version
+        let same_gvkn = self.group == their_group
+            && self.version == their_version
             && self.kind == kind
             && self.object_name == name;
         if !same_gvkn {
             return false;
         }
-        let cluster_scoped = crate::resource::Gvk::from_api_version(&self.api_version, &self.kind)
-            .is_cluster_scoped();
+        let gvk = crate::resource::Gvk {
+            group: self.group.clone(),
+            version: self.version.clone(),
+            kind: self.kind.clone(),
+        };
+        let cluster_scoped = gvk.is_cluster_scoped();
         if self.namespace.is_empty() && !cluster_scoped {
             return true;
         }
