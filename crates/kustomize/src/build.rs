@@ -63,7 +63,26 @@ pub fn build(
         labels::set_pairs(&mut resources, &label, &[FieldSpec::any_kind("metadata/labels", true)])
             .map_err(|m| BuildError::transform(file, "buildMetadata", m))?;
     }
+    for resource in &mut resources {
+        stringify_annotations(resource);
+    }
     Ok(resources.into_iter().map(|resource| resource.value).collect())
+}
+
+/// kustomize rewrites every annotation as a string when it strips its build annotations at the
+/// end, so `port: 8080` in annotations prints as `port: "8080"` (labels keep their type).
+fn stringify_annotations(resource: &mut Resource) {
+    let Some(Value::Map(annotations)) = resource.value.get_path_mut(&["metadata", "annotations"])
+    else {
+        return;
+    };
+    for value in annotations.values_mut() {
+        if !matches!(value, Value::String(_))
+            && let Some(text) = crate::resource::scalar_text(value)
+        {
+            *value = Value::String(text);
+        }
+    }
 }
 
 /// Builds and prints as `kubectl kustomize` does.
@@ -284,6 +303,30 @@ fn run_generators(
             run_generator(loader, dir, file, field, kind, args, k.generator_options.as_ref(), acc)?;
         }
     }
+    for entry in &k.generators {
+        for config in plugin_configs(loader, dir, file, "generators", entry)? {
+            let api_version =
+                config.get_path(&["apiVersion"]).and_then(Value::as_str).unwrap_or("");
+            let kind_name = config.get_path(&["kind"]).and_then(Value::as_str).unwrap_or("");
+            let kind = match (api_version, kind_name) {
+                ("builtin", "ConfigMapGenerator") => GeneratorKind::ConfigMap,
+                ("builtin", "SecretGenerator") => GeneratorKind::Secret,
+                _ => {
+                    return Err(BuildError::Unsupported {
+                        file: file.to_owned(),
+                        field: "generators".into(),
+                        what: format!("generator plugin {api_version}/{kind_name}"),
+                    });
+                }
+            };
+            let args = crate::kustomization::plugin_generator_args(
+                &config,
+                file,
+                kind == GeneratorKind::Secret,
+            )?;
+            run_generator(loader, dir, file, "generators", kind, &args, None, acc)?;
+        }
+    }
     Ok(())
 }
 
@@ -455,7 +498,7 @@ fn apply_images(
 ) -> Result<(), String> {
     entries
         .iter()
-        .try_for_each(|entry| images::ImageRewrite::new(entry).apply(resources, &config.images))
+        .try_for_each(|entry| images::ImageRewrite::new(entry)?.apply(resources, &config.images))
 }
 
 /// A `transformers` entry: builtin transformer configurations, inline or from files or
@@ -583,7 +626,9 @@ fn apply_builtin_transformer(
             if field_specs.is_empty() {
                 field_specs = tables.images.clone();
             }
-            images::ImageRewrite::new(&entry).apply(resources, &field_specs).map_err(fail)
+            images::ImageRewrite::new(&entry)
+                .and_then(|r| r.apply(resources, &field_specs))
+                .map_err(fail)
         }
         "ReplicaCountTransformer" => {
             let replica = config.get_path(&["replica"]).cloned().unwrap_or(Value::Null);

@@ -57,10 +57,8 @@ impl FieldSpec {
                         _ => return Err("'create' must be true or false".into()),
                     }
                 }
-                // kustomize's FieldSpec also carries these on its embedded Gvk; they select
-                // nothing.
-                "isNamespaced" | "apiVersion" => {}
-                other => return Err(format!("unknown field spec field '{other}'")),
+                // kustomize decodes field specs leniently: other keys are ignored.
+                _ => {}
             }
         }
         Ok(spec)
