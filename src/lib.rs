@@ -12,6 +12,7 @@ pub mod actions;
 pub mod cli;
 pub mod config;
 pub mod plan;
+pub mod render;
 
 use std::ffi::OsString;
 use std::io::Write;

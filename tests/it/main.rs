@@ -2,3 +2,4 @@
 
 mod action_yml;
 mod events;
+mod render;
