@@ -109,8 +109,10 @@ struct Accumulator {
 }
 
 impl Accumulator {
+    /// An empty accumulator: no objects and empty tables (each kustomization merges the
+    /// builtin tables in, as kustomize's `MergeConfig` does; the merge order matters).
     fn new() -> Accumulator {
-        Accumulator { resources: ResMap::new(), config: TransformerConfig::builtin().clone() }
+        Accumulator { resources: ResMap::new(), config: TransformerConfig::default() }
     }
 
     /// kustomize's `MergeAccumulator`: append (duplicates refused) and merge tables.
@@ -134,13 +136,21 @@ fn accumulate(
     for entry in &k.resources {
         accumulate_resource(loader, dir, file, "resources", entry, acc)?;
     }
-    for entry in &k.configurations {
-        let (path, bytes) = loader.read_restricted(dir, file, entry)?;
-        let value = loader::parse_single(&bytes, &path)?;
-        let config = TransformerConfig::from_value(&value)
-            .map_err(|m| BuildError::invalid(&path, "configurations", m))?;
-        acc.config.merge(&config).map_err(|m| BuildError::invalid(file, "configurations", m))?;
+    // kustomize's `MakeTransformerConfig`: the builtin tables merged with the configuration
+    // files (themselves merged in order), then merged into what is accumulated.
+    let mut tables = TransformerConfig::builtin().clone();
+    if !k.configurations.is_empty() {
+        let mut files = TransformerConfig::default();
+        for entry in &k.configurations {
+            let (path, bytes) = loader.read_restricted(dir, file, entry)?;
+            let value = loader::parse_single(&bytes, &path)?;
+            let config = TransformerConfig::from_value(&value)
+                .map_err(|m| BuildError::invalid(&path, "configurations", m))?;
+            files.merge(&config).map_err(|m| BuildError::invalid(&path, "configurations", m))?;
+        }
+        tables.merge(&files).map_err(|m| BuildError::invalid(file, "configurations", m))?;
     }
+    acc.config.merge(&tables).map_err(|m| BuildError::invalid(file, "configurations", m))?;
     if !k.crds.is_empty() {
         return Err(BuildError::Unsupported {
             file: file.to_owned(),

@@ -77,7 +77,7 @@ pub fn generate(
             object.insert("type".into(), Value::String(secret_type.to_owned()));
             let data: Map = pairs
                 .into_iter()
-                .map(|(key, value)| (key, Value::String(base64(&value))))
+                .map(|(key, value)| (key, Value::String(base64_lines(&value))))
                 .collect();
             if !data.is_empty() {
                 object.insert("data".into(), Value::Map(data));
