@@ -24,6 +24,7 @@ use crate::kustomization::{
     GeneratorArgs, ImageEntry, Kustomization, KustomizationKind, LabelEntry, ReplicaEntry,
 };
 use crate::loader::{self, LoadRestrictor, Loader, Target};
+use crate::patch::stage;
 use crate::resource::{Behavior, ResMap, Resource};
 use crate::transform::{
     hash_suffix, images, labels, name_affix, name_references, namespace, replicas, sort,
@@ -181,7 +182,7 @@ fn accumulate(
         // A component works on everything accumulated so far, as if its content were inlined.
         accumulate(loader, &component_dir, &component, acc)?;
     }
-    run_builtin_transformers(k, acc)?;
+    run_builtin_transformers(loader, dir, k, acc)?;
     for entry in &k.transformers {
         run_transformer_config(loader, dir, k, entry, acc)?;
     }
@@ -198,13 +199,7 @@ fn accumulate(
 /// PATCH HOOK: the patch module replaces these refusals with its stages. Until then a
 /// kustomization using them fails clearly instead of rendering without them.
 fn refuse_unwired(k: &Kustomization) -> Result<(), BuildError> {
-    let unwired = [
-        ("patchesStrategicMerge", k.patches_strategic_merge.is_empty()),
-        ("patches", k.patches.is_empty()),
-        ("patchesJson6902", k.patches_json6902.is_empty()),
-        ("replacements", k.replacements.is_empty()),
-        ("vars", k.vars.is_empty()),
-    ];
+    let unwired = [("vars", k.vars.is_empty())];
     match unwired.iter().find(|(_, empty)| !empty) {
         Some((field, _)) => Err(BuildError::Unsupported {
             file: k.file.clone(),
@@ -442,12 +437,19 @@ fn merge_string_map_field(new: &mut Value, old: &Value, field: &str) {
 }
 
 /// The builtin transformers, in kustomize's fixed order.
-fn run_builtin_transformers(k: &Kustomization, acc: &mut Accumulator) -> Result<(), BuildError> {
+fn run_builtin_transformers(
+    loader: &Loader<'_>,
+    dir: &str,
+    k: &Kustomization,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
     let file = k.file.as_str();
     let config = acc.config.clone();
     let mut resources = std::mem::take(&mut acc.resources).into_vec();
     let result = (|| {
-        // PATCH HOOK: patchesStrategicMerge, then patches (refused in `refuse_unwired`).
+        let origin = stage::Origin { loader, dir, file };
+        stage::apply_patches_strategic_merge(origin, &k.patches_strategic_merge, &mut resources)?;
+        stage::apply_patches(origin, &k.patches, &mut resources)?;
         namespace::set_namespace(&mut resources, &k.namespace, &config.namespace)
             .map_err(|m| BuildError::transform(file, "namespace", m))?;
         name_affix::add_affix(
@@ -468,12 +470,12 @@ fn run_builtin_transformers(k: &Kustomization, acc: &mut Accumulator) -> Result<
             .map_err(|m| BuildError::transform(file, "labels", m))?;
         labels::set_pairs(&mut resources, &k.common_annotations, &config.common_annotations)
             .map_err(|m| BuildError::transform(file, "commonAnnotations", m))?;
-        // PATCH HOOK: patchesJson6902 (refused in `refuse_unwired`).
+        stage::apply_patches_json6902(origin, &k.patches_json6902, &mut resources)?;
         apply_replicas(&mut resources, &k.replicas, &config)
             .map_err(|m| BuildError::transform(file, "replicas", m))?;
         apply_images(&mut resources, &k.images, &config)
             .map_err(|m| BuildError::transform(file, "images", m))?;
-        // PATCH HOOK: replacements (refused in `refuse_unwired`).
+        stage::apply_replacements(origin, &k.replacements, &mut resources)?;
         Ok(())
     })();
     acc.resources.replace_all(resources);
