@@ -11,8 +11,12 @@
 pub mod actions;
 pub mod cli;
 pub mod config;
+pub mod image_override;
 pub mod plan;
+pub mod preview;
 pub mod render;
+pub mod resource_scope;
+pub mod timestamp;
 
 use std::ffi::OsString;
 use std::io::Write;

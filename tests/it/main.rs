@@ -1,5 +1,7 @@
 //! The one integration-test binary: each module tests one area end to end, in-process.
 
 mod action_yml;
+mod container;
 mod events;
+mod preview_homelab;
 mod render;

@@ -31,41 +31,45 @@ impl Case {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Outcome {
+enum Verdict {
     /// Same bytes, or both refused.
     Identical,
     /// Both built, outputs differ.
     Differs,
     /// One built, the other refused.
-    OutcomeMismatch(String),
+    Mismatch(String),
 }
 
-fn run_case(root: &Path, case: &Case) -> (Outcome, String) {
+fn run_case(root: &Path, case: &Case) -> (Verdict, String) {
     let repo = root.join(&case.repo);
     let fs = match DiskFs::new(repo.join("tree")) {
         Ok(fs) => fs,
-        Err(err) => return (Outcome::OutcomeMismatch(format!("tree unreadable: {err}")), String::new()),
+        Err(err) => {
+            return (Verdict::Mismatch(format!("tree unreadable: {err}")), String::new());
+        }
     };
     let result = build_yaml(&fs, &case.dir, &BuildOptions::default());
     let expected_dir = repo.join("expected").join(&case.dir);
     match (result, case.expect_error) {
-        (Err(_), true) => (Outcome::Identical, String::new()),
+        (Err(_), true) => (Verdict::Identical, String::new()),
         (Ok(_), true) => {
-            let error = std::fs::read_to_string(expected_dir.join("build-error.txt")).unwrap_or_default();
+            let error =
+                std::fs::read_to_string(expected_dir.join("build-error.txt")).unwrap_or_default();
             let first = error.lines().next().unwrap_or("").to_owned();
-            (Outcome::OutcomeMismatch("builds, but kustomize fails".into()), first)
+            (Verdict::Mismatch("builds, but kustomize fails".into()), first)
         }
         (Err(err), false) => {
             let text = err.to_string();
             let first = text.lines().next().unwrap_or("").to_owned();
-            (Outcome::OutcomeMismatch(format!("error: {first}")), text)
+            (Verdict::Mismatch(format!("error: {first}")), text)
         }
         (Ok(actual), false) => {
-            let expected = std::fs::read_to_string(expected_dir.join("build.yaml")).unwrap_or_default();
+            let expected =
+                std::fs::read_to_string(expected_dir.join("build.yaml")).unwrap_or_default();
             if actual == expected {
-                (Outcome::Identical, String::new())
+                (Verdict::Identical, String::new())
             } else {
-                (Outcome::Differs, testsupport::unified_diff(&expected, &actual))
+                (Verdict::Differs, testsupport::unified_diff(&expected, &actual))
             }
         }
     }
@@ -79,7 +83,11 @@ fn read_index(root: &Path) -> Vec<Case> {
         .filter_map(|line| {
             let mut fields = line.split('\t');
             let (repo, dir, outcome) = (fields.next()?, fields.next()?, fields.next()?);
-            Some(Case { repo: repo.to_owned(), dir: dir.to_owned(), expect_error: outcome == "error" })
+            Some(Case {
+                repo: repo.to_owned(),
+                dir: dir.to_owned(),
+                expect_error: outcome == "error",
+            })
         })
         .collect()
 }
@@ -105,7 +113,7 @@ fn real_world_corpus_matches_kustomize() {
 
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(8);
     let chunk = cases.len().div_ceil(threads).max(1);
-    let results: Vec<(Case, Outcome, String)> = std::thread::scope(|scope| {
+    let results: Vec<(Case, Verdict, String)> = std::thread::scope(|scope| {
         let handles: Vec<_> = cases
             .chunks(chunk)
             .map(|part| {
@@ -126,10 +134,10 @@ fn real_world_corpus_matches_kustomize() {
     let total = results.len();
     let builds = results.iter().filter(|(case, _, _)| !case.expect_error).count();
     let same_outcome =
-        results.iter().filter(|(_, outcome, _)| !matches!(outcome, Outcome::OutcomeMismatch(_))).count();
+        results.iter().filter(|(_, outcome, _)| !matches!(outcome, Verdict::Mismatch(_))).count();
     let identical_builds = results
         .iter()
-        .filter(|(case, outcome, _)| !case.expect_error && *outcome == Outcome::Identical)
+        .filter(|(case, outcome, _)| !case.expect_error && *outcome == Verdict::Identical)
         .count();
     let percent = |part: usize, whole: usize| 100.0 * part as f64 / whole.max(1) as f64;
     println!(
@@ -152,14 +160,14 @@ fn real_world_corpus_matches_kustomize() {
             println!("=== {key}: {outcome:?}\n{detail}");
         }
         let reason = match outcome {
-            Outcome::Identical => {
+            Verdict::Identical => {
                 if known.contains_key(&key) {
                     fixed.push(key);
                 }
                 continue;
             }
-            Outcome::Differs => "output differs".to_owned(),
-            Outcome::OutcomeMismatch(reason) => reason.clone(),
+            Verdict::Differs => "output differs".to_owned(),
+            Verdict::Mismatch(reason) => reason.clone(),
         };
         let reason = known.get(&key).cloned().unwrap_or(reason);
         if !known.contains_key(&key) {

@@ -11,6 +11,7 @@
 //! It owns formatting only; it must not change values, and it never fails: every `Value` has a
 //! rendering.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use super::parse::{is_timestamp, is_yaml_style_float, parse_go_float, parse_go_int};
@@ -174,7 +175,10 @@ impl<'o> Emitter<'o> {
             Value::Bool(false) => self.scalar("false", Style::Plain, context),
             Value::Int(i) => self.scalar(&i.to_string(), Style::Plain, context),
             Value::Float(f) => self.scalar(&format_json_float(*f), Style::Plain, context),
-            Value::String(s) => self.scalar(s, string_style(s), context),
+            Value::String(s) => {
+                let s = after_json_round_trip(s);
+                self.scalar(&s, string_style(&s), context);
+            }
             Value::Seq(items) => self.sequence(items, context),
             Value::Map(map) => self.mapping(map, context),
         }
@@ -213,6 +217,8 @@ impl<'o> Emitter<'o> {
         let entries = keys.into_iter().filter_map(|k| map.get_key_value(k));
         self.increase_indent(false, false);
         for (key, value) in entries {
+            let key = after_json_round_trip(key);
+            let key = key.as_ref();
             self.write_indent();
             let analysis = analyze(key);
             let key_context = Context { mapping: true, ..Context::default() };
@@ -462,6 +468,42 @@ impl<'o> Emitter<'o> {
     }
 }
 
+/// A string as go-yaml v2 reads it back from kustomize's JSON. Go's JSON encoder escapes every
+/// line break except NEL (U+0085), and a raw line break inside a double-quoted YAML scalar is
+/// folded: a run of spaces and NELs becomes one space, or one newline per NEL after the first.
+fn after_json_round_trip(s: &str) -> Cow<'_, str> {
+    if !s.contains('\u{85}') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut run = String::new();
+    let mut breaks_in_run = 0;
+    let flush = |out: &mut String, run: &mut String, breaks: &mut usize| {
+        match *breaks {
+            0 => out.push_str(run),
+            1 => out.push(' '),
+            n => out.extend(std::iter::repeat_n('\n', n - 1)),
+        }
+        run.clear();
+        *breaks = 0;
+    };
+    for c in s.chars() {
+        match c {
+            ' ' => run.push(c),
+            '\u{85}' => {
+                run.push(c);
+                breaks_in_run += 1;
+            }
+            _ => {
+                flush(&mut out, &mut run, &mut breaks_in_run);
+                out.push(c);
+            }
+        }
+    }
+    flush(&mut out, &mut run, &mut breaks_in_run);
+    Cow::Owned(out)
+}
+
 fn is_break(c: char) -> bool {
     matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
@@ -634,7 +676,8 @@ fn string_style(s: &str) -> Style {
 }
 
 /// Whether go-yaml v2 would read this text, unquoted, as something other than a string: YAML 1.1
-/// booleans (`yes`, `on`, `y`...), null, numbers as Go parses them, timestamps, the merge key.
+/// booleans (`yes`, `on`, `y`...), null, numbers as Go parses them, timestamps. (The merge key
+/// `<<` is in v2's table too, yet kustomize prints it plain: the recorded cases show it.)
 fn resolves_to_non_string(s: &str) -> bool {
     let Some(&first) = s.as_bytes().first() else {
         return true; // the empty plain scalar is null
@@ -643,7 +686,7 @@ fn resolves_to_non_string(s: &str) -> bool {
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" | "n"
         | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" | "~"
         | "null" | "Null" | "NULL" | ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF"
-        | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | "<<" => return true,
+        | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" => return true,
         _ => {}
     }
     match first {
@@ -914,6 +957,14 @@ mod tests {
         assert_eq!(round("a: \" x\\ny\"\n"), "a: |2-\n   x\n  y\n");
         // Trailing spaces on a line forbid the literal style.
         assert_eq!(round("a: \"x \\ny\"\n"), "a: \"x \\ny\"\n");
+    }
+
+    #[test]
+    fn nel_folds_like_go_yaml_v2_reading_kustomizes_json() {
+        assert_eq!(after_json_round_trip("a\u{85}b"), "a b");
+        assert_eq!(after_json_round_trip("a \u{85}  b"), "a b");
+        assert_eq!(after_json_round_trip("a\u{85}\u{85}\u{85}b"), "a\n\nb");
+        assert_eq!(after_json_round_trip("a  b"), "a  b");
     }
 
     #[test]

@@ -9,4 +9,6 @@ pub mod emit;
 pub mod parse;
 
 pub use emit::{emit_document, emit_documents};
-pub use parse::{YamlError, parse_document, parse_document_last_key_wins, parse_documents};
+pub use parse::{
+    YamlError, parse_document, parse_document_last_key_wins, parse_documents, parse_kustomization,
+};
