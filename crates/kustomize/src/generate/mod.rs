@@ -18,6 +18,14 @@ pub enum GeneratorKind {
 }
 
 impl GeneratorKind {
+    /// The builtin plugin kind kustomize names this generator by.
+    pub fn kind_name(self) -> &'static str {
+        match self {
+            GeneratorKind::ConfigMap => "ConfigMapGenerator",
+            GeneratorKind::Secret => "SecretGenerator",
+        }
+    }
+
     fn kind(self) -> &'static str {
         match self {
             GeneratorKind::ConfigMap => "ConfigMap",
