@@ -14,6 +14,7 @@ pub mod config;
 pub mod image_override;
 pub mod plan;
 pub mod preview;
+pub mod render;
 pub mod resource_scope;
 pub mod timestamp;
 

@@ -4,3 +4,4 @@ mod action_yml;
 mod container;
 mod events;
 mod preview_homelab;
+mod render;
