@@ -25,7 +25,10 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Build kustomization directories as `kubectl kustomize` would.
+    Render(crate::render::RenderArgs),
+}
 
 pub fn run(
     args: Vec<OsString>,
@@ -42,5 +45,7 @@ pub fn run(
             return if is_help { ExitCode::SUCCESS } else { ExitCode::from(EXIT_BAD_INPUT) };
         }
     };
-    match cli.command {}
+    match cli.command {
+        Command::Render(args) => crate::render::run(&args, stdout, stderr),
+    }
 }

@@ -5,4 +5,5 @@ mod container;
 mod events;
 mod github;
 mod preview_homelab;
+mod render;
 mod report;
