@@ -53,7 +53,6 @@ enum Style {
 /// Where a node sits, as the libyaml emitter tracks it.
 #[derive(Clone, Copy, Debug, Default)]
 struct Context {
-    root: bool,
     mapping: bool,
     simple_key: bool,
 }
@@ -70,8 +69,6 @@ struct Emitter<'o> {
     whitespace: bool,
     /// Only indentation has been written on this line so far.
     indention: bool,
-    /// The document ended on something that needs an explicit `...` end marker.
-    open_ended: bool,
     flow_level: usize,
 }
 
@@ -84,21 +81,16 @@ impl<'o> Emitter<'o> {
             indents: Vec::new(),
             whitespace: true,
             indention: true,
-            open_ended: false,
             flow_level: 0,
         }
     }
 
     /// A whole stream with one implicit document, as v2's `Marshal` emits it.
     fn document(&mut self, value: &Value) {
-        self.node(value, Context { root: true, ..Context::default() });
-        // Document end.
+        self.node(value, Context::default());
+        // Document end. libyaml would also write a `...` end marker after a keep-chomped (`|+`)
+        // literal ending the document; the recorded kustomize output has none.
         self.write_indent();
-        // Stream end.
-        if self.open_ended {
-            self.write_indicator("...", true, false, false);
-            self.write_indent();
-        }
     }
 
     // --- low-level writers (libyaml's put / write / write_indent / write_indicator) ---
@@ -156,7 +148,6 @@ impl<'o> Emitter<'o> {
         }
         self.whitespace = is_whitespace;
         self.indention = self.indention && is_indention;
-        self.open_ended = false;
     }
 
     fn increase_indent(&mut self, flow: bool, indentless: bool) {
@@ -281,7 +272,7 @@ impl<'o> Emitter<'o> {
         self.increase_indent(true, false);
         let allow_breaks = !context.simple_key;
         match style {
-            Style::Plain => self.write_plain(value, allow_breaks, context.root),
+            Style::Plain => self.write_plain(value, allow_breaks),
             Style::SingleQuoted => self.write_single_quoted(value, allow_breaks),
             Style::DoubleQuoted => self.write_double_quoted(value, allow_breaks),
             Style::Literal => self.write_literal(value),
@@ -289,7 +280,7 @@ impl<'o> Emitter<'o> {
         self.restore_indent();
     }
 
-    fn write_plain(&mut self, value: &str, allow_breaks: bool, root: bool) {
+    fn write_plain(&mut self, value: &str, allow_breaks: bool) {
         if !self.whitespace {
             self.put(' ');
         }
@@ -299,9 +290,6 @@ impl<'o> Emitter<'o> {
             self.copy_unfolded(value);
             self.whitespace = false;
             self.indention = false;
-            if root {
-                self.open_ended = true;
-            }
             return;
         }
         let mut chars = value.chars().peekable();
@@ -335,9 +323,6 @@ impl<'o> Emitter<'o> {
         }
         self.whitespace = false;
         self.indention = false;
-        if root {
-            self.open_ended = true;
-        }
     }
 
     fn write_single_quoted(&mut self, value: &str, allow_breaks: bool) {
@@ -486,7 +471,6 @@ impl<'o> Emitter<'o> {
         if value.chars().next().is_some_and(|c| c == ' ' || is_break(c)) {
             self.write_indicator(&BEST_INDENT.to_string(), false, false, false);
         }
-        self.open_ended = false;
         let mut from_end = value.chars().rev();
         let chomp = match (from_end.next(), from_end.next()) {
             (None, _) => Some('-'),
@@ -497,9 +481,6 @@ impl<'o> Emitter<'o> {
         };
         if let Some(chomp) = chomp {
             self.write_indicator(&chomp.to_string(), false, false, false);
-            if chomp == '+' {
-                self.open_ended = true;
-            }
         }
         self.put_break();
         self.indention = true;
