@@ -4,9 +4,11 @@
 //! resource into Go `map[string]interface{}` and marshals that to JSON. So what reaches the
 //! output is go-yaml v3's *decoding* of the document: plain scalars resolved by v3's resolver
 //! (YAML 1.2-ish booleans, Go `ParseInt` base-0 integers such as `012` = 10 and `0x1F`, floats,
-//! timestamps kept as strings), aliases expanded, merge keys (`<<`) applied with explicit keys
-//! winning, duplicate keys rejected. This module reproduces that decoding on top of a libyaml
-//! event parser (`libyaml-safer`, the same grammar go-yaml ports).
+//! timestamps as Go `time.Time`, which JSON writes in RFC 3339), aliases expanded, merge keys
+//! (`<<`) applied with explicit keys winning, duplicate keys rejected. This module reproduces
+//! that decoding on top of a libyaml event parser (`libyaml-safer`, the same grammar go-yaml
+//! ports), and also the other reading kustomize uses for kustomization files
+//! (sigs.k8s.io/yaml, go-yaml v2 rules).
 //!
 //! It owns only text → value; it must not know about Kubernetes or kustomize semantics, and it
 //! never panics on user input: every malformed input is a `YamlError` naming the input and the
