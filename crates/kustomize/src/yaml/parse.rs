@@ -548,9 +548,7 @@ fn resolve_scalar(
         "!!str" => Ok(Resolved::Value(Value::String(text.to_owned()))),
         "!!merge" if text == "<<" => Ok(Resolved::Merge),
         "!!binary" => decode_base64(text)
-            .map(|bytes| {
-                Resolved::Value(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-            })
+            .map(|bytes| Resolved::Value(Value::String(go_json_lossy_utf8(&bytes))))
             .ok_or_else(|| "!!binary value contains invalid base64 data".to_owned()),
         "!!bool" | "!!int" | "!!float" | "!!null" | "!!timestamp" => {
             let found = if tag == "!!timestamp" && is_timestamp(text) {
@@ -861,6 +859,27 @@ pub(super) fn parse_timestamp(text: &str) -> Option<String> {
         "{date_part}T{:02}:{:02}:{:02}{dot}{fraction}{zone}",
         clock[0], clock[1], clock[2]
     ))
+}
+
+/// Bytes as Go's JSON encoder writes them in a string: every byte that does not start a valid
+/// UTF-8 sequence becomes one U+FFFD (Rust's `from_utf8_lossy` would merge a truncated
+/// sequence into a single one).
+fn go_json_lossy_utf8(mut bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(valid) => {
+                out.push_str(valid);
+                return out;
+            }
+            Err(err) => {
+                let (valid, rest) = bytes.split_at(err.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                out.push('\u{fffd}');
+                bytes = &rest[1..];
+            }
+        }
+    }
 }
 
 /// Go's `base64.StdEncoding.DecodeString`: standard alphabet, padding required, `\r` and `\n`
