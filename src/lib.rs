@@ -11,6 +11,7 @@
 pub mod actions;
 pub mod cli;
 pub mod config;
+pub mod github;
 pub mod image_override;
 pub mod plan;
 pub mod preview;

@@ -3,4 +3,5 @@
 mod action_yml;
 mod container;
 mod events;
+mod github;
 mod preview_homelab;
