@@ -549,7 +549,7 @@ fn analysis_multiline(value: &str) -> bool {
     value.contains(['\r', '\n', '\u{85}', '\u{2028}', '\u{2029}'])
 }
 
-fn is_break(c: char) -> bool {
+pub(super) fn is_break(c: char) -> bool {
     matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
@@ -557,6 +557,12 @@ fn is_break(c: char) -> bool {
 /// Basic Multilingual Plane: emoji end up escaped in double quotes.
 fn is_printable(c: char) -> bool {
     matches!(c as u32, 0x0A | 0x20..=0x7E | 0xA0..=0xD7FF | 0xE000..=0xFEFE | 0xFF00..=0xFFFD)
+}
+
+/// Whether libyaml's emitters (go-yaml v2 and v3 alike) may write this value as a block scalar
+/// (`|` or `>`); otherwise they fall back to double quotes.
+pub(super) fn block_style_allowed(value: &str) -> bool {
+    analyze(value).block_allowed
 }
 
 /// What libyaml's `analyze_scalar` concludes about a scalar.
