@@ -5,3 +5,4 @@ mod container;
 mod events;
 mod github;
 mod preview_homelab;
+mod report;
