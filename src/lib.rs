@@ -9,6 +9,7 @@
 //! preview transform → diff → apply → report.
 
 pub mod cli;
+pub mod git;
 
 use std::ffi::OsString;
 use std::io::Write;
