@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod git;
+pub mod units;
 
 use std::ffi::OsString;
 use std::io::Write;
