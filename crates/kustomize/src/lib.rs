@@ -9,6 +9,7 @@
 
 pub mod fs;
 pub mod value;
+pub mod yaml;
 
-pub use fs::{DirEntry, EntryKind, FileSystem, FsError};
+pub use fs::{DirEntry, DiskFs, EntryKind, FileSystem, FsError, MemoryFs, RecordingFs};
 pub use value::{Map, Value};
