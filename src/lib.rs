@@ -9,6 +9,7 @@
 //! preview transform → diff → apply → report.
 
 pub mod cli;
+pub mod detect;
 pub mod git;
 pub mod units;
 

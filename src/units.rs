@@ -269,6 +269,58 @@ impl Walker<'_> {
     }
 }
 
+/// The file names kustomize accepts for a kustomization, in its order of preference.
+pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Reads the kustomization in `dir` far enough for discovery: its kind and its `resources`,
+/// `bases` and `components`. Two kustomization files in one directory is an error, as in
+/// kustomize.
+pub fn read_kustomization(
+    fs: &dyn FileSystem,
+    dir: &str,
+) -> Result<Option<KustomizationInfo>, String> {
+    let mut found = Vec::new();
+    for name in KUSTOMIZATION_FILE_NAMES {
+        let path = join(dir, name);
+        if fs.kind(&path).map_err(|err| err.to_string())? == Some(EntryKind::File) {
+            found.push(path);
+        }
+    }
+    let file = match found.as_slice() {
+        [] => return Ok(None),
+        [file] => file,
+        [first, second, ..] => {
+            return Err(format!("{dir}: found multiple kustomization files: {first} and {second}"));
+        }
+    };
+    let bytes = fs.read_file(file).map_err(|err| err.to_string())?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{file}: not UTF-8"))?;
+    let document = kustomize::yaml::parse_document(&text, file).map_err(|err| err.to_string())?;
+    let Some(map) = document.as_map() else {
+        // An empty file is an empty kustomization.
+        return Ok(Some(KustomizationInfo::default()));
+    };
+    let mut includes = Vec::new();
+    for field in ["resources", "bases", "components"] {
+        let Some(value) = map.get(field) else { continue };
+        if matches!(value, kustomize::Value::Null) {
+            continue;
+        }
+        let Some(entries) = value.as_seq() else {
+            return Err(format!("{file}: {field} must be a list"));
+        };
+        for entry in entries {
+            let Some(entry) = entry.as_str() else {
+                return Err(format!("{file}: {field} entries must be strings"));
+            };
+            includes.push(entry.to_string());
+        }
+    }
+    let is_component = map.get("kind").and_then(kustomize::Value::as_str) == Some("Component");
+    Ok(Some(KustomizationInfo { includes, is_component }))
+}
+
 fn compile<'g>(globs: impl Iterator<Item = (String, &'g str)>) -> Result<GlobSet, UnitError> {
     let mut builder = GlobSetBuilder::new();
     for (glob, written) in globs {
@@ -531,5 +583,32 @@ mod tests {
         let selection = UnitSelection { globs: vec!["apps/[".into()], ..Default::default() };
         let err = discover(&tree, &selection, &read).unwrap_err();
         assert!(err.to_string().contains("apps/["), "{err}");
+    }
+
+    #[test]
+    fn read_kustomization_collects_resources_bases_and_components() {
+        let fs = kustomize::MemoryFs::new()
+            .with(
+                "a/kustomization.yaml",
+                "resources:\n- ../base\n- deploy.yaml\nbases: [../old]\ncomponents:\n- ../comp\n",
+            )
+            .with(
+                "comp/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n",
+            )
+            .with("empty/Kustomization", "")
+            .with("two/kustomization.yaml", "")
+            .with("two/kustomization.yml", "")
+            .with("bad/kustomization.yaml", "resources: deploy.yaml\n");
+        let info = read_kustomization(&fs, "a").unwrap().unwrap();
+        assert_eq!(info.includes, ["../base", "deploy.yaml", "../old", "../comp"]);
+        assert!(!info.is_component);
+        assert!(read_kustomization(&fs, "comp").unwrap().unwrap().is_component);
+        assert_eq!(read_kustomization(&fs, "empty").unwrap(), Some(KustomizationInfo::default()));
+        assert_eq!(read_kustomization(&fs, "nothing").unwrap(), None);
+        assert!(
+            read_kustomization(&fs, "two").unwrap_err().contains("multiple kustomization files")
+        );
+        assert!(read_kustomization(&fs, "bad").unwrap_err().contains("resources must be a list"));
     }
 }

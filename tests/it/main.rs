@@ -5,4 +5,5 @@
 
 mod support;
 
+mod detect;
 mod git;

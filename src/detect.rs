@@ -1,0 +1,365 @@
+//! Affected units: which units a change between two commits reaches, exactly (PRODUCT §3).
+//!
+//! A unit is affected when a changed path is in its read set — every file and directory its build
+//! touched (bases, components, patch files, generator inputs, replacement sources, probed
+//! kustomization names, directories) — or when a changed path sits directly in a directory the
+//! build touched (a file added to a resource directory changes its listing). Affected units are
+//! then rendered on both sides, from the commits' trees without any checkout; those whose output
+//! is byte-identical are reported as "touched, output unchanged" (a comment-only change), and a
+//! unit that fails to render on either side is affected and failed — never silently dropped.
+//!
+//! Read sets are taken at head for every unit, and at base for the units found affected. The base
+//! read set of a unit not matched at head cannot match either: the build is deterministic, so if
+//! no path it read at head changed, it reads the very same paths, with the same answers, at base.
+//!
+//! This module decides and reports; it applies nothing, and it learns how to render and how to
+//! read a kustomization through functions passed in (the kustomize crate in production).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::io::Write;
+
+use kustomize::{DirEntry, EntryKind, FileSystem, FsError, RecordingFs};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::git::diff_base::{Changes, ChangesSource};
+use crate::git::{ChangedPath, CommitId, GitError, GitRepo};
+use crate::units::{self, ReadKustomization, Unit, UnitError, UnitSelection};
+
+/// Renders the unit at a directory of a file system to its output text, or the build error.
+pub type RenderUnit<'a> = &'a (dyn Fn(&dyn FileSystem, &str) -> Result<String, String> + Sync);
+
+/// Why detection could not run at all (a unit that fails to render is a result, not this).
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("finding units at {side} ({commit}): {source}")]
+    Units { side: &'static str, commit: CommitId, source: UnitError },
+}
+
+/// A unit that failed to render, with each side's error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FailedUnit {
+    pub unit: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_error: Option<String>,
+}
+
+/// Both sides' renders of an affected unit, for the diff stage (`None`: the unit does not exist on
+/// that side, or that side was not rendered).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UnitRenders {
+    pub base: Option<Result<String, String>>,
+    pub head: Option<Result<String, String>>,
+}
+
+/// The answer: which units a change affects and why. Every list is sorted by unit path.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Detection {
+    pub base: Option<CommitId>,
+    pub head: Option<CommitId>,
+    pub changed_files: Vec<ChangedPath>,
+    /// Units to apply: their output changes, they are new, or they fail to render.
+    pub affected: Vec<String>,
+    /// Units whose read set a change touched but whose output is byte-identical.
+    pub unchanged_output: Vec<String>,
+    /// Affected units that failed to render on either side.
+    pub failed: Vec<FailedUnit>,
+    /// Units that exist only at head (also in `affected`).
+    pub new: Vec<String>,
+    /// Units that exist only at base (to tear down).
+    pub deleted: Vec<String>,
+    /// Per affected or unchanged-output unit, the changed paths that reached it.
+    pub reasons: BTreeMap<String, Vec<String>>,
+    /// Every unit at head, with its environment.
+    pub units: Vec<Unit>,
+    /// Caveats: e.g. a truncated changed-file listing, or a base tree that could not be read.
+    pub notes: Vec<String>,
+    /// Renders of the affected units, for the diff stage (not serialised).
+    #[serde(skip)]
+    pub renders: BTreeMap<String, UnitRenders>,
+}
+
+/// Tunables.
+#[derive(Clone, Copy, Debug)]
+pub struct DetectOptions {
+    /// Render both sides of affected units and set aside those whose output did not change.
+    pub refine: bool,
+}
+
+impl Default for DetectOptions {
+    fn default() -> Self {
+        Self { refine: true }
+    }
+}
+
+/// Lends a borrowed file system to `RecordingFs`, which owns what it wraps.
+#[derive(Debug)]
+struct Lent<'a>(&'a dyn FileSystem);
+
+impl FileSystem for Lent<'_> {
+    fn read_file(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        self.0.read_file(path)
+    }
+    fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>, FsError> {
+        self.0.read_dir(path)
+    }
+    fn kind(&self, path: &str) -> Result<Option<EntryKind>, FsError> {
+        self.0.kind(path)
+    }
+}
+
+/// Renders `unit` on `fs` and returns the output with the paths it read.
+fn render_recording(
+    fs: &dyn FileSystem,
+    unit: &str,
+    render: RenderUnit<'_>,
+) -> (Result<String, String>, BTreeSet<String>) {
+    let recording = RecordingFs::new(Lent(fs));
+    let output = render(&recording, unit);
+    (output, recording.read_set())
+}
+
+/// The changed paths that reach a build which read `read_set`: read themselves, or created or
+/// removed directly inside a directory it touched.
+fn reasons(changed: &BTreeSet<&str>, read_set: &BTreeSet<String>) -> Vec<String> {
+    changed
+        .iter()
+        .filter(|path| read_set.contains(**path) || read_set.contains(parent(path)))
+        .map(|path| path.to_string())
+        .collect()
+}
+
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// Decides which units `changes` affects in `repo`.
+pub fn detect(
+    repo: &GitRepo,
+    changes: &Changes,
+    selection: &UnitSelection,
+    read: ReadKustomization<'_>,
+    render: RenderUnit<'_>,
+    options: DetectOptions,
+) -> Result<Detection, DetectError> {
+    let head = changes.diff_base.head.clone();
+    let base = changes.diff_base.base.clone();
+    let mut detection = Detection {
+        base: Some(base.clone()),
+        head: Some(head.clone()),
+        changed_files: changes.files.clone(),
+        ..Default::default()
+    };
+
+    let head_fs = repo.tree_fs(&head)?;
+    let head_units = units::discover(&head_fs, selection, read)
+        .map_err(|source| DetectError::Units { side: "head", commit: head.clone(), source })?;
+    // The base tree is unreadable when the changed files came from a listing and the base commit
+    // was never fetched: then there is no refinement and deleted units cannot be named.
+    let base_fs = match repo.tree_fs(&base) {
+        Ok(fs) => Some(fs),
+        Err(GitError::MissingCommit { .. })
+            if matches!(changes.source, ChangesSource::Listing { .. }) =>
+        {
+            detection.notes.push(format!(
+                "base commit {base} is not in the clone: units are matched at head only and not \
+                 compared with their base render; deleted units cannot be listed"
+            ));
+            None
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let base_units =
+        match &base_fs {
+            Some(fs) => Some(units::discover(fs, selection, read).map_err(|source| {
+                DetectError::Units { side: "base", commit: base.clone(), source }
+            })?),
+            None => None,
+        };
+
+    let head_paths: BTreeSet<&str> =
+        head_units.units.iter().map(|unit| unit.path.as_str()).collect();
+    let base_paths: BTreeSet<&str> = base_units
+        .iter()
+        .flat_map(|found| found.units.iter().map(|unit| unit.path.as_str()))
+        .collect();
+    if base_units.is_some() {
+        detection.new = head_paths.difference(&base_paths).map(|path| path.to_string()).collect();
+        detection.deleted =
+            base_paths.difference(&head_paths).map(|path| path.to_string()).collect();
+    }
+    detection.units = head_units.units.clone();
+
+    let truncated = match &changes.source {
+        ChangesSource::Listing { truncated: Some(limit), name } => {
+            detection.notes.push(format!(
+                "{name} returned at most {} files ({}): the list of changed files may be incomplete, \
+                 so every unit is treated as affected",
+                limit.limit, limit.listing
+            ));
+            true
+        }
+        _ => false,
+    };
+    let changed: BTreeSet<&str> = changes.files.iter().flat_map(ChangedPath::paths).collect();
+    if changed.is_empty() {
+        return Ok(detection);
+    }
+
+    // Phase 1: every head unit, rendered through a recorder, gives its read set.
+    let head_results: Vec<(&Unit, Result<String, String>, Vec<String>)> = head_units
+        .units
+        .par_iter()
+        .map(|unit| {
+            let (output, read_set) = render_recording(&head_fs, &unit.path, render);
+            let mut why = reasons(&changed, &read_set);
+            if truncated && why.is_empty() {
+                why.push("(changed-file list truncated)".to_string());
+            }
+            (unit, output, why)
+        })
+        .filter(|(unit, _, why)| {
+            !why.is_empty() || (base_units.is_some() && !base_paths.contains(unit.path.as_str()))
+        })
+        .collect();
+
+    // Phase 2: the base side of each candidate, then the comparison.
+    let refine = options.refine && base_fs.is_some();
+    let outcomes: Vec<(String, Vec<String>, UnitRenders)> = head_results
+        .into_par_iter()
+        .map(|(unit, head_output, mut why)| {
+            let exists_at_base = base_paths.contains(unit.path.as_str());
+            let base_output = match (&base_fs, exists_at_base && refine) {
+                (Some(fs), true) => {
+                    let (output, read_set) = render_recording(fs, &unit.path, render);
+                    why.extend(reasons(&changed, &read_set));
+                    why.sort();
+                    why.dedup();
+                    Some(output)
+                }
+                _ => None,
+            };
+            (unit.path.clone(), why, UnitRenders { base: base_output, head: Some(head_output) })
+        })
+        .collect();
+
+    for (unit, why, renders) in outcomes {
+        let is_new = detection.new.contains(&unit);
+        let base_error = renders.base.as_ref().and_then(|result| result.as_ref().err().cloned());
+        let head_error = renders.head.as_ref().and_then(|result| result.as_ref().err().cloned());
+        let failed = base_error.is_some() || head_error.is_some();
+        if failed {
+            detection.failed.push(FailedUnit { unit: unit.clone(), base_error, head_error });
+        }
+        let unchanged =
+            !failed && !is_new && renders.base.is_some() && renders.base == renders.head;
+        if !why.is_empty() {
+            detection.reasons.insert(unit.clone(), why);
+        }
+        if unchanged {
+            detection.unchanged_output.push(unit);
+        } else {
+            detection.affected.push(unit.clone());
+            detection.renders.insert(unit, renders);
+        }
+    }
+    detection.affected.sort();
+    detection.unchanged_output.sort();
+    detection.failed.sort_by(|a, b| a.unit.cmp(&b.unit));
+    Ok(detection)
+}
+
+impl Detection {
+    /// The JSON form (stable: every list and map sorted).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"))
+    }
+
+    /// A short human-readable report.
+    pub fn write_text(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let sha = |id: &Option<CommitId>| {
+            id.as_ref().map_or_else(|| "(none)".to_string(), CommitId::to_string)
+        };
+        writeln!(out, "base {}", sha(&self.base))?;
+        writeln!(out, "head {}", sha(&self.head))?;
+        writeln!(out, "changed files: {}", self.changed_files.len())?;
+        for file in &self.changed_files {
+            writeln!(out, "  {}", ChangeLine(file))?;
+        }
+        let section = |out: &mut dyn Write, title: &str, units: &[String]| -> std::io::Result<()> {
+            writeln!(out, "{title}: {}", units.len())?;
+            for unit in units {
+                match self.reasons.get(unit) {
+                    Some(why) => writeln!(out, "  {unit}  <- {}", why.join(", "))?,
+                    None => writeln!(out, "  {unit}")?,
+                }
+            }
+            Ok(())
+        };
+        section(out, "affected", &self.affected)?;
+        section(out, "touched, output unchanged", &self.unchanged_output)?;
+        writeln!(out, "failed: {}", self.failed.len())?;
+        for failed in &self.failed {
+            for (side, error) in [("base", &failed.base_error), ("head", &failed.head_error)] {
+                if let Some(error) = error {
+                    writeln!(out, "  {} ({side}): {error}", failed.unit)?;
+                }
+            }
+        }
+        section(out, "new", &self.new)?;
+        section(out, "deleted", &self.deleted)?;
+        for note in &self.notes {
+            writeln!(out, "note: {note}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `M path`, `A path`, `D path` or `R from -> to`, as `git diff --name-status` shows them.
+struct ChangeLine<'a>(&'a ChangedPath);
+
+impl fmt::Display for ChangeLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::git::Change;
+        match &self.0.change {
+            Change::Added => write!(f, "A {}", self.0.path),
+            Change::Modified => write!(f, "M {}", self.0.path),
+            Change::Deleted => write!(f, "D {}", self.0.path),
+            Change::Renamed { from } => write!(f, "R {from} -> {}", self.0.path),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_path_reaches_a_build_that_read_it_or_listed_its_folder() {
+        let read_set: BTreeSet<String> = [
+            "apps/base/web",
+            "apps/base/web/deploy.yaml",
+            "apps/overlays/testing/kustomization.yaml",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        let changed: BTreeSet<&str> = [
+            "apps/base/web/deploy.yaml",
+            "apps/base/web/new.yaml",
+            "apps/base/web/sub/deep.yaml",
+            "docs/readme.md",
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            reasons(&changed, &read_set),
+            ["apps/base/web/deploy.yaml", "apps/base/web/new.yaml"]
+        );
+    }
+}
