@@ -15,6 +15,8 @@
 //! This module decides and reports; it applies nothing, and it learns how to render and how to
 //! read a kustomization through functions passed in (the kustomize crate in production).
 
+pub mod command;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::Write;
