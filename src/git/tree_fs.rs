@@ -100,6 +100,12 @@ impl<'repo> GitTreeFs<'repo> {
                 })
                 .collect())
         });
+        // Sorted by plain name (git orders folders as if they ended in `/`), so lookups in large
+        // folders can binary-search.
+        let items = items.map(|mut items| {
+            items.sort_by(|a, b| a.name.cmp(&b.name));
+            items
+        });
         let items = Arc::new(items.map_err(|message| self.io_error(path, message))?);
         if let Ok(mut cache) = self.listings.lock() {
             cache.insert(tree, items.clone());
@@ -125,9 +131,10 @@ impl<'repo> GitTreeFs<'repo> {
             let mut dir_tree = self.root;
             for (index, part) in parts.iter().enumerate() {
                 let listing = self.listing(dir_tree, &dir_path)?;
-                let Some(item) = listing.iter().find(|item| item.name == *part) else {
+                let Ok(at) = listing.binary_search_by(|item| item.name.as_str().cmp(part)) else {
                     return Ok(None);
                 };
+                let item = &listing[at];
                 let child_path = join(&dir_path, part);
                 if item.kind == NodeKind::Symlink {
                     hops += 1;
@@ -219,7 +226,6 @@ impl FileSystem for GitTreeFs<'_> {
             };
             entries.push(DirEntry { name: item.name.clone(), kind });
         }
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(entries)
     }
 
