@@ -57,7 +57,24 @@ impl YamlError {
 /// Empty documents (nothing, only comments, or an explicit null) are skipped, as kustomize's
 /// reader skips them.
 pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Value>, YamlError> {
+    parse_with(Builder::new(text, source), source)
+}
+
+/// Parses a kustomization file's single document the way kustomize reads those: through
+/// sigs.k8s.io/yaml (go-yaml v2), where a repeated mapping key is not an error and the last
+/// occurrence wins.
+pub fn parse_document_last_key_wins(text: &str, source: &str) -> Result<Value, YamlError> {
     let mut builder = Builder::new(text, source);
+    builder.last_key_wins = true;
+    let mut documents = parse_with(builder, source)?;
+    match documents.len() {
+        0 => Ok(Value::Null),
+        1 => Ok(documents.pop().unwrap_or(Value::Null)),
+        count => Err(YamlError::NotSingleDocument { file: source.to_owned(), count }),
+    }
+}
+
+fn parse_with(mut builder: Builder<'_>, source: &str) -> Result<Vec<Value>, YamlError> {
     // libyaml-safer has a few internal `panic!`s on inputs its authors did not expect (e.g. a
     // tag right before a `,` in a flow collection). User input must never crash the process,
     // so a panic inside the engine is turned into a syntax error here.
@@ -100,6 +117,8 @@ struct Builder<'a> {
     aliased_nodes: usize,
     /// Where the last event started, for errors that have no better position.
     last_mark: Mark,
+    /// Repeated keys replace earlier ones instead of failing (go-yaml v2 decoding).
+    last_key_wins: bool,
 }
 
 impl std::fmt::Debug for Builder<'_> {
@@ -158,6 +177,7 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             aliased_nodes: 0,
             last_mark: Mark::default(),
+            last_key_wins: false,
         }
     }
 
@@ -316,7 +336,9 @@ impl<'a> Builder<'a> {
             let info = KeyInfo { text, kind, value: key.value, is_merge, mark: key_mark };
             // v3 reports a key repeated with the same node kind and text, whatever its style.
             if let Some((first, _)) = explicit.iter().find(|(seen, _)| {
-                seen.kind.node_kind() == info.kind.node_kind() && seen.text == info.text
+                !self.last_key_wins
+                    && seen.kind.node_kind() == info.kind.node_kind()
+                    && seen.text == info.text
             }) {
                 return Err(YamlError::DuplicateKey {
                     file: self.source.to_owned(),
@@ -471,7 +493,7 @@ fn resolve_scalar(text: &str, tag: Option<&str>, style: ScalarStyle) -> Result<R
 
 /// A plain scalar's type after v3's resolver.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Plain {
+pub(super) enum Plain {
     Null,
     Bool(bool),
     Int(i64),
@@ -551,7 +573,7 @@ fn resolve_plain_untimed(text: &str) -> Plain {
 
 /// Go's `strconv.ParseFloat(s, 64)` for the decimal forms YAML can reach here: an overflow to
 /// infinity is an error in Go, so it is `None` here.
-fn parse_go_float(text: &str) -> Option<f64> {
+pub(super) fn parse_go_float(text: &str) -> Option<f64> {
     let bytes = text.as_bytes();
     // Rust also accepts `inf`/`nan` spellings that Go's decimal path here never sees through
     // the resolver (they start with a letter), but a leading sign could reach them: refuse.
@@ -563,7 +585,7 @@ fn parse_go_float(text: &str) -> Option<f64> {
 }
 
 /// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
-fn is_yaml_style_float(text: &str) -> bool {
+pub(super) fn is_yaml_style_float(text: &str) -> bool {
     let b = text.as_bytes();
     let mut i = 0;
     if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
@@ -608,7 +630,7 @@ fn is_yaml_style_float(text: &str) -> bool {
 
 /// Go's `strconv.ParseInt(s, 0, 64)`, then `ParseUint(s, 0, 64)`, on a text without `_`:
 /// sign, then base prefix `0x`/`0o`/`0b` or a leading `0` for octal.
-fn parse_go_int(text: &str) -> Option<Plain> {
+pub(super) fn parse_go_int(text: &str) -> Option<Plain> {
     let (negative, body) = match text.as_bytes().first()? {
         b'+' => (false, &text[1..]),
         b'-' => (true, &text[1..]),
@@ -644,62 +666,85 @@ fn parse_go_int(text: &str) -> Option<Plain> {
     }
 }
 
-/// The timestamp shapes go-yaml v3 accepts (`2006-1-2`, `2006-1-2T15:4:5.999999999Z07:00`,
-/// lower-case `t`, `2006-1-2 15:4:5.999999999`); only needed for an explicit `!!timestamp`.
-fn is_timestamp(text: &str) -> bool {
-    fn number(s: &str, min: usize, max: usize, low: u32, high: u32) -> bool {
-        (min..=max).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_digit())
-            && s.parse::<u32>().is_ok_and(|n| (low..=high).contains(&n))
+/// Whether go-yaml (v2 and v3 alike) resolves a plain scalar as a timestamp: Go's `time.Parse`
+/// with the layouts `2006-1-2T15:4:5.999999999Z07:00` (also with a lower-case `t`),
+/// `2006-1-2 15:4:5.999999999` and `2006-1-2`, including its range checks (a day must exist in
+/// its month: `2021-02-30` is no timestamp, so it stays a plain string).
+pub(super) fn is_timestamp(text: &str) -> bool {
+    /// One or two digits (Go's non-fixed `getnum`), within a range.
+    fn number(s: &str, low: u32, high: u32) -> Option<u32> {
+        if !(1..=2).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse::<u32>().ok().filter(|n| (low..=high).contains(n))
+    }
+    fn fixed_two(s: &str) -> Option<u32> {
+        (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+    }
+    let bytes = text.as_bytes();
+    if bytes.len() < 5 || !bytes[..4].iter().all(u8::is_ascii_digit) || bytes[4] != b'-' {
+        return false;
     }
     let (date, time) = match text.find(['T', 't', ' ']) {
         Some(at) => (&text[..at], Some((&text[at..at + 1], &text[at + 1..]))),
         None => (text, None),
     };
-    let parts: Vec<&str> = date.split('-').collect();
-    if parts.len() != 3
-        || !number(parts[0], 4, 4, 0, 9999)
-        || !number(parts[1], 1, 2, 1, 12)
-        || !number(parts[2], 1, 2, 1, 31)
-    {
+    let mut parts = date[5..].splitn(2, '-');
+    let (Some(month), Some(day)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let year: u32 = date[..4].parse().unwrap_or(0);
+    let (Some(month), Some(day)) = (number(month, 1, 12), number(day, 1, 31)) else {
+        return false;
+    };
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let days_in_month = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if day > days_in_month {
         return false;
     }
     let Some((separator, time)) = time else {
         return true;
     };
-    let (clock, zone) = if separator == " " {
-        (time, None)
-    } else if let Some(clock) = time.strip_suffix('Z') {
-        (clock, None)
-    } else {
-        match time.rfind(['+', '-']) {
-            Some(at) => (&time[..at], Some(&time[at + 1..])),
-            None => return false,
-        }
-    };
-    if let Some(zone) = zone {
-        let zone_parts: Vec<&str> = zone.split(':').collect();
-        if zone_parts.len() != 2
-            || !number(zone_parts[0], 2, 2, 0, 23)
-            || !number(zone_parts[1], 2, 2, 0, 59)
-        {
+    // The clock: hour, minute, second, then an optional fraction of any length.
+    let mut rest = time;
+    for (index, high) in [23, 59, 59].into_iter().enumerate() {
+        let digits = rest.bytes().take(2).take_while(u8::is_ascii_digit).count();
+        if digits == 0 || number(&rest[..digits], 0, high).is_none() {
             return false;
         }
+        rest = &rest[digits..];
+        if index < 2 {
+            match rest.strip_prefix(':') {
+                Some(after) => rest = after,
+                None => return false,
+            }
+        }
     }
-    let (clock, fraction) = match clock.split_once('.') {
-        Some((clock, fraction)) => (clock, Some(fraction)),
-        None => (clock, None),
-    };
-    if fraction
-        .is_some_and(|f| f.is_empty() || f.len() > 9 || !f.bytes().all(|b| b.is_ascii_digit()))
+    if rest.len() >= 2
+        && matches!(rest.as_bytes()[0], b'.' | b',')
+        && rest.as_bytes()[1].is_ascii_digit()
     {
-        return false;
+        let digits = rest[1..].bytes().take_while(u8::is_ascii_digit).count();
+        rest = &rest[1 + digits..];
     }
-    let hms: Vec<&str> = clock.split(':').collect();
-    hms.len() == 3
-        && number(hms[0], 1, 2, 0, 23)
-        && number(hms[1], 1, 2, 0, 59)
-        && number(hms[2], 1, 2, 0, 59)
+    if separator == " " {
+        return rest.is_empty();
+    }
+    if rest == "Z" {
+        return true;
+    }
+    // `±hh:mm`; Go allows hours up to 24 and minutes up to 60 here.
+    let zone = rest.as_bytes();
+    zone.len() == 6
+        && matches!(zone[0], b'+' | b'-')
+        && zone[3] == b':'
+        && fixed_two(&rest[1..3]).is_some_and(|h| h <= 24)
+        && fixed_two(&rest[4..6]).is_some_and(|m| m <= 60)
 }
 
 /// Go's `base64.StdEncoding.DecodeString`: standard alphabet, padding required, `\r` and `\n`
@@ -776,6 +821,15 @@ mod tests {
         assert_eq!(scalar("2001-12-14"), Value::from("2001-12-14"));
         assert_eq!(scalar("2001-12-14T21:59:43.10Z"), Value::from("2001-12-14T21:59:43.10Z"));
         assert_eq!(scalar("1:20"), Value::from("1:20"));
+        assert!(is_timestamp("2001-12-14"));
+        assert!(is_timestamp("2001-1-4t1:2:3.1234567891+05:30"));
+        assert!(is_timestamp("2001-12-14 21:59:43,5"));
+        assert!(is_timestamp("2024-02-29T00:00:00Z"));
+        assert!(!is_timestamp("2023-02-29"));
+        assert!(!is_timestamp("2001-12-14T21:59:43"));
+        assert!(!is_timestamp("2001-12-14 21:59:43Z"));
+        assert!(!is_timestamp("2001-13-01"));
+        assert!(!is_timestamp("12001-12-01"));
         assert_eq!(scalar("9223372036854775807"), Value::Int(i64::MAX));
         assert_eq!(scalar("-9223372036854775808"), Value::Int(i64::MIN));
         assert_eq!(scalar("1e400"), Value::from("1e400"));

@@ -1,0 +1,638 @@
+//! THE pipeline: `kustomize build`, step for step in kustomize's order.
+//!
+//! For one kustomization (`accumulate`): resources (files, multi-document files, `List`s and
+//! nested kustomization directories, each built on its own first) → transformer configurations
+//! (`configurations`, `crds`) → generators (`configMapGenerator`, `secretGenerator`,
+//! `generators`) → components (each applied to everything accumulated so far) → builtin
+//! transformers in kustomize's fixed order (strategic-merge patches, patches, namespace,
+//! prefix, suffix, labels, annotations, JSON 6902 patches, replicas, images, replacements) →
+//! `transformers` entries → vars collected. Then, once, at the top (`build`): hash suffixes →
+//! name-reference fix-ups → vars resolved → local-config objects dropped → sort.
+//!
+//! The order matters and is kustomize's: names must be final (prefix, suffix, hash) before
+//! references are fixed, and hashes are computed on the transformed content.
+//!
+//! Patches, replacements and vars belong to the patch module; their stages are marked
+//! "PATCH HOOK" below and refuse the build (a typed `Unsupported` error, never a silently
+//! different output) until it is wired in.
+
+use crate::error::BuildError;
+use crate::field_specs::{FieldSpec, TransformerConfig};
+use crate::fs::{self, FileSystem};
+use crate::generate::{self, GeneratorKind};
+use crate::kustomization::{
+    GeneratorArgs, ImageEntry, Kustomization, KustomizationKind, LabelEntry, ReplicaEntry,
+};
+use crate::loader::{self, LoadRestrictor, Loader, Target};
+use crate::resource::{Behavior, ResMap, Resource};
+use crate::transform::{
+    hash_suffix, images, labels, name_affix, name_references, namespace, replicas, sort,
+};
+use crate::value::{Map, Value};
+
+/// How to build.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BuildOptions {
+    pub load_restrictor: LoadRestrictor,
+}
+
+/// Builds the kustomization in `dir` (repository-relative) and returns the rendered objects in
+/// output order.
+pub fn build(
+    fs: &dyn FileSystem,
+    dir: &str,
+    options: &BuildOptions,
+) -> Result<Vec<Value>, BuildError> {
+    let dir = fs::join("", dir).map_err(|e| BuildError::fs(dir, e))?;
+    let loader = Loader::new(fs, options.load_restrictor);
+    let kustomization = loader.load_kustomization(&dir)?;
+    let mut accumulated = Accumulator::new();
+    accumulate(&loader, &dir, &kustomization, &mut accumulated)?;
+    let file = kustomization.file.as_str();
+
+    let mut resources = accumulated.resources.into_vec();
+    hash_suffix::add_hash_suffixes(&mut resources);
+    name_references::fix_name_references(&mut resources, &accumulated.config.name_reference)
+        .map_err(|m| BuildError::transform(file, "nameReference", m))?;
+    // PATCH HOOK (vars): resolve `$(VAR)` references here, after name references, as kustomize's
+    // `ResolveVars`. Refused in `accumulate` until wired.
+    resources.retain(|resource| resource.annotation(LOCAL_CONFIG_ANNOTATION) != Some("true"));
+    apply_sort(&mut resources, &kustomization)?;
+    if kustomization.build_metadata.iter().any(|option| option == "managedByLabel") {
+        let label = [(MANAGED_BY_LABEL.to_owned(), format!("kustomize-{KUSTOMIZE_VERSION}"))];
+        labels::set_pairs(&mut resources, &label, &[FieldSpec::any_kind("metadata/labels", true)])
+            .map_err(|m| BuildError::transform(file, "buildMetadata", m))?;
+    }
+    Ok(resources.into_iter().map(|resource| resource.value).collect())
+}
+
+/// Builds and prints as `kubectl kustomize` does.
+pub fn build_yaml(
+    fs: &dyn FileSystem,
+    dir: &str,
+    options: &BuildOptions,
+) -> Result<String, BuildError> {
+    let objects = build(fs, dir, options)?;
+    Ok(crate::yaml::emit_documents(&objects))
+}
+
+/// Objects carrying this annotation with value "true" are dropped from the output.
+const LOCAL_CONFIG_ANNOTATION: &str = "config.kubernetes.io/local-config";
+const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// The kustomize release whose behaviour we reproduce (used by `buildMetadata: [managedByLabel]`).
+const KUSTOMIZE_VERSION: &str = "v5.5.0";
+
+/// What a kustomization has gathered so far: objects and the field-spec tables in force.
+#[derive(Debug, Clone)]
+struct Accumulator {
+    resources: ResMap,
+    config: TransformerConfig,
+}
+
+impl Accumulator {
+    fn new() -> Accumulator {
+        Accumulator { resources: ResMap::new(), config: TransformerConfig::builtin().clone() }
+    }
+
+    /// kustomize's `MergeAccumulator`: append (duplicates refused) and merge tables.
+    fn absorb(&mut self, other: Accumulator, file: &str) -> Result<(), BuildError> {
+        self.resources
+            .append_all(other.resources)
+            .map_err(|id| BuildError::DuplicateId { file: file.to_owned(), id: id.to_string() })?;
+        self.config.merge(&other.config).map_err(|m| BuildError::invalid(file, "configurations", m))
+    }
+}
+
+/// One kustomization's `accumulateTarget`, adding to `acc`.
+fn accumulate(
+    loader: &Loader<'_>,
+    dir: &str,
+    k: &Kustomization,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    let file = k.file.as_str();
+    refuse_unwired(k)?;
+    for entry in &k.resources {
+        accumulate_resource(loader, dir, file, "resources", entry, acc)?;
+    }
+    for entry in &k.configurations {
+        let (path, bytes) = loader.read_restricted(dir, file, entry)?;
+        let value = loader::parse_single(&bytes, &path)?;
+        let config = TransformerConfig::from_value(&value)
+            .map_err(|m| BuildError::invalid(&path, "configurations", m))?;
+        acc.config.merge(&config).map_err(|m| BuildError::invalid(file, "configurations", m))?;
+    }
+    if !k.crds.is_empty() {
+        return Err(BuildError::Unsupported {
+            file: file.to_owned(),
+            field: "crds".into(),
+            what: "CRD-derived transformer configuration is not implemented".into(),
+        });
+    }
+    run_generators(loader, dir, k, acc)?;
+    for entry in &k.components {
+        let component_dir = match loader.resolve(dir, file, "components", entry)? {
+            Target::Dir(path) => path,
+            Target::File(path) => {
+                return Err(BuildError::invalid(
+                    file,
+                    "components",
+                    format!("'{path}' must be a directory"),
+                ));
+            }
+        };
+        let component = loader.load_kustomization(&component_dir)?;
+        if component.kind != KustomizationKind::Component {
+            return Err(BuildError::invalid(
+                &component.file,
+                "kind",
+                format!("expected kind 'Component' for path '{component_dir}'"),
+            ));
+        }
+        // A component works on everything accumulated so far, as if its content were inlined.
+        accumulate(loader, &component_dir, &component, acc)?;
+    }
+    run_builtin_transformers(k, acc)?;
+    for entry in &k.transformers {
+        run_transformer_config(loader, dir, k, entry, acc)?;
+    }
+    if !k.validators.is_empty() {
+        return Err(BuildError::Unsupported {
+            file: file.to_owned(),
+            field: "validators".into(),
+            what: "validator plugins are not run".into(),
+        });
+    }
+    Ok(())
+}
+
+/// PATCH HOOK: the patch module replaces these refusals with its stages. Until then a
+/// kustomization using them fails clearly instead of rendering without them.
+fn refuse_unwired(k: &Kustomization) -> Result<(), BuildError> {
+    let unwired = [
+        ("patchesStrategicMerge", k.patches_strategic_merge.is_empty()),
+        ("patches", k.patches.is_empty()),
+        ("patchesJson6902", k.patches_json6902.is_empty()),
+        ("replacements", k.replacements.is_empty()),
+        ("vars", k.vars.is_empty()),
+    ];
+    match unwired.iter().find(|(_, empty)| !empty) {
+        Some((field, _)) => Err(BuildError::Unsupported {
+            file: k.file.clone(),
+            field: (*field).to_owned(),
+            what: "not yet implemented".into(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// One `resources` entry: a file of objects or a kustomization directory built on its own.
+fn accumulate_resource(
+    loader: &Loader<'_>,
+    dir: &str,
+    file: &str,
+    field: &str,
+    entry: &str,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    match loader.resolve(dir, file, field, entry)? {
+        Target::File(path) => {
+            let bytes = loader.fs.read_file(&path).map_err(|e| BuildError::fs(file, e))?;
+            for resource in resources_from_file(&bytes, &path)? {
+                acc.resources.append(resource).map_err(|id| BuildError::DuplicateId {
+                    file: path.clone(),
+                    id: id.to_string(),
+                })?;
+            }
+            Ok(())
+        }
+        Target::Dir(path) => {
+            let nested = loader.load_kustomization(&path)?;
+            if nested.kind == KustomizationKind::Component {
+                return Err(BuildError::invalid(
+                    &nested.file,
+                    "kind",
+                    format!("expected kind != 'Component' for path '{path}'"),
+                ));
+            }
+            let mut sub = Accumulator::new();
+            accumulate(loader, &path, &nested, &mut sub)?;
+            acc.absorb(sub, &nested.file)
+        }
+    }
+}
+
+/// The objects of a resource file: every document, `List`s expanded.
+pub fn resources_from_file(bytes: &[u8], path: &str) -> Result<Vec<Resource>, BuildError> {
+    let mut out = Vec::new();
+    for document in loader::parse_many(bytes, path)? {
+        push_objects(document, path, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn push_objects(document: Value, path: &str, out: &mut Vec<Resource>) -> Result<(), BuildError> {
+    let Value::Map(map) = document else {
+        return Err(BuildError::InvalidResource {
+            file: path.to_owned(),
+            message: "expected a mapping".into(),
+        });
+    };
+    if map.is_empty() {
+        return Ok(());
+    }
+    let kind = map.get("kind").and_then(Value::as_str).unwrap_or("").to_owned();
+    if kind.ends_with("List")
+        && let Some(items) = map.get("items")
+    {
+        for item in items.as_seq().unwrap_or(&[]) {
+            push_objects(item.clone(), path, out)?;
+        }
+        return Ok(());
+    }
+    if kind.is_empty() {
+        return Err(BuildError::InvalidResource {
+            file: path.to_owned(),
+            message: "missing kind".into(),
+        });
+    }
+    let value = Value::Map(map);
+    if value.get_path(&["metadata", "name"]).and_then(Value::as_str).is_none_or(str::is_empty) {
+        return Err(BuildError::InvalidResource {
+            file: path.to_owned(),
+            message: format!("missing metadata.name in object of kind {kind}"),
+        });
+    }
+    out.push(Resource::new(value, path));
+    Ok(())
+}
+
+/// `configMapGenerator` then `secretGenerator`, each entry merged into the accumulated objects.
+fn run_generators(
+    loader: &Loader<'_>,
+    dir: &str,
+    k: &Kustomization,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    let file = k.file.as_str();
+    let kinds = [
+        (GeneratorKind::ConfigMap, "configMapGenerator", &k.config_map_generator),
+        (GeneratorKind::Secret, "secretGenerator", &k.secret_generator),
+    ];
+    for (kind, field, entries) in kinds {
+        for args in entries {
+            run_generator(loader, dir, file, field, kind, args, k.generator_options.as_ref(), acc)?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_generator(
+    loader: &Loader<'_>,
+    dir: &str,
+    file: &str,
+    field: &str,
+    kind: GeneratorKind,
+    args: &GeneratorArgs,
+    global: Option<&crate::kustomization::GeneratorOptions>,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    let read = |entry: &str| -> Result<Vec<u8>, String> {
+        loader.read_restricted(dir, file, entry).map(|(_, bytes)| bytes).map_err(|e| e.to_string())
+    };
+    let mut resource = generate::generate(kind, args, global, &read)
+        .map_err(|m| BuildError::transform(file, field, m))?;
+    resource.source = file.to_owned();
+    absorb_generated(&mut acc.resources, resource)
+        .map_err(|m| BuildError::transform(file, field, m))
+}
+
+/// kustomize's `appendReplaceOrMerge`: a generated object is added (`create`), or merged into /
+/// replaces the one object that has (or had) its id.
+fn absorb_generated(resources: &mut ResMap, mut generated: Resource) -> Result<(), String> {
+    let id = generated.id();
+    let behavior = generated.behavior.unwrap_or_default();
+    let matches = resources.indexes_answering_to(&id);
+    match matches.as_slice() {
+        [] => match behavior {
+            Behavior::Create => resources
+                .append(generated)
+                .map_err(|id| format!("may not add resource with an already registered id: {id}")),
+            _ => Err(format!("id {id} does not exist; cannot merge or replace")),
+        },
+        [index] => {
+            let old = resources.get(*index).clone();
+            match behavior {
+                Behavior::Create => {
+                    return Err(format!("id {id} exists; behavior must be merge or replace"));
+                }
+                Behavior::Replace => copy_metadata_from(&mut generated, &old),
+                Behavior::Merge => {
+                    copy_metadata_from(&mut generated, &old);
+                    for field in ["data", "binaryData"] {
+                        merge_string_map_field(&mut generated.value, &old.value, field);
+                    }
+                }
+            }
+            resources.set(*index, generated);
+            Ok(())
+        }
+        _ => Err(format!("found multiple objects that could accept merge of {id}")),
+    }
+}
+
+/// kustomize's `CopyMergeMetaDataFieldsFrom`: labels and annotations merged (the new object's
+/// win), name, namespace and build bookkeeping taken from the old object.
+fn copy_metadata_from(new: &mut Resource, old: &Resource) {
+    for field in ["labels", "annotations"] {
+        let mut merged: Map = old
+            .value
+            .get_path(&["metadata", field])
+            .and_then(Value::as_map)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(Value::Map(own)) = new.value.get_path(&["metadata", field]) {
+            for (key, value) in own {
+                merged.insert(key.clone(), value.clone());
+            }
+        }
+        if merged.is_empty() {
+            new.metadata_mut().shift_remove(field);
+        } else {
+            new.metadata_mut().insert(field.to_owned(), Value::Map(merged));
+        }
+    }
+    new.set_name(old.name());
+    new.set_namespace(old.namespace());
+    new.previous_ids = old.previous_ids.clone();
+    new.prefixes = old.prefixes.clone();
+    new.suffixes = old.suffixes.clone();
+    // The hash marker survives only when both sides carry it (kustomize keeps the old object's
+    // build annotations and drops the marker when the new one lacks it).
+    new.needs_hash_suffix = new.needs_hash_suffix && old.needs_hash_suffix;
+}
+
+fn merge_string_map_field(new: &mut Value, old: &Value, field: &str) {
+    let Some(Value::Map(old_map)) = old.get_path(&[field]) else { return };
+    let mut merged = old_map.clone();
+    if let Some(Value::Map(own)) = new.get_path(&[field]) {
+        for (key, value) in own {
+            merged.insert(key.clone(), value.clone());
+        }
+    }
+    if let Some(map) = new.as_map_mut()
+        && !merged.is_empty()
+    {
+        map.insert(field.to_owned(), Value::Map(merged));
+    }
+}
+
+/// The builtin transformers, in kustomize's fixed order.
+fn run_builtin_transformers(k: &Kustomization, acc: &mut Accumulator) -> Result<(), BuildError> {
+    let file = k.file.as_str();
+    let config = acc.config.clone();
+    let mut resources = std::mem::take(&mut acc.resources).into_vec();
+    let result = (|| {
+        // PATCH HOOK: patchesStrategicMerge, then patches (refused in `refuse_unwired`).
+        namespace::set_namespace(&mut resources, &k.namespace, &config.namespace)
+            .map_err(|m| BuildError::transform(file, "namespace", m))?;
+        name_affix::add_affix(
+            &mut resources,
+            name_affix::Affix::Prefix,
+            &k.name_prefix,
+            &config.name_prefix,
+        )
+        .map_err(|m| BuildError::transform(file, "namePrefix", m))?;
+        name_affix::add_affix(
+            &mut resources,
+            name_affix::Affix::Suffix,
+            &k.name_suffix,
+            &config.name_suffix,
+        )
+        .map_err(|m| BuildError::transform(file, "nameSuffix", m))?;
+        apply_labels(&mut resources, &k.labels, &k.common_labels, &config)
+            .map_err(|m| BuildError::transform(file, "labels", m))?;
+        labels::set_pairs(&mut resources, &k.common_annotations, &config.common_annotations)
+            .map_err(|m| BuildError::transform(file, "commonAnnotations", m))?;
+        // PATCH HOOK: patchesJson6902 (refused in `refuse_unwired`).
+        apply_replicas(&mut resources, &k.replicas, &config)
+            .map_err(|m| BuildError::transform(file, "replicas", m))?;
+        apply_images(&mut resources, &k.images, &config)
+            .map_err(|m| BuildError::transform(file, "images", m))?;
+        // PATCH HOOK: replacements (refused in `refuse_unwired`).
+        Ok(())
+    })();
+    acc.resources.replace_all(resources);
+    result
+}
+
+fn apply_labels(
+    resources: &mut [Resource],
+    entries: &[LabelEntry],
+    common_labels: &[(String, String)],
+    config: &TransformerConfig,
+) -> Result<(), String> {
+    for entry in entries {
+        let specs = labels::label_entry_specs(entry, config)?;
+        labels::set_pairs(resources, &entry.pairs, &specs)?;
+    }
+    labels::set_pairs(resources, common_labels, &config.common_labels)
+}
+
+fn apply_replicas(
+    resources: &mut [Resource],
+    entries: &[ReplicaEntry],
+    config: &TransformerConfig,
+) -> Result<(), String> {
+    entries.iter().try_for_each(|entry| replicas::set_replicas(resources, entry, &config.replicas))
+}
+
+fn apply_images(
+    resources: &mut [Resource],
+    entries: &[ImageEntry],
+    config: &TransformerConfig,
+) -> Result<(), String> {
+    entries
+        .iter()
+        .try_for_each(|entry| images::ImageRewrite::new(entry).apply(resources, &config.images))
+}
+
+/// A `transformers` entry: builtin transformer configurations, inline or from files or
+/// directories. Plugins that would run external code are refused.
+fn run_transformer_config(
+    loader: &Loader<'_>,
+    dir: &str,
+    k: &Kustomization,
+    entry: &str,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    let file = k.file.as_str();
+    let configs = plugin_configs(loader, dir, file, "transformers", entry)?;
+    let mut resources = std::mem::take(&mut acc.resources).into_vec();
+    let result = configs.iter().try_for_each(|config| {
+        apply_builtin_transformer(config, &mut resources, &acc.config, file)
+    });
+    acc.resources.replace_all(resources);
+    result
+}
+
+/// The plugin configuration objects an entry of `transformers` or `generators` names.
+fn plugin_configs(
+    loader: &Loader<'_>,
+    dir: &str,
+    file: &str,
+    field: &str,
+    entry: &str,
+) -> Result<Vec<Value>, BuildError> {
+    // kustomize first tries the entry as inline YAML objects, then as a path.
+    if entry.contains('\n')
+        && let Ok(resources) = resources_from_file(entry.as_bytes(), file)
+        && !resources.is_empty()
+    {
+        return Ok(resources.into_iter().map(|r| r.value).collect());
+    }
+    let mut sub = Accumulator::new();
+    accumulate_resource(loader, dir, file, field, entry, &mut sub)?;
+    Ok(sub.resources.into_iter().map(|r| r.value).collect())
+}
+
+fn apply_builtin_transformer(
+    config: &Value,
+    resources: &mut [Resource],
+    tables: &TransformerConfig,
+    file: &str,
+) -> Result<(), BuildError> {
+    let api_version = config.get_path(&["apiVersion"]).and_then(Value::as_str).unwrap_or("");
+    let kind = config.get_path(&["kind"]).and_then(Value::as_str).unwrap_or("");
+    let unsupported = || BuildError::Unsupported {
+        file: file.to_owned(),
+        field: "transformers".into(),
+        what: format!("transformer plugin {api_version}/{kind}"),
+    };
+    if api_version != "builtin" {
+        return Err(unsupported());
+    }
+    let text = |key: &str| config.get_path(&[key]).and_then(Value::as_str).unwrap_or("").to_owned();
+    let specs = |key: &str| -> Result<Vec<FieldSpec>, BuildError> {
+        config
+            .get_path(&[key])
+            .and_then(Value::as_seq)
+            .unwrap_or(&[])
+            .iter()
+            .map(|item| {
+                FieldSpec::from_value(item)
+                    .map_err(|m| BuildError::invalid(file, "transformers", m))
+            })
+            .collect()
+    };
+    let pairs = |key: &str| -> Vec<(String, String)> {
+        config
+            .get_path(&[key])
+            .and_then(Value::as_map)
+            .map(|map| {
+                map.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), crate::resource::scalar_text(v)?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let fail = |m: String| BuildError::transform(file, "transformers", format!("{kind}: {m}"));
+    match kind {
+        "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
+            let field_specs = specs("fieldSpecs")?;
+            let prefix = text("prefix");
+            let suffix = text("suffix");
+            if !prefix.is_empty() {
+                name_affix::add_affix(resources, name_affix::Affix::Prefix, &prefix, &field_specs)
+                    .map_err(fail)?;
+            }
+            if !suffix.is_empty() {
+                name_affix::add_affix(resources, name_affix::Affix::Suffix, &suffix, &field_specs)
+                    .map_err(fail)?;
+            }
+            Ok(())
+        }
+        "LabelTransformer" => {
+            labels::set_pairs(resources, &pairs("labels"), &specs("fieldSpecs")?).map_err(fail)
+        }
+        "AnnotationsTransformer" => {
+            labels::set_pairs(resources, &pairs("annotations"), &specs("fieldSpecs")?).map_err(fail)
+        }
+        "NamespaceTransformer" => {
+            let namespace =
+                config.get_path(&["metadata", "namespace"]).and_then(Value::as_str).unwrap_or("");
+            let mut field_specs = specs("fieldSpecs")?;
+            if field_specs.is_empty() {
+                field_specs = tables.namespace.clone();
+            }
+            namespace::set_namespace(resources, namespace, &field_specs).map_err(fail)
+        }
+        "ImageTagTransformer" => {
+            let image = config.get_path(&["imageTag"]).cloned().unwrap_or(Value::Null);
+            let text =
+                |key: &str| image.get_path(&[key]).and_then(Value::as_str).unwrap_or("").to_owned();
+            let entry = ImageEntry {
+                name: text("name"),
+                new_name: text("newName"),
+                new_tag: text("newTag"),
+                tag_suffix: text("tagSuffix"),
+                digest: text("digest"),
+            };
+            let mut field_specs = specs("fieldSpecs")?;
+            if field_specs.is_empty() {
+                field_specs = tables.images.clone();
+            }
+            images::ImageRewrite::new(&entry).apply(resources, &field_specs).map_err(fail)
+        }
+        "ReplicaCountTransformer" => {
+            let replica = config.get_path(&["replica"]).cloned().unwrap_or(Value::Null);
+            let entry = ReplicaEntry {
+                name: replica.get_path(&["name"]).and_then(Value::as_str).unwrap_or("").to_owned(),
+                count: match replica.get_path(&["count"]) {
+                    Some(Value::Int(i)) => *i,
+                    _ => 0,
+                },
+            };
+            replicas::set_replicas(resources, &entry, &specs("fieldSpecs")?).map_err(fail)
+        }
+        _ => Err(unsupported()),
+    }
+}
+
+/// `sortOptions`, or kustomize's default legacy order.
+fn apply_sort(resources: &mut [Resource], k: &Kustomization) -> Result<(), BuildError> {
+    let Some(options) = &k.sort_options else {
+        sort::default_legacy_sort(resources);
+        return Ok(());
+    };
+    match options.order.as_str() {
+        "legacy" => {
+            // Without `legacySortOptions` the default kinds apply; with it, only what it lists.
+            let (first, last) = if options.has_legacy_options {
+                (
+                    options.legacy_order_first.clone().unwrap_or_default(),
+                    options.legacy_order_last.clone().unwrap_or_default(),
+                )
+            } else {
+                (
+                    sort::DEFAULT_ORDER_FIRST.iter().map(|s| s.to_string()).collect(),
+                    sort::DEFAULT_ORDER_LAST.iter().map(|s| s.to_string()).collect(),
+                )
+            };
+            sort::legacy_sort(resources, &first, &last);
+            Ok(())
+        }
+        "fifo" if !options.has_legacy_options => Ok(()),
+        "fifo" => Err(BuildError::invalid(
+            &k.file,
+            "sortOptions",
+            "the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'",
+        )),
+        _ => Err(BuildError::invalid(
+            &k.file,
+            "sortOptions.order",
+            "the field 'sortOptions.order' must be one of [fifo, legacy]",
+        )),
+    }
+}
