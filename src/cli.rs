@@ -25,7 +25,10 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Which units a change between two revisions affects (read sets, then render refinement).
+    Detect(crate::detect::command::DetectArgs),
+}
 
 pub fn run(
     args: Vec<OsString>,
@@ -42,5 +45,9 @@ pub fn run(
             return if is_help { ExitCode::SUCCESS } else { ExitCode::from(EXIT_BAD_INPUT) };
         }
     };
-    match cli.command {}
+    match cli.command {
+        Command::Detect(args) => {
+            crate::detect::command::run(args, &crate::detect::render_with_kustomize, stdout, stderr)
+        }
+    }
 }

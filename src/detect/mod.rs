@@ -32,6 +32,13 @@ use crate::units::{self, ReadKustomization, Unit, UnitError, UnitSelection};
 /// Renders the unit at a directory of a file system to its output text, or the build error.
 pub type RenderUnit<'a> = &'a (dyn Fn(&dyn FileSystem, &str) -> Result<String, String> + Sync);
 
+/// The production renderer: kustomize's build with its default options (load restrictor
+/// `rootonly`), printed as kustomize prints it, so equal text means byte-identical output.
+pub fn render_with_kustomize(fs: &dyn FileSystem, dir: &str) -> Result<String, String> {
+    kustomize::build_yaml(fs, dir, &kustomize::BuildOptions::default())
+        .map_err(|err| err.to_string())
+}
+
 /// Why detection could not run at all (a unit that fails to render is a result, not this).
 #[derive(Debug, thiserror::Error)]
 pub enum DetectError {
@@ -225,8 +232,12 @@ pub fn detect(
             }
             (unit, output, why)
         })
-        .filter(|(unit, _, why)| {
-            !why.is_empty() || (base_units.is_some() && !base_paths.contains(unit.path.as_str()))
+        // Candidates: matched units, new units, and units failing at head — a build that stops
+        // early has read only part of what it depends on, so its read set proves nothing.
+        .filter(|(unit, output, why)| {
+            !why.is_empty()
+                || output.is_err()
+                || (base_units.is_some() && !base_paths.contains(unit.path.as_str()))
         })
         .collect();
 
@@ -236,7 +247,8 @@ pub fn detect(
         .into_par_iter()
         .map(|(unit, head_output, mut why)| {
             let exists_at_base = base_paths.contains(unit.path.as_str());
-            let base_output = match (&base_fs, exists_at_base && refine) {
+            let unmatched_failure = why.is_empty() && head_output.is_err();
+            let base_output = match (&base_fs, exists_at_base && (refine || unmatched_failure)) {
                 (Some(fs), true) => {
                     let (output, read_set) = render_recording(fs, &unit.path, render);
                     why.extend(reasons(&changed, &read_set));
@@ -252,6 +264,17 @@ pub fn detect(
 
     for (unit, why, renders) in outcomes {
         let is_new = detection.new.contains(&unit);
+        if let (true, false, Some(Err(base_error)), Some(Err(head_error))) =
+            (why.is_empty(), is_new, &renders.base, &renders.head)
+            && base_error == head_error
+        {
+            // Broken before and after, the same way, and nothing it read changed: this change did
+            // not touch it. Said, not hidden, and not blamed on this change.
+            detection
+                .notes
+                .push(format!("{unit} fails to render at both sides, unchanged: {head_error}"));
+            continue;
+        }
         let base_error = renders.base.as_ref().and_then(|result| result.as_ref().err().cloned());
         let head_error = renders.head.as_ref().and_then(|result| result.as_ref().err().cloned());
         let failed = base_error.is_some() || head_error.is_some();

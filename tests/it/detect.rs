@@ -8,56 +8,8 @@ use gitops_env::git::GitRepo;
 use gitops_env::git::deepen::GitCliFetcher;
 use gitops_env::git::diff_base::{self, DiffRequest, FetchPolicy, HistoryFetcher};
 use gitops_env::units::{self, UnitSelection};
-use kustomize::{EntryKind, FileSystem};
 
 use crate::support::git_repo::TestRepo;
-
-/// Renders a unit. Stand-in until the kustomize build lands: follows resources (files and
-/// directories), patch files and generator files, drops comments — the reads a real build makes.
-fn render(fs: &dyn FileSystem, dir: &str) -> Result<String, String> {
-    let path = if dir.is_empty() {
-        "kustomization.yaml".to_string()
-    } else {
-        format!("{dir}/kustomization.yaml")
-    };
-    let text = String::from_utf8(fs.read_file(&path).map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
-    let doc = kustomize::yaml::parse_document(&text, &path).map_err(|e| e.to_string())?;
-    let map = doc.as_map().cloned().unwrap_or_default();
-    let mut out = String::new();
-    let join = |rel: &str| kustomize::fs::join(dir, rel).map_err(|e| e.to_string());
-    let read = |p: &str| -> Result<String, String> {
-        let bytes = fs.read_file(p).map_err(|e| e.to_string())?;
-        Ok(String::from_utf8_lossy(&bytes)
-            .lines()
-            .filter(|l| !l.trim_start().starts_with('#'))
-            .collect::<Vec<_>>()
-            .join("\n"))
-    };
-    for entry in map.get("resources").and_then(|v| v.as_seq()).unwrap_or(&[]) {
-        let target = join(entry.as_str().ok_or("resource not a string")?)?;
-        match fs.kind(&target).map_err(|e| e.to_string())? {
-            Some(EntryKind::Dir) => out.push_str(&render(fs, &target)?),
-            Some(EntryKind::File) => out.push_str(&read(&target)?),
-            None => return Err(format!("{target}: not found")),
-        }
-        out.push('\n');
-    }
-    for patch in map.get("patches").and_then(|v| v.as_seq()).unwrap_or(&[]) {
-        if let Some(file) = patch.get_path(&["path"]).and_then(|v| v.as_str()) {
-            out.push_str(&read(&join(file)?)?);
-        }
-    }
-    for generator in map.get("configMapGenerator").and_then(|v| v.as_seq()).unwrap_or(&[]) {
-        for file in generator.get_path(&["files"]).and_then(|v| v.as_seq()).unwrap_or(&[]) {
-            out.push_str(&read(&join(file.as_str().unwrap_or_default())?)?);
-        }
-    }
-    if let Some(ns) = map.get("namespace").and_then(|v| v.as_str()) {
-        out.push_str(&format!("namespace={ns}\n"));
-    }
-    Ok(out)
-}
 
 const WEB_DEPLOY: &str = "\
 apiVersion: apps/v1
@@ -110,11 +62,14 @@ fn homelab() -> TestRepo {
     for env in ["testing", "production"] {
         repo.write(
             &format!("apps/overlays/{env}/web/kustomization.yaml"),
-            &format!("namespace: {env}\nresources:\n- ../../../base/web\npatches:\n- path: replicas.yaml\n"),
+            &format!(
+                "namespace: {env}\nresources:\n- ../../../base/web\nreplicas:\n- name: web\n  count: 2\n\
+                 configMapGenerator:\n- name: web-settings\n  envs:\n  - settings.env\n"
+            ),
         );
         repo.write(
-            &format!("apps/overlays/{env}/web/replicas.yaml"),
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n",
+            &format!("apps/overlays/{env}/web/settings.env"),
+            &format!("ENVIRONMENT={env}\n"),
         );
         repo.write(
             &format!("apps/overlays/{env}/db/kustomization.yaml"),
@@ -156,7 +111,7 @@ fn detect_changes(repo: &GitRepo, changes: &diff_base::Changes) -> Detection {
         changes,
         &UnitSelection::default(),
         &units::read_kustomization,
-        &render,
+        &detect::render_with_kustomize,
         DetectOptions::default(),
     )
     .expect("detection")
@@ -208,17 +163,33 @@ fn an_overlay_only_change_affects_that_overlay_alone() {
 }
 
 #[test]
-fn a_patch_file_change_affects_its_overlay() {
+fn an_overlay_file_change_affects_that_overlay_alone() {
     let (_repo, detection) = change(|repo| {
-        repo.write(
-            "apps/overlays/testing/web/replicas.yaml",
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n",
-        );
+        repo.write("apps/overlays/testing/web/settings.env", "ENVIRONMENT=qa\n");
     });
     assert_eq!(detection.affected, strings(&["apps/overlays/testing/web"]));
     assert_eq!(
         detection.reasons["apps/overlays/testing/web"],
-        strings(&["apps/overlays/testing/web/replicas.yaml"])
+        strings(&["apps/overlays/testing/web/settings.env"])
+    );
+}
+
+#[test]
+fn a_unit_broken_the_same_way_on_both_sides_is_noted_not_blamed_on_the_change() {
+    let repo = homelab();
+    repo.write(
+        "apps/overlays/testing/db/kustomization.yaml",
+        "resources:\n- ../../../base/missing\n",
+    );
+    let base = repo.commit("break db");
+    repo.write("README.md", "unrelated\n");
+    let head = repo.commit("docs");
+    let detection = detect_between(repo.path(), &base, &head);
+    assert!(detection.affected.is_empty() && detection.failed.is_empty(), "{detection:?}");
+    assert!(
+        detection.notes.iter().any(|note| note.contains("apps/overlays/testing/db")),
+        "{:?}",
+        detection.notes
     );
 }
 
@@ -408,4 +379,91 @@ fn a_shallow_clone_without_a_remote_fails_with_the_fetch_depth_to_set() {
     let err =
         diff_base::changes(clone.path(), &request, None, None, FetchPolicy::default()).unwrap_err();
     assert!(err.to_string().contains("fetch-depth: 0"), "{err}");
+}
+
+/// Runs the CLI in-process; returns (exit code, stdout, stderr).
+fn cli(args: &[&str]) -> (std::process::ExitCode, String, String) {
+    let mut argv: Vec<std::ffi::OsString> = vec!["gitops-env".into()];
+    argv.extend(args.iter().map(|a| a.into()));
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = gitops_env::run(argv, &[], &mut out, &mut err);
+    (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+}
+
+#[test]
+fn the_detect_command_prints_json_with_full_shas_sorted_units_and_reasons() {
+    let repo = homelab();
+    let base = repo.head();
+    repo.write("apps/base/web/config.env", "GREETING=json\n");
+    repo.write("apps/base/db/notes.txt", "not referenced\n");
+    let head = repo.commit("change");
+    let path = repo.path().to_str().unwrap();
+    let (code, out, err) =
+        cli(&["detect", "--repo", path, "--base", "HEAD~1", "--head", "main", "--format", "json"]);
+    assert_eq!(code, std::process::ExitCode::SUCCESS, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["base"], base.as_str());
+    assert_eq!(json["head"], head.as_str());
+    assert_eq!(
+        json["affected"],
+        serde_json::json!(["apps/overlays/production/web", "apps/overlays/testing/web"])
+    );
+    assert_eq!(
+        json["unchanged_output"],
+        serde_json::json!(["apps/overlays/production/db", "apps/overlays/testing/db"])
+    );
+    assert_eq!(
+        json["reasons"]["apps/overlays/testing/web"],
+        serde_json::json!(["apps/base/web/config.env"])
+    );
+    assert_eq!(
+        json["changed_files"][0],
+        serde_json::json!({"path": "apps/base/db/notes.txt", "status": "added"})
+    );
+    assert_eq!(json["failed"], serde_json::json!([]));
+}
+
+#[test]
+fn the_detect_command_prints_text_and_honours_unit_globs() {
+    let repo = homelab();
+    repo.write("apps/base/web/config.env", "GREETING=text\n");
+    repo.commit("change");
+    let path = repo.path().to_str().unwrap();
+    let (code, out, err) = cli(&[
+        "detect",
+        "--repo",
+        path,
+        "--base",
+        "HEAD~1",
+        "--units",
+        "apps/overlays/{env}/*",
+        "--environment",
+        "testing",
+    ]);
+    assert_eq!(code, std::process::ExitCode::SUCCESS, "{err}");
+    assert!(
+        out.contains("affected: 1\n  apps/overlays/testing/web  <- apps/base/web/config.env\n"),
+        "{out}"
+    );
+    assert!(out.contains("M apps/base/web/config.env"), "{out}");
+}
+
+#[test]
+fn the_detect_command_rejects_an_unknown_revision_as_bad_input() {
+    let repo = homelab();
+    let path = repo.path().to_str().unwrap();
+    let (code, _, err) = cli(&["detect", "--repo", path, "--base", "no-such-branch"]);
+    assert_eq!(code, std::process::ExitCode::from(2));
+    assert!(err.contains("no-such-branch"), "{err}");
+}
+
+#[test]
+fn the_detect_command_fails_when_a_unit_fails_to_render() {
+    let repo = homelab();
+    repo.write("apps/overlays/testing/db/kustomization.yaml", "resources:\n- missing.yaml\n");
+    repo.commit("break");
+    let path = repo.path().to_str().unwrap();
+    let (code, out, _) = cli(&["detect", "--repo", path, "--base", "HEAD~1"]);
+    assert_eq!(code, std::process::ExitCode::FAILURE);
+    assert!(out.contains("failed: 1\n  apps/overlays/testing/db (head): "), "{out}");
 }
