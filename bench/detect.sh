@@ -15,7 +15,8 @@ runs=${2:-3}
 bases=$((units / 20))
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+[ -z "${KEEP:-}" ] || echo "keeping $work"
 
 cargo build --quiet -p gitops-env --bin gitops-env --manifest-path "$here/Cargo.toml"
 bin="$here/target/debug/gitops-env"
@@ -71,14 +72,9 @@ for u in range(units):
     b = u % bases
     write(f"apps/overlays/testing/unit{u}/kustomization.yaml",
           f"namespace: unit{u}\nnamePrefix: u{u}-\nresources:\n- ../../../base/app{b}\n"
-          "patches:\n- path: replicas.yaml\n")
-    write(f"apps/overlays/testing/unit{u}/replicas.yaml", f"""apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: app{b}
-spec:
-  replicas: {1 + u % 3}
-""")
+          f"replicas:\n- name: app{b}\n  count: {1 + u % 3}\n"
+          "configMapGenerator:\n- name: unit-settings\n  envs:\n  - settings.env\n")
+    write(f"apps/overlays/testing/unit{u}/settings.env", f"UNIT=unit{u}\n")
 PY
 git -C "$repo" init --quiet --initial-branch=main
 git -C "$repo" -c user.name=bench -c user.email=bench@example.com add --all
@@ -115,7 +111,7 @@ if python3 -m venv "$venv" >/dev/null 2>&1 \
     # shellcheck disable=SC2086
     baseline_ms=$(cd "$repo" && best "$venv/bin/python" -m get_changed_kustomize_overlays \
         --changed-files $changed --base-overlays $overlays)
-    baseline_found=$(grep -c kustomization "$work/out" || true)
+    baseline_found=$(tr " " "\n" < "$work/out" | grep -c kustomization || true)
 else
     baseline="path-prefix rule (get-changed-kustomize-overlays did not install)"
     baseline_ms=$(best bash -c "cd '$repo' && for d in apps/overlays/testing/*/; do for f in $changed; do case \"\$f\" in \"\$d\"*) echo \"\$d\";; esac; done; done")

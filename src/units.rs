@@ -30,7 +30,8 @@ pub struct Unit {
 /// What discovery needs to know about one kustomization.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KustomizationInfo {
-    /// `resources`, `bases` and `components` entries as written (relative to the directory).
+    /// `resources`, `bases`, `components`, `generators`, `transformers` and `validators` entries
+    /// as written (relative to the directory): everything that can name another kustomization.
     pub includes: Vec<String>,
     /// `kind: Component`: never a unit of its own (kustomize cannot build it alone).
     pub is_component: bool,
@@ -70,6 +71,9 @@ pub struct Discovery {
     /// (directory, error) for kustomizations discovery could not read; such a directory is
     /// treated as including nothing, so it stays a unit and its render reports the error.
     pub unreadable: Vec<(String, String)>,
+    /// Every directory discovery looked at, with its kustomization (`None`: it has none), so
+    /// `dependency_scope` need not read them again.
+    pub kustomizations: BTreeMap<String, Option<KustomizationInfo>>,
 }
 
 /// Finds the units of `fs` per `selection`.
@@ -87,7 +91,80 @@ pub fn discover(
     let mut units: Vec<Unit> = units.into_iter().collect();
     units.sort();
     units.dedup_by(|a, b| a.path == b.path);
-    Ok(Discovery { units, unreadable: walker.unreadable.into_iter().collect() })
+    Ok(Discovery {
+        units,
+        unreadable: walker.unreadable.into_iter().collect(),
+        kustomizations: walker.infos,
+    })
+}
+
+/// Where a unit's build can read, found from kustomization files alone (no render): the
+/// kustomization directories it includes, transitively, and every path an include entry names.
+///
+/// With kustomize's default load restrictor (`rootonly`) a build reads files only inside the
+/// kustomization directories it loads, and probes the paths its entries name; so every path in
+/// its read set is inside one of `dirs` or `targets`. Change detection uses this to render only
+/// the units a change can reach. `complete` is false when some kustomization could not be read:
+/// the scope is then unknown and the unit must be rendered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DependencyScope {
+    pub dirs: BTreeSet<String>,
+    pub targets: BTreeSet<String>,
+    pub complete: bool,
+}
+
+impl DependencyScope {
+    /// Whether `path` is inside the scope (a directory or target, or below one).
+    pub fn covers(&self, path: &str) -> bool {
+        let within = |root: &String| {
+            root.is_empty()
+                || path == root
+                || (path.starts_with(root.as_str())
+                    && path.as_bytes().get(root.len()) == Some(&b'/'))
+        };
+        self.dirs.iter().any(within) || self.targets.iter().any(within)
+    }
+}
+
+/// The dependency scope of the unit at `unit`, reading kustomizations through `known` first.
+pub fn dependency_scope(
+    fs: &dyn FileSystem,
+    unit: &str,
+    known: &mut BTreeMap<String, Option<KustomizationInfo>>,
+    read: ReadKustomization<'_>,
+) -> DependencyScope {
+    let mut scope = DependencyScope { complete: true, ..Default::default() };
+    let mut queue = VecDeque::from([unit.to_string()]);
+    while let Some(dir) = queue.pop_front() {
+        if !scope.dirs.insert(dir.clone()) {
+            continue;
+        }
+        let info = match known.get(&dir) {
+            Some(info) => info.clone(),
+            None => {
+                let info = match read(fs, &dir) {
+                    Ok(info) => info,
+                    Err(_) => {
+                        scope.complete = false;
+                        None
+                    }
+                };
+                known.insert(dir.clone(), info.clone());
+                info
+            }
+        };
+        let Some(info) = info else { continue };
+        for entry in &info.includes {
+            // Remote entries fail the build with a clear error; only local paths matter here.
+            if let Some(target) = resolve_include(&dir, entry) {
+                scope.targets.insert(target.clone());
+                if fs.kind(&target).ok().flatten() == Some(EntryKind::Dir) {
+                    queue.push_back(target);
+                }
+            }
+        }
+    }
+    scope
 }
 
 struct Walker<'a> {
@@ -273,8 +350,8 @@ impl Walker<'_> {
 pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
-/// Reads the kustomization in `dir` far enough for discovery: its kind and its `resources`,
-/// `bases` and `components`. Two kustomization files in one directory is an error, as in
+/// Reads the kustomization in `dir` far enough for discovery: its kind and the entries that can
+/// name other kustomizations. Two kustomization files in one directory is an error, as in
 /// kustomize.
 pub fn read_kustomization(
     fs: &dyn FileSystem,
@@ -302,7 +379,7 @@ pub fn read_kustomization(
         return Ok(Some(KustomizationInfo::default()));
     };
     let mut includes = Vec::new();
-    for field in ["resources", "bases", "components"] {
+    for field in ["resources", "bases", "components", "generators", "transformers", "validators"] {
         let Some(value) = map.get(field) else { continue };
         if matches!(value, kustomize::Value::Null) {
             continue;

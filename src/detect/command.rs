@@ -48,6 +48,10 @@ pub struct DetectArgs {
     /// aside those whose output did not change.
     #[arg(long)]
     pub no_refine: bool,
+    /// Take the read set of every unit, not only of those whose kustomizations' folders a change
+    /// can reach (slower; the result is the same).
+    #[arg(long)]
+    pub render_all: bool,
     /// The remote to fetch missing history from when the clone is shallow.
     #[arg(long, value_name = "NAME", default_value = "origin")]
     pub remote: String,
@@ -76,7 +80,7 @@ pub fn run(
         environments: (!args.environments.is_empty()).then(|| args.environments.clone()),
         globs: args.units.clone(),
     };
-    let options = DetectOptions { refine: !args.no_refine };
+    let options = DetectOptions { refine: !args.no_refine, prune_by_scope: !args.render_all };
     let detection = match super::detect(
         &repo,
         &changes,

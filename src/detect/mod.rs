@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use crate::git::diff_base::{Changes, ChangesSource};
 use crate::git::{ChangedPath, CommitId, GitError, GitRepo};
-use crate::units::{self, ReadKustomization, Unit, UnitError, UnitSelection};
+use crate::units::{self, DependencyScope, ReadKustomization, Unit, UnitError, UnitSelection};
 
 /// Renders the unit at a directory of a file system to its output text, or the build error.
 pub type RenderUnit<'a> = &'a (dyn Fn(&dyn FileSystem, &str) -> Result<String, String> + Sync);
@@ -44,6 +44,8 @@ pub fn render_with_kustomize(fs: &dyn FileSystem, dir: &str) -> Result<String, S
 pub enum DetectError {
     #[error(transparent)]
     Git(#[from] GitError),
+    #[error("reading the tree of {commit}: {source}")]
+    Tree { commit: CommitId, source: FsError },
     #[error("finding units at {side} ({commit}): {source}")]
     Units { side: &'static str, commit: CommitId, source: UnitError },
 }
@@ -98,11 +100,15 @@ pub struct Detection {
 pub struct DetectOptions {
     /// Render both sides of affected units and set aside those whose output did not change.
     pub refine: bool,
+    /// Render (to take read sets) only the units whose dependency scope a change can reach.
+    /// Sound only when the renderer restricts loads to kustomization directories (kustomize's
+    /// default `rootonly`, as `render_with_kustomize` does); turn it off for `LoadRestrictor::None`.
+    pub prune_by_scope: bool,
 }
 
 impl Default for DetectOptions {
     fn default() -> Self {
-        Self { refine: true }
+        Self { refine: true, prune_by_scope: true }
     }
 }
 
@@ -133,14 +139,90 @@ fn render_recording(
     (output, recording.read_set())
 }
 
-/// The changed paths that reach a build which read `read_set`: read themselves, or created or
-/// removed directly inside a directory it touched.
-fn reasons(changed: &BTreeSet<&str>, read_set: &BTreeSet<String>) -> Vec<String> {
-    changed
-        .iter()
-        .filter(|path| read_set.contains(**path) || read_set.contains(parent(path)))
-        .map(|path| path.to_string())
-        .collect()
+/// The changed paths, also as seen through symlinks: a build records the paths it asked for,
+/// and a path through a link names the link's target.
+#[derive(Debug, Default)]
+struct ChangedSet {
+    /// Path as a build may ask for it → the changed path it stands for (the reported reason).
+    paths: BTreeMap<String, String>,
+    /// Changed paths that are symlinks (at base or head): every path below them goes through them.
+    links: BTreeSet<String>,
+}
+
+impl ChangedSet {
+    fn new(changed: &BTreeSet<&str>, symlinks: &[(String, String)]) -> Self {
+        let mut paths: BTreeMap<String, String> =
+            changed.iter().map(|path| (path.to_string(), path.to_string())).collect();
+        // Follow links onto changed targets; chains resolve in a few rounds (bounded for loops).
+        for _ in 0..8 {
+            let mut added = Vec::new();
+            for (link, target) in symlinks {
+                for (path, reason) in &paths {
+                    if let Some(rest) = below(path, target) {
+                        let alias =
+                            if rest.is_empty() { link.clone() } else { format!("{link}/{rest}") };
+                        if !paths.contains_key(&alias) {
+                            added.push((alias, reason.clone()));
+                        }
+                    }
+                }
+            }
+            if added.is_empty() {
+                break;
+            }
+            paths.extend(added);
+        }
+        let links = symlinks
+            .iter()
+            .map(|(link, _)| link.as_str())
+            .filter(|link| changed.contains(link))
+            .map(str::to_string)
+            .collect();
+        Self { paths, links }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+
+    /// The changed paths that reach a build which read `read_set`: read themselves, created or
+    /// removed directly inside a directory it touched, or a changed link it read through.
+    fn reasons(&self, read_set: &BTreeSet<String>) -> Vec<String> {
+        let mut why: BTreeSet<String> = self
+            .paths
+            .iter()
+            .filter(|(path, _)| read_set.contains(path.as_str()) || read_set.contains(parent(path)))
+            .map(|(_, reason)| reason.clone())
+            .collect();
+        for link in &self.links {
+            if read_set.iter().any(|read| below(read, link).is_some()) {
+                why.insert(link.clone());
+            }
+        }
+        why.into_iter().collect()
+    }
+
+    /// Whether a change can be in the read set of a build confined to `scope`.
+    fn may_reach(&self, scope: &DependencyScope) -> bool {
+        !scope.complete
+            || self.paths.keys().any(|path| scope.covers(path) || scope.covers(parent(path)))
+            || self.links.iter().any(|link| {
+                scope.dirs.iter().chain(&scope.targets).any(|inside| below(inside, link).is_some())
+            })
+    }
+}
+
+/// The part of `path` below `dir` (`""` when they are equal), if `path` is `dir` or inside it.
+fn below<'p>(path: &'p str, dir: &str) -> Option<&'p str> {
+    if dir.is_empty() {
+        return Some(path);
+    }
+    let rest = path.strip_prefix(dir)?;
+    if rest.is_empty() { Some(rest) } else { rest.strip_prefix('/') }
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit_once('/').map_or(path, |(_, name)| name)
 }
 
 fn parent(path: &str) -> &str {
@@ -183,8 +265,14 @@ pub fn detect(
         }
         Err(err) => return Err(err.into()),
     };
+    let changed: BTreeSet<&str> = changes.files.iter().flat_map(ChangedPath::paths).collect();
+    // Units and their include graph come from kustomization files alone: when none changed, the
+    // base has the same units and there is nothing to discover again.
+    let kustomizations_changed =
+        changed.iter().any(|path| units::KUSTOMIZATION_FILE_NAMES.contains(&file_name(path)));
     let base_units =
         match &base_fs {
+            Some(_) if !kustomizations_changed => Some(head_units.clone()),
             Some(fs) => Some(units::discover(fs, selection, read).map_err(|source| {
                 DetectError::Units { side: "base", commit: base.clone(), source }
             })?),
@@ -215,18 +303,43 @@ pub fn detect(
         }
         _ => false,
     };
-    let changed: BTreeSet<&str> = changes.files.iter().flat_map(ChangedPath::paths).collect();
+    let mut symlinks = head_fs
+        .symlinks()
+        .map_err(|err| DetectError::Tree { commit: head.clone(), source: err })?;
+    if let Some(fs) = &base_fs {
+        symlinks.extend(
+            fs.symlinks().map_err(|err| DetectError::Tree { commit: base.clone(), source: err })?,
+        );
+    }
+    let changed = ChangedSet::new(&changed, &symlinks);
     if changed.is_empty() {
         return Ok(detection);
     }
 
-    // Phase 1: every head unit, rendered through a recorder, gives its read set.
-    let head_results: Vec<(&Unit, Result<String, String>, Vec<String>)> = head_units
-        .units
-        .par_iter()
+    // Phase 0: only units whose dependency scope a change reaches can have it in their read set.
+    let prune = options.prune_by_scope && !truncated;
+    let candidates: Vec<&Unit> = if prune {
+        let mut known = head_units.kustomizations.clone();
+        head_units
+            .units
+            .iter()
+            .filter(|unit| {
+                let is_new = base_units.is_some() && !base_paths.contains(unit.path.as_str());
+                is_new
+                    || changed
+                        .may_reach(&units::dependency_scope(&head_fs, &unit.path, &mut known, read))
+            })
+            .collect()
+    } else {
+        head_units.units.iter().collect()
+    };
+
+    // Phase 1: each candidate, rendered at head through a recorder, gives its read set.
+    let head_results: Vec<(&Unit, Result<String, String>, Vec<String>)> = candidates
+        .into_par_iter()
         .map(|unit| {
             let (output, read_set) = render_recording(&head_fs, &unit.path, render);
-            let mut why = reasons(&changed, &read_set);
+            let mut why = changed.reasons(&read_set);
             if truncated && why.is_empty() {
                 why.push("(changed-file list truncated)".to_string());
             }
@@ -251,7 +364,7 @@ pub fn detect(
             let base_output = match (&base_fs, exists_at_base && (refine || unmatched_failure)) {
                 (Some(fs), true) => {
                     let (output, read_set) = render_recording(fs, &unit.path, render);
-                    why.extend(reasons(&changed, &read_set));
+                    why.extend(changed.reasons(&read_set));
                     why.sort();
                     why.dedup();
                     Some(output)
@@ -382,9 +495,53 @@ mod tests {
         ]
         .into_iter()
         .collect();
+        let changed = ChangedSet::new(&changed, &[]);
         assert_eq!(
-            reasons(&changed, &read_set),
+            changed.reasons(&read_set),
             ["apps/base/web/deploy.yaml", "apps/base/web/new.yaml"]
+        );
+    }
+
+    #[test]
+    fn a_change_behind_a_symlink_reaches_the_build_that_read_through_the_link() {
+        let read_set: BTreeSet<String> = ["apps/web/config.env", "apps/shared-link/x.yaml"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let links = [
+            ("apps/web/config.env".to_string(), "shared/config.env".to_string()),
+            ("apps/shared-link".to_string(), "shared".to_string()),
+        ];
+        let changed =
+            ChangedSet::new(&["shared/config.env", "shared/x.yaml"].into_iter().collect(), &links);
+        assert_eq!(changed.reasons(&read_set), ["shared/config.env", "shared/x.yaml"]);
+        let retargeted = ChangedSet::new(&["apps/shared-link"].into_iter().collect(), &links);
+        assert_eq!(retargeted.reasons(&read_set), ["apps/shared-link"]);
+    }
+
+    #[test]
+    fn the_scope_check_lets_through_every_change_a_read_set_could_hold() {
+        let scope = DependencyScope {
+            dirs: ["apps/overlays/testing/web", "apps/base/web"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            targets: ["apps/base/web", "apps/overlays/testing/web/missing.yaml"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            complete: true,
+        };
+        let reaches = |paths: &[&str]| {
+            ChangedSet::new(&paths.iter().copied().collect(), &[]).may_reach(&scope)
+        };
+        assert!(reaches(&["apps/base/web/deployment.yaml"]));
+        assert!(reaches(&["apps/overlays/testing/web/missing.yaml"]));
+        assert!(!reaches(&["apps/base/db/statefulset.yaml", "README.md"]));
+        assert!(!reaches(&["apps/base/webby/x.yaml"]));
+        assert!(
+            ChangedSet::new(&["README.md"].into_iter().collect(), &[])
+                .may_reach(&DependencyScope { complete: false, ..scope.clone() })
         );
     }
 }

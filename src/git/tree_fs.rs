@@ -119,6 +119,31 @@ impl<'repo> GitTreeFs<'repo> {
             .map_err(|err| self.io_error(path, err))
     }
 
+    /// Every symlink in the tree that resolves inside it, as (link path, canonical target path).
+    /// Change detection uses it to see a change to `target/x` as a change to `link/x` too: a build
+    /// records the paths it asked for, which may go through links.
+    pub fn symlinks(&self) -> Result<Vec<(String, String)>, FsError> {
+        let mut links = Vec::new();
+        let mut queue = std::collections::VecDeque::from([(String::new(), self.root)]);
+        while let Some((dir, tree)) = queue.pop_front() {
+            for item in self.listing(tree, &dir)?.iter() {
+                let path = join(&dir, &item.name);
+                match item.kind {
+                    NodeKind::Dir => queue.push_back((path, item.id)),
+                    NodeKind::Symlink => {
+                        // A dangling, looping or escaping link reads as an error at build time;
+                        // it aliases nothing.
+                        if let Ok(Some(target)) = self.resolve(&path) {
+                            links.push((path, target.path));
+                        }
+                    }
+                    NodeKind::File | NodeKind::Submodule => {}
+                }
+            }
+        }
+        Ok(links)
+    }
+
     /// Resolves `path`, following symlinks in every component (including the last, as `stat`
     /// does). `Ok(None)` when nothing is there, or when a component is a file used as a folder.
     fn resolve(&self, path: &str) -> Result<Option<Node>, FsError> {

@@ -184,7 +184,20 @@ fn a_unit_broken_the_same_way_on_both_sides_is_noted_not_blamed_on_the_change() 
     let base = repo.commit("break db");
     repo.write("README.md", "unrelated\n");
     let head = repo.commit("docs");
-    let detection = detect_between(repo.path(), &base, &head);
+    // Rendering every unit (as with LoadRestrictor::None) reaches the broken one.
+    let request = DiffRequest::Explicit { base, head };
+    let (git, changes) =
+        diff_base::changes(repo.path(), &request, None, None, FetchPolicy::default()).unwrap();
+    let options = DetectOptions { prune_by_scope: false, ..DetectOptions::default() };
+    let detection = detect::detect(
+        &git,
+        &changes,
+        &UnitSelection::default(),
+        &units::read_kustomization,
+        &detect::render_with_kustomize,
+        options,
+    )
+    .unwrap();
     assert!(detection.affected.is_empty() && detection.failed.is_empty(), "{detection:?}");
     assert!(
         detection.notes.iter().any(|note| note.contains("apps/overlays/testing/db")),
@@ -466,4 +479,52 @@ fn the_detect_command_fails_when_a_unit_fails_to_render() {
     let (code, out, _) = cli(&["detect", "--repo", path, "--base", "HEAD~1"]);
     assert_eq!(code, std::process::ExitCode::FAILURE);
     assert!(out.contains("failed: 1\n  apps/overlays/testing/db (head): "), "{out}");
+}
+
+#[test]
+fn every_path_a_real_build_reads_lies_in_the_scope_used_to_skip_units() {
+    // The pruning is sound only if this holds: checked against the real renderer on the homelab,
+    // with a symlinked generator input and a probe of a missing kustomization name.
+    let repo = homelab();
+    repo.write("shared/common.env", "SHARED=1\n");
+    repo.symlink("apps/base/db/common.env", "../../../shared/common.env");
+    repo.write(
+        "apps/base/db/kustomization.yaml",
+        "resources:\n- statefulset.yaml\nconfigMapGenerator:\n- name: db-common\n  envs:\n  - common.env\n",
+    );
+    let head = repo.commit("symlinked input");
+    let git = GitRepo::open(repo.path()).unwrap();
+    let fs = git.tree_fs(&gitops_env::git::CommitId::parse(&head).unwrap()).unwrap();
+    let found =
+        units::discover(&fs, &UnitSelection::default(), &units::read_kustomization).unwrap();
+    let mut known = found.kustomizations.clone();
+    for unit in &found.units {
+        let recording = kustomize::RecordingFs::new(git.tree_fs(fs.commit()).unwrap());
+        detect::render_with_kustomize(&recording, &unit.path).expect("renders");
+        let scope =
+            units::dependency_scope(&fs, &unit.path, &mut known, &units::read_kustomization);
+        for path in recording.read_set() {
+            assert!(scope.covers(&path), "{}: read {path} outside its scope {scope:?}", unit.path);
+        }
+    }
+}
+
+#[test]
+fn a_change_to_a_symlinked_file_reaches_the_units_that_read_it_through_the_link() {
+    let repo = homelab();
+    repo.write("shared/common.env", "SHARED=1\n");
+    repo.symlink("apps/base/db/common.env", "../../../shared/common.env");
+    repo.write(
+        "apps/base/db/kustomization.yaml",
+        "resources:\n- statefulset.yaml\nconfigMapGenerator:\n- name: db-common\n  envs:\n  - common.env\n",
+    );
+    let base = repo.commit("symlinked input");
+    repo.write("shared/common.env", "SHARED=2\n");
+    let head = repo.commit("change the target only");
+    let detection = detect_between(repo.path(), &base, &head);
+    assert_eq!(
+        detection.affected,
+        strings(&["apps/overlays/production/db", "apps/overlays/testing/db"])
+    );
+    assert_eq!(detection.reasons["apps/overlays/testing/db"], strings(&["shared/common.env"]));
 }
