@@ -28,6 +28,8 @@ struct Cli {
 enum Command {
     /// Build kustomization directories as `kubectl kustomize` would.
     Render(crate::render::RenderArgs),
+    /// Which units a change between two revisions affects (read sets, then render refinement).
+    Detect(crate::detect::command::DetectArgs),
 }
 
 pub fn run(
@@ -47,5 +49,8 @@ pub fn run(
     };
     match cli.command {
         Command::Render(args) => crate::render::run(&args, stdout, stderr),
+        Command::Detect(args) => {
+            crate::detect::command::run(args, &crate::detect::render_with_kustomize, stdout, stderr)
+        }
     }
 }

@@ -11,7 +11,9 @@
 pub mod actions;
 pub mod cli;
 pub mod config;
+pub mod detect;
 pub mod diff;
+pub mod git;
 pub mod github;
 pub mod image_override;
 pub mod plan;
@@ -20,6 +22,7 @@ pub mod render;
 pub mod report;
 pub mod resource_scope;
 pub mod timestamp;
+pub mod units;
 
 use std::ffi::OsString;
 use std::io::Write;
