@@ -12,6 +12,7 @@ mod detect;
 mod events;
 mod git;
 mod github;
+mod plan;
 mod preview_homelab;
 mod render;
 mod report;
