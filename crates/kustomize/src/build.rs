@@ -424,6 +424,15 @@ fn run_generators(
             let kind = match (api_version, kind_name) {
                 ("builtin", "ConfigMapGenerator") => GeneratorKind::ConfigMap,
                 ("builtin", "SecretGenerator") => GeneratorKind::Secret,
+                ("builtin", "IAMPolicyGenerator") => {
+                    let mut resource = generate::iam_policy_service_account(&config)
+                        .map_err(|m| BuildError::transform(file, "generators", m))?;
+                    resource.source = file.to_owned();
+                    resource.origin = by;
+                    absorb_generated(&mut acc.resources, resource)
+                        .map_err(|m| BuildError::transform(file, "generators", m))?;
+                    continue;
+                }
                 _ => {
                     return Err(BuildError::Unsupported {
                         file: file.to_owned(),

@@ -63,11 +63,10 @@ pub fn fix_name_references(
         let prefixes = resource.prefixes.clone();
         let suffixes = resource.suffixes.clone();
         let role_ref = role_ref_gvk(&resource.value);
-        let current_gvk = resource.gvk();
         for (spec, target) in filters {
-            if !spec.selects(&current_gvk) {
-                continue;
-            }
+            // The referrer was chosen by its original kind; kustomize then walks the path in
+            // the object whatever its kind is now (a patch may have changed it).
+            let spec = &FieldSpec { path: spec.path.clone(), ..FieldSpec::default() };
             let referrer = Referrer {
                 id: resource.id(),
                 prefixes: &prefixes,
