@@ -244,12 +244,17 @@ fn accumulate(
         tables.merge(&files).map_err(|m| BuildError::invalid(file, "configurations", m))?;
     }
     acc.config.merge(&tables).map_err(|m| BuildError::invalid(file, "configurations", m))?;
+    // kustomize's `LoadConfigFromCRDs`: tables derived from the listed OpenAPI definitions.
     if !k.crds.is_empty() {
-        return Err(BuildError::Unsupported {
-            file: file.to_owned(),
-            field: "crds".into(),
-            what: "CRD-derived transformer configuration is not implemented".into(),
-        });
+        let mut derived = TransformerConfig::default();
+        for entry in &k.crds {
+            let (path, bytes) = ctx.loader.read_restricted(dir, file, entry)?;
+            let definitions = loader::parse_single(&bytes, &path)?;
+            let config = crate::crd_config::config_from_definitions(&definitions)
+                .map_err(|m| BuildError::invalid(&path, "crds", m))?;
+            derived.merge(&config).map_err(|m| BuildError::invalid(&path, "crds", m))?;
+        }
+        acc.config.merge(&derived).map_err(|m| BuildError::invalid(file, "crds", m))?;
     }
     run_generators(ctx, dir, k, acc)?;
     for entry in &k.components {

@@ -8,6 +8,7 @@
 //! kustomize does.
 
 pub mod build;
+pub mod crd_config;
 pub mod error;
 pub mod field_specs;
 pub mod fs;
