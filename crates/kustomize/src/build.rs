@@ -12,9 +12,8 @@
 //! The order matters and is kustomize's: names must be final (prefix, suffix, hash) before
 //! references are fixed, and hashes are computed on the transformed content.
 //!
-//! Patches, replacements and vars belong to the patch module; their stages are marked
-//! "PATCH HOOK" below and refuse the build (a typed `Unsupported` error, never a silently
-//! different output) until it is wired in.
+//! The patch and replacement algorithms live in `patch` (`patch::stage` is their glue) and
+//! `transform::replacements`; legacy vars in `transform::vars`.
 
 use crate::error::BuildError;
 use crate::field_specs::{FieldSpec, TransformerConfig};
@@ -26,6 +25,7 @@ use crate::kustomization::{
 use crate::loader::{self, LoadRestrictor, Loader, Target};
 use crate::patch::stage;
 use crate::resource::{Behavior, Provenance, ResMap, Resource};
+use crate::transform::vars::{self, VarDefinition};
 use crate::transform::{
     hash_suffix, images, labels, name_affix, name_references, namespace, replicas, sort,
 };
@@ -61,8 +61,7 @@ pub fn build(
     hash_suffix::add_hash_suffixes(&mut resources);
     name_references::fix_name_references(&mut resources, &accumulated.config.name_reference)
         .map_err(|m| BuildError::transform(file, "nameReference", m))?;
-    // PATCH HOOK (vars): resolve `$(VAR)` references here, after name references, as kustomize's
-    // `ResolveVars`. Refused in `accumulate` until wired.
+    resolve_vars(&mut resources, &accumulated.vars, &accumulated.config, file)?;
     resources.retain(|resource| resource.annotation(LOCAL_CONFIG_ANNOTATION) != Some("true"));
     apply_sort(&mut resources, &kustomization)?;
     if kustomization.build_metadata.iter().any(|option| option == "managedByLabel") {
@@ -75,6 +74,7 @@ pub fn build(
     for resource in &mut resources {
         write_provenance(resource, origins, transformations);
         stringify_annotations(resource);
+        drop_empty_annotations(resource);
     }
     Ok(resources.into_iter().map(|resource| resource.value).collect())
 }
@@ -176,6 +176,24 @@ fn stringify_annotations(resource: &mut Resource) {
     }
 }
 
+/// kustomize tags every object with internal annotations while it builds and strips them at
+/// the end; writing the stripped map back removes an `annotations` field that is empty or null
+/// (labels are untouched).
+fn drop_empty_annotations(resource: &mut Resource) {
+    let Some(metadata) = resource.value.get_path_mut(&["metadata"]).and_then(Value::as_map_mut)
+    else {
+        return;
+    };
+    let empty = match metadata.get("annotations") {
+        Some(Value::Null) => true,
+        Some(Value::Map(annotations)) => annotations.is_empty(),
+        _ => false,
+    };
+    if empty {
+        metadata.shift_remove("annotations");
+    }
+}
+
 /// Builds and prints as `kubectl kustomize` does.
 pub fn build_yaml(
     fs: &dyn FileSystem,
@@ -199,13 +217,19 @@ const KUSTOMIZE_VERSION: &str = "v5.5.0";
 struct Accumulator {
     resources: ResMap,
     config: TransformerConfig,
+    /// Legacy `vars` declared so far, by this kustomization and everything it includes.
+    vars: Vec<VarDefinition>,
 }
 
 impl Accumulator {
     /// An empty accumulator: no objects and empty tables (each kustomization merges the
     /// builtin tables in, as kustomize's `MergeConfig` does; the merge order matters).
     fn new() -> Accumulator {
-        Accumulator { resources: ResMap::new(), config: TransformerConfig::default() }
+        Accumulator {
+            resources: ResMap::new(),
+            config: TransformerConfig::default(),
+            vars: Vec::new(),
+        }
     }
 
     /// kustomize's `MergeAccumulator`: append (duplicates refused) and merge tables.
@@ -213,7 +237,12 @@ impl Accumulator {
         self.resources
             .append_all(other.resources)
             .map_err(|id| BuildError::DuplicateId { file: file.to_owned(), id: id.to_string() })?;
-        self.config.merge(&other.config).map_err(|m| BuildError::invalid(file, "configurations", m))
+        self.config
+            .merge(&other.config)
+            .map_err(|m| BuildError::invalid(file, "configurations", m))?;
+        self.vars.extend(other.vars);
+        vars::check_unique(&self.vars)
+            .map_err(|e| BuildError::transform(file, "vars", e.to_string()))
     }
 }
 
@@ -225,7 +254,6 @@ fn accumulate(
     acc: &mut Accumulator,
 ) -> Result<(), BuildError> {
     let file = k.file.as_str();
-    refuse_unwired(k)?;
     for entry in &k.resources {
         accumulate_resource(ctx, dir, file, "resources", entry, acc)?;
     }
@@ -290,21 +318,76 @@ fn accumulate(
             what: "validator plugins are not run".into(),
         });
     }
-    Ok(())
+    merge_vars(k, acc)
 }
 
-/// PATCH HOOK: the patch module replaces these refusals with its stages. Until then a
-/// kustomization using them fails clearly instead of rendering without them.
-fn refuse_unwired(k: &Kustomization) -> Result<(), BuildError> {
-    let unwired = [("vars", k.vars.is_empty())];
-    match unwired.iter().find(|(_, empty)| !empty) {
-        Some((field, _)) => Err(BuildError::Unsupported {
-            file: k.file.clone(),
-            field: (*field).to_owned(),
-            what: "not yet implemented".into(),
-        }),
-        None => Ok(()),
+/// kustomize's `MergeVars`: each var is bound to the one object (by current or previous id) it
+/// names, if present at this level, and joins the set of declared vars.
+fn merge_vars(k: &Kustomization, acc: &mut Accumulator) -> Result<(), BuildError> {
+    let file = k.file.as_str();
+    let fail = |e: vars::VarError| BuildError::transform(file, "vars", e.to_string());
+    for entry in &k.vars {
+        let var = VarDefinition::from_value(entry).map_err(fail)?;
+        let matches: Vec<usize> = acc
+            .resources
+            .iter()
+            .enumerate()
+            .filter(|(_, resource)| {
+                std::iter::once(resource.id()).chain(resource.previous_ids.iter().cloned()).any(
+                    |id| {
+                        var.refers_to(&id.gvk.api_version(), &id.gvk.kind, &id.name, &id.namespace)
+                    },
+                )
+            })
+            .map(|(index, _)| index)
+            .collect();
+        match matches.as_slice() {
+            [] => {}
+            [index] => acc.resources.get_mut(*index).ref_var_names.push(var.name.clone()),
+            _ => {
+                return Err(BuildError::transform(
+                    file,
+                    "vars",
+                    format!(
+                        "found {} resId matches for var {} (unable to disambiguate)",
+                        matches.len(),
+                        var.name
+                    ),
+                ));
+            }
+        }
+        acc.vars.push(var);
     }
+    vars::check_unique(&acc.vars).map_err(fail)
+}
+
+/// kustomize's `ResolveVars`: every declared var takes its value from its object (after all
+/// renames), then `$(NAME)` references in the `varReference` fields are replaced.
+fn resolve_vars(
+    resources: &mut [Resource],
+    declared: &[VarDefinition],
+    config: &TransformerConfig,
+    file: &str,
+) -> Result<(), BuildError> {
+    if declared.is_empty() {
+        return Ok(());
+    }
+    let fail = |e: vars::VarError| BuildError::transform(file, "vars", e.to_string());
+    let mut values = std::collections::HashMap::new();
+    for var in declared {
+        let owner = resources
+            .iter()
+            .find(|resource| resource.ref_var_names.contains(&var.name))
+            .ok_or_else(|| fail(vars::VarError::Unbound { name: var.name.clone() }))?;
+        values.insert(var.name.clone(), vars::var_value(var, &owner.value).map_err(fail)?);
+    }
+    let mut objects: Vec<Value> =
+        resources.iter_mut().map(|r| std::mem::replace(&mut r.value, Value::Null)).collect();
+    let result = vars::substitute(&mut objects, &values, &config.var_reference);
+    for (resource, object) in resources.iter_mut().zip(objects) {
+        resource.value = object;
+    }
+    result.map(|_| ()).map_err(fail)
 }
 
 /// One `resources` entry: a file of objects or a kustomization directory built on its own.

@@ -159,6 +159,8 @@ pub struct Resource {
     pub behavior: Option<Behavior>,
     /// Set on generated objects that get a content hash appended to their name.
     pub needs_hash_suffix: bool,
+    /// Names of the legacy `vars` whose object this is (kustomize's `refVarNames`).
+    pub ref_var_names: Vec<String>,
     /// The file this object came from (for error messages).
     pub source: String,
     /// Where the object came from, tracked when the top kustomization sets `buildMetadata`
@@ -238,6 +240,7 @@ impl Resource {
             suffixes: Vec::new(),
             behavior: None,
             needs_hash_suffix: false,
+            ref_var_names: Vec::new(),
             source: source.to_owned(),
             origin: None,
             transformations: Vec::new(),

@@ -1,6 +1,7 @@
 //! JSON patches (RFC 6902) applied to a resource, with the error behaviour of the library
-//! kustomize uses (evanphx/json-patch v4): a path whose parent is missing, a key `remove` or
-//! `replace` cannot find, an index out of range or a failing `test` op fails the build.
+//! kustomize uses (evanphx/json-patch v4): a path whose parent is missing, a key `remove` cannot
+//! find, an index out of range or a failing `test` op fails the build (`replace` of a missing
+//! object key adds it, as v4 does).
 //!
 //! This module owns decoding a list of operations (given as YAML or JSON, already parsed into a
 //! `Value`) and applying it to one `Value`. It does not pick targets or parse text.
@@ -78,10 +79,12 @@ pub fn apply(document: &mut Value, operations: &[Operation]) -> Result<(), JsonP
             Operation::Replace { path, value } => {
                 let (parent, key) = parent_of(document, "replace", path)?;
                 match parent {
-                    Value::Map(map) => match map.get_mut(&key) {
-                        Some(slot) => *slot = value.clone(),
-                        None => return Err(failed("replace", path, "doc is missing key")),
-                    },
+                    // evanphx/json-patch v4 finds a missing object key "present" (its lookup
+                    // returns nil without error), so `replace` then adds it; kustomize relies
+                    // on that.
+                    Value::Map(map) => {
+                        map.insert(key, value.clone());
+                    }
                     Value::Seq(items) => {
                         let index = array_index(&key, items.len(), false)
                             .ok_or_else(|| failed("replace", path, "index out of range"))?;
@@ -294,9 +297,16 @@ mod tests {
         let missing_parent =
             run(vec![op(vec![("op", s("add")), ("path", s("/nope/x")), ("value", s("v"))])]);
         assert!(matches!(missing_parent, Err(JsonPatchError::Failed { op: "add", .. })));
+        let missing_index = run(vec![op(vec![
+            ("op", s("replace")),
+            ("path", s("/spec/args/7")),
+            ("value", s("v")),
+        ])]);
+        assert!(matches!(missing_index, Err(JsonPatchError::Failed { op: "replace", .. })));
         let missing_key =
-            run(vec![op(vec![("op", s("replace")), ("path", s("/spec/nope")), ("value", s("v"))])]);
-        assert!(matches!(missing_key, Err(JsonPatchError::Failed { op: "replace", .. })));
+            run(vec![op(vec![("op", s("replace")), ("path", s("/spec/nope")), ("value", s("v"))])])
+                .expect("v4 replaces a missing object key by adding it");
+        assert_eq!(missing_key.get_path(&["spec", "nope"]), Some(&s("v")));
         let missing_remove = run(vec![op(vec![("op", s("remove")), ("path", s("/spec/args/5"))])]);
         assert!(matches!(missing_remove, Err(JsonPatchError::Failed { op: "remove", .. })));
         let failed_test = run(vec![op(vec![

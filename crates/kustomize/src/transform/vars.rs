@@ -3,18 +3,16 @@
 //!
 //! This module owns reading var definitions, reading a var's value from its resource, the
 //! `$(NAME)` expansion (kustomize's rules: `$$` escapes, unknown names stay as written, a field
-//! that is exactly `$(NAME)` takes the value's type) and walking the `varReference` field specs —
-//! kustomize's table, kept as data in `data/varreference.tsv`, extendable by `configurations:`.
+//! that is exactly `$(NAME)` takes the value's type) and walking the `varReference` field specs
+//! (kustomize's table in `data/builtin-field-specs.yaml`, extendable by `configurations:`).
 //! Which resource a var is bound to is decided by the pipeline (it tracks ids across levels).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::OnceLock;
 
+use crate::field_specs::FieldSpec;
 use crate::patch::selector::split_api_version;
 use crate::transform::replacements::split_path;
 use crate::value::Value;
-
-const VAR_REFERENCE_SPECS: &str = include_str!("../../data/varreference.tsv");
 
 /// Why vars could not be read or resolved.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -35,7 +33,8 @@ pub enum VarError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VarDefinition {
     pub name: String,
-    pub api_version: String,
+    pub group: String,
+    pub version: String,
     pub kind: String,
     pub object_name: String,
     pub namespace: String,
@@ -65,9 +64,18 @@ impl VarDefinition {
         let field = |key: &str| text(objref.and_then(|o| o.get(key)), key);
         let fieldref = map.get("fieldref").and_then(Value::as_map);
         let field_path = text(fieldref.and_then(|f| f.get("fieldpath")), "fieldpath")?;
+        // `apiVersion` wins over inline `group`/`version`, as in kustomize's `Target.GVK()`.
+        let api_version = field("apiVersion")?;
+        let (group, version) = if api_version.is_empty() {
+            (field("group")?, field("version")?)
+        } else {
+            let (group, version) = split_api_version(&api_version);
+            (group.to_owned(), version.to_owned())
+        };
         Ok(VarDefinition {
             name,
-            api_version: field("apiVersion")?,
+            group,
+            version,
             kind: field("kind")?,
             object_name: field("name")?,
             namespace: field("namespace")?,
@@ -79,17 +87,20 @@ impl VarDefinition {
     /// kustomize's rule: group, version, kind and name equal, and the namespace too when the var
     /// names one.
     pub fn refers_to(&self, api_version: &str, kind: &str, name: &str, namespace: &str) -> bool {
-        let (group, version) = split_api_version(&self.api_version);
         let (their_group, their_version) = split_api_version(api_version);
-        let same_gvkn = group == their_group
-            && version == their_version
+        let same_gvkn = self.group == their_group
+            && self.version == their_version
             && self.kind == kind
             && self.object_name == name;
         if !same_gvkn {
             return false;
         }
-        let cluster_scoped = crate::resource::Gvk::from_api_version(&self.api_version, &self.kind)
-            .is_cluster_scoped();
+        let gvk = crate::resource::Gvk {
+            group: self.group.clone(),
+            version: self.version.clone(),
+            kind: self.kind.clone(),
+        };
+        let cluster_scoped = gvk.is_cluster_scoped();
         if self.namespace.is_empty() && !cluster_scoped {
             return true;
         }
@@ -133,40 +144,12 @@ pub fn var_value(var: &VarDefinition, resource: &Value) -> Result<Value, VarErro
     Ok(node.clone())
 }
 
-/// Where `$(VAR)` references are looked for: kustomize's `varReference` field spec.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VarReferenceSpec {
-    pub group: String,
-    pub version: String,
-    pub kind: String,
-    /// `/`-separated; a segment ending in `[]` names a list.
-    pub path: String,
-}
-
-/// kustomize's built-in `varReference` specs.
-pub fn builtin_var_references() -> &'static [VarReferenceSpec] {
-    static SPECS: OnceLock<Vec<VarReferenceSpec>> = OnceLock::new();
-    SPECS.get_or_init(|| {
-        VAR_REFERENCE_SPECS
-            .lines()
-            .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-            .filter_map(|line| line.split_once('\t'))
-            .map(|(kind, path)| VarReferenceSpec {
-                group: String::new(),
-                version: String::new(),
-                kind: kind.to_owned(),
-                path: path.to_owned(),
-            })
-            .collect()
-    })
-}
-
 /// Replaces `$(NAME)` references in every resource's `specs` fields. `values` maps var names to
 /// values; returns the names that were used.
 pub fn substitute(
     resources: &mut [Value],
     values: &HashMap<String, Value>,
-    specs: &[VarReferenceSpec],
+    specs: &[FieldSpec],
 ) -> Result<BTreeSet<String>, VarError> {
     let mut used = BTreeSet::new();
     for resource in resources.iter_mut() {
@@ -377,8 +360,12 @@ mod tests {
             .expect("spec");
         spec.insert("containers".into(), Value::Seq(vec![container]));
         let mut resources = vec![deployment];
-        let used =
-            substitute(&mut resources, &values(), builtin_var_references()).expect("substitutes");
+        let used = substitute(
+            &mut resources,
+            &values(),
+            &crate::field_specs::TransformerConfig::builtin().var_reference,
+        )
+        .expect("substitutes");
         let container = &resources[0]
             .get_path(&["spec", "template", "spec", "containers"])
             .unwrap()
