@@ -11,10 +11,13 @@
 pub mod actions;
 pub mod cli;
 pub mod config;
+pub mod diff;
+pub mod github;
 pub mod image_override;
 pub mod plan;
 pub mod preview;
 pub mod render;
+pub mod report;
 pub mod resource_scope;
 pub mod timestamp;
 

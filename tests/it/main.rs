@@ -3,5 +3,7 @@
 mod action_yml;
 mod container;
 mod events;
+mod github;
 mod preview_homelab;
 mod render;
+mod report;
