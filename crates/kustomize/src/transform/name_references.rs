@@ -63,11 +63,10 @@ pub fn fix_name_references(
         let prefixes = resource.prefixes.clone();
         let suffixes = resource.suffixes.clone();
         let role_ref = role_ref_gvk(&resource.value);
-        let current_gvk = resource.gvk();
+        // kustomize picks the specs by the referrer's original id and then overwrites the
+        // spec's gvk with the referrer's current one (nameref.Filter.run), so a resource whose
+        // kind a patch changed is still updated at its original kind's paths.
         for (spec, target) in filters {
-            if !spec.selects(&current_gvk) {
-                continue;
-            }
             let referrer = Referrer {
                 id: resource.id(),
                 prefixes: &prefixes,
