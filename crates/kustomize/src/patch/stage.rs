@@ -10,12 +10,13 @@
 use crate::build::resources_from_file;
 use crate::error::BuildError;
 use crate::loader::{self, Loader};
+use crate::patch::entry_fields::EntryFields;
 use crate::patch::json6902::{self, Operation};
 use crate::patch::selector::{Candidate, Selector, SelectorSpec};
 use crate::patch::strategic_merge::{self, SmpOptions};
 use crate::resource::{ResId, Resource};
 use crate::transform::replacements::{self, Replacement, Subject};
-use crate::value::{Map, Value};
+use crate::value::Value;
 
 /// Where the kustomization being built lives, for loading patch files and naming errors.
 #[derive(Debug, Clone, Copy)]
@@ -210,18 +211,30 @@ pub(crate) fn apply_patches_strategic_merge(
     Ok(())
 }
 
-fn string_field(
-    map: &Map,
-    key: &str,
+/// The fields of one entry of `field`, unknown keys refused as kustomize refuses them.
+fn entry_fields<'a>(
+    entry: &'a Value,
+    known: &[&str],
+    origin: &Origin<'_>,
+    field: &str,
+) -> Result<EntryFields<'a>, BuildError> {
+    let map = entry
+        .as_map()
+        .ok_or_else(|| BuildError::invalid(origin.file, field, "entries must be maps"))?;
+    EntryFields::new(map, known, true).map_err(|m| BuildError::invalid(origin.file, field, m))
+}
+
+fn text_field(
+    fields: &EntryFields<'_>,
+    name: &str,
     origin: &Origin<'_>,
     field: &str,
 ) -> Result<String, BuildError> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(BuildError::invalid(origin.file, field, format!("{key} must be a string"))),
-    }
+    fields.text(name).map_err(|m| BuildError::invalid(origin.file, field, m))
 }
+
+/// The fields of a `patches` / `patchesJson6902` entry (kustomize's `types.Patch`).
+const PATCH_FIELDS: [&str; 4] = ["path", "patch", "target", "options"];
 
 fn selector_of(
     value: Option<&Value>,
@@ -229,7 +242,7 @@ fn selector_of(
     field: &str,
 ) -> Result<Option<Selector>, BuildError> {
     let Some(value) = value.filter(|v| !matches!(v, Value::Null)) else { return Ok(None) };
-    let spec = SelectorSpec::from_value(value)
+    let spec = SelectorSpec::from_value(value, true)
         .map_err(|e| BuildError::invalid(origin.file, field, e.to_string()))?;
     Selector::new(&spec)
         .map(Some)
@@ -244,21 +257,10 @@ pub(crate) fn apply_patches(
 ) -> Result<(), BuildError> {
     const FIELD: &str = "patches";
     for entry in entries {
-        let map = entry
-            .as_map()
-            .ok_or_else(|| BuildError::invalid(origin.file, FIELD, "entries must be maps"))?;
-        for key in map.keys() {
-            if !matches!(key.as_str(), "path" | "patch" | "target" | "options") {
-                return Err(BuildError::invalid(
-                    origin.file,
-                    FIELD,
-                    format!("unknown field \"{key}\""),
-                ));
-            }
-        }
-        let inline = string_field(map, "patch", &origin, FIELD)?;
+        let map = entry_fields(entry, &PATCH_FIELDS, &origin, FIELD)?;
+        let inline = text_field(&map, "patch", &origin, FIELD)?;
         let inline = inline.trim();
-        let path = string_field(map, "path", &origin, FIELD)?;
+        let path = text_field(&map, "path", &origin, FIELD)?;
         let (text, source) = match (inline.is_empty(), path.is_empty()) {
             (true, true) => return Err(origin.fail(FIELD, "must specify one of patch and path")),
             (false, false) => {
@@ -387,17 +389,15 @@ pub(crate) fn apply_patches_json6902(
 ) -> Result<(), BuildError> {
     const FIELD: &str = "patchesJson6902";
     for entry in entries {
-        let map = entry
-            .as_map()
-            .ok_or_else(|| BuildError::invalid(origin.file, FIELD, "entries must be maps"))?;
+        let map = entry_fields(entry, &PATCH_FIELDS, &origin, FIELD)?;
         let target_value = map.get("target");
         let target_name =
             target_value.and_then(|t| t.get_path(&["name"])).and_then(Value::as_str).unwrap_or("");
         if target_name.is_empty() {
             return Err(origin.fail(FIELD, "must specify the target name"));
         }
-        let inline = string_field(map, "patch", &origin, FIELD)?;
-        let path = string_field(map, "path", &origin, FIELD)?;
+        let inline = text_field(&map, "patch", &origin, FIELD)?;
+        let path = text_field(&map, "path", &origin, FIELD)?;
         let (text, source) = match (inline.is_empty(), path.is_empty()) {
             (true, true) => return Err(origin.fail(FIELD, "empty file path and empty jsonOp")),
             (false, false) => {
@@ -432,17 +432,15 @@ pub(crate) fn apply_replacements(
     const FIELD: &str = "replacements";
     let mut replacements = Vec::new();
     for entry in entries {
-        let map = entry
-            .as_map()
-            .ok_or_else(|| BuildError::invalid(origin.file, FIELD, "entries must be maps"))?;
-        let path = string_field(map, "path", &origin, FIELD)?;
+        let map = entry_fields(entry, &["source", "targets", "path"], &origin, FIELD)?;
+        let path = text_field(&map, "path", &origin, FIELD)?;
         if path.is_empty() {
             replacements.push(
                 Replacement::from_value(entry).map_err(|e| origin.fail(FIELD, e.to_string()))?,
             );
             continue;
         }
-        if map.contains_key("source") || map.contains_key("targets") {
+        if map.get("source").is_some() || map.get("targets").is_some() {
             return Err(origin.fail(FIELD, "cannot specify both path and inline replacement"));
         }
         let (file, text) = origin.read(&path)?;
