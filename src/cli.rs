@@ -46,8 +46,6 @@ pub fn run(
         }
     };
     match cli.command {
-        Command::Detect(args) => {
-            crate::detect::command::run(args, &crate::detect::render_with_kustomize, stdout, stderr)
-        }
+        Command::Detect(args) => crate::detect::command::run(args, stdout, stderr),
     }
 }

@@ -20,12 +20,17 @@ pub mod command;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::Write;
+use std::path::Path;
 
 use kustomize::{DirEntry, EntryKind, FileSystem, FsError, RecordingFs};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::git::diff_base::{Changes, ChangesSource};
+use crate::git::deepen::GitCliFetcher;
+use crate::git::diff_base::{
+    self, ChangedFilesSource, Changes, ChangesSource, DiffBaseError, DiffRequest, FetchPolicy,
+    HistoryFetcher,
+};
 use crate::git::{ChangedPath, CommitId, GitError, GitRepo};
 use crate::units::{self, DependencyScope, ReadKustomization, Unit, UnitError, UnitSelection};
 
@@ -410,6 +415,40 @@ pub fn detect(
     detection.unchanged_output.sort();
     detection.failed.sort_by(|a, b| a.unit.cmp(&b.unit));
     Ok(detection)
+}
+
+/// Why `detect_request` failed: choosing the commits, or reading them.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectRunError {
+    #[error(transparent)]
+    DiffBase(#[from] DiffBaseError),
+    #[error(transparent)]
+    Detect(#[from] DetectError),
+}
+
+/// The whole of change detection for an event, as `plan` and the action call it: picks the diff
+/// base (PRODUCT §3), fetches missing history from `remote` with the git CLI when the clone is
+/// shallow (else asks `fallback`, e.g. the GitHub API), then detects with the kustomize renderer.
+pub fn detect_request(
+    repo_path: &Path,
+    request: &DiffRequest,
+    selection: &UnitSelection,
+    remote: &str,
+    fallback: Option<&dyn ChangedFilesSource>,
+    options: DetectOptions,
+) -> Result<Detection, DetectRunError> {
+    let fetcher = GitCliFetcher::detect(repo_path, remote);
+    let fetcher = fetcher.as_ref().map(|fetcher| fetcher as &dyn HistoryFetcher);
+    let (repo, changes) =
+        diff_base::changes(repo_path, request, fetcher, fallback, FetchPolicy::default())?;
+    Ok(detect(
+        &repo,
+        &changes,
+        selection,
+        &units::read_kustomization,
+        &render_with_kustomize,
+        options,
+    )?)
 }
 
 impl Detection {

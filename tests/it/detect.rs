@@ -528,3 +528,101 @@ fn a_change_to_a_symlinked_file_reaches_the_units_that_read_it_through_the_link(
     );
     assert_eq!(detection.reasons["apps/overlays/testing/db"], strings(&["shared/common.env"]));
 }
+
+/// The GitHub API's view of a pull request, for clones that cannot be deepened.
+struct ApiListing {
+    base: String,
+    files: Vec<(&'static str, gitops_env::git::Change)>,
+    truncated: Option<diff_base::ListingLimit>,
+}
+
+impl diff_base::ChangedFilesSource for ApiListing {
+    fn name(&self) -> String {
+        "the GitHub API".into()
+    }
+    fn changed_files(&self, _request: &DiffRequest) -> Result<diff_base::ListedChanges, String> {
+        Ok(diff_base::ListedChanges {
+            base: gitops_env::git::CommitId::parse(&self.base).unwrap(),
+            files: self
+                .files
+                .iter()
+                .map(|(path, change)| gitops_env::git::ChangedPath {
+                    path: path.to_string(),
+                    change: change.clone(),
+                })
+                .collect(),
+            truncated: self.truncated.clone(),
+        })
+    }
+}
+
+/// A depth-1 clone without a remote of a homelab whose head changed the web config.
+fn unreachable_base_clone() -> (TestRepo, TestRepo, String, String) {
+    let origin = homelab();
+    let base = origin.head();
+    origin.write("apps/base/web/config.env", "GREETING=api\n");
+    origin.commit("web config");
+    origin.write("README.md", "later\n");
+    let head = origin.commit("docs");
+    let clone = TestRepo::clone_from(&origin.url(), &["--depth=1"]);
+    clone.git(&["remote", "remove", "origin"]);
+    (origin, clone, base, head)
+}
+
+#[test]
+fn without_history_the_api_listing_is_matched_at_head_without_refinement() {
+    let (_origin, clone, base, head) = unreachable_base_clone();
+    let listing = ApiListing {
+        base: base.clone(),
+        files: vec![
+            ("apps/base/web/config.env", gitops_env::git::Change::Modified),
+            ("README.md", gitops_env::git::Change::Modified),
+        ],
+        truncated: None,
+    };
+    let request = DiffRequest::PullRequest { base: base.clone(), head };
+    let detection = detect::detect_request(
+        clone.path(),
+        &request,
+        &UnitSelection::default(),
+        "origin",
+        Some(&listing),
+        DetectOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        detection.affected,
+        strings(&["apps/overlays/production/web", "apps/overlays/testing/web"])
+    );
+    assert!(detection.unchanged_output.is_empty());
+    assert!(
+        detection.notes.iter().any(|note| note.contains("not in the clone")),
+        "{:?}",
+        detection.notes
+    );
+}
+
+#[test]
+fn a_truncated_api_listing_makes_every_unit_affected_and_says_why() {
+    let (_origin, clone, base, head) = unreachable_base_clone();
+    let listing = ApiListing {
+        base: base.clone(),
+        files: vec![("README.md", gitops_env::git::Change::Modified)],
+        truncated: Some(diff_base::ListingLimit {
+            listing: "pull request files".into(),
+            limit: 3000,
+        }),
+    };
+    let request = DiffRequest::PullRequest { base, head };
+    let detection = detect::detect_request(
+        clone.path(),
+        &request,
+        &UnitSelection::default(),
+        "origin",
+        Some(&listing),
+        DetectOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(detection.affected.len(), 6, "{:?}", detection.affected);
+    assert!(detection.notes.iter().any(|note| note.contains("3000")), "{:?}", detection.notes);
+}
