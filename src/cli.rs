@@ -28,6 +28,8 @@ struct Cli {
 enum Command {
     /// Which units a change between two revisions affects (read sets, then render refinement).
     Detect(crate::detect::command::DetectArgs),
+    /// Build kustomization directories as `kubectl kustomize` would.
+    Render(crate::render::RenderArgs),
 }
 
 pub fn run(
@@ -47,5 +49,6 @@ pub fn run(
     };
     match cli.command {
         Command::Detect(args) => crate::detect::command::run(args, stdout, stderr),
+        Command::Render(args) => crate::render::run(&args, stdout, stderr),
     }
 }

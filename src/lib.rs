@@ -8,9 +8,20 @@
 //! The modules follow the pipeline (see ARCHITECTURE.md): event → plan → detect → render →
 //! preview transform → diff → apply → report.
 
+pub mod actions;
 pub mod cli;
+pub mod config;
 pub mod detect;
+pub mod diff;
 pub mod git;
+pub mod github;
+pub mod image_override;
+pub mod plan;
+pub mod preview;
+pub mod render;
+pub mod report;
+pub mod resource_scope;
+pub mod timestamp;
 pub mod units;
 
 use std::ffi::OsString;

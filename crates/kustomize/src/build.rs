@@ -12,9 +12,8 @@
 //! The order matters and is kustomize's: names must be final (prefix, suffix, hash) before
 //! references are fixed, and hashes are computed on the transformed content.
 //!
-//! Patches, replacements and vars belong to the patch module; their stages are marked
-//! "PATCH HOOK" below and refuse the build (a typed `Unsupported` error, never a silently
-//! different output) until it is wired in.
+//! The patch and replacement algorithms live in `patch` (`patch::stage` is their glue) and
+//! `transform::replacements`; legacy vars in `transform::vars`.
 
 use crate::error::BuildError;
 use crate::field_specs::{FieldSpec, TransformerConfig};
@@ -24,7 +23,9 @@ use crate::kustomization::{
     GeneratorArgs, ImageEntry, Kustomization, KustomizationKind, LabelEntry, ReplicaEntry,
 };
 use crate::loader::{self, LoadRestrictor, Loader, Target};
-use crate::resource::{Behavior, ResMap, Resource};
+use crate::patch::stage;
+use crate::resource::{Behavior, Provenance, ResMap, Resource};
+use crate::transform::vars::{self, VarDefinition};
 use crate::transform::{
     hash_suffix, images, labels, name_affix, name_references, namespace, replicas, sort,
 };
@@ -46,16 +47,21 @@ pub fn build(
     let dir = fs::join("", dir).map_err(|e| BuildError::fs(dir, e))?;
     let loader = Loader::new(fs, options.load_restrictor);
     let kustomization = loader.load_kustomization(&dir)?;
+    // kustomize tracks provenance whenever the top kustomization has any `buildMetadata`
+    // (nested kustomizations inherit the top's setting).
+    let ctx = Context {
+        loader,
+        provenance_root: (!kustomization.build_metadata.is_empty()).then_some(dir.as_str()),
+    };
     let mut accumulated = Accumulator::new();
-    accumulate(&loader, &dir, &kustomization, &mut accumulated)?;
+    accumulate(&ctx, &dir, &kustomization, &mut accumulated)?;
     let file = kustomization.file.as_str();
 
     let mut resources = accumulated.resources.into_vec();
     hash_suffix::add_hash_suffixes(&mut resources);
     name_references::fix_name_references(&mut resources, &accumulated.config.name_reference)
         .map_err(|m| BuildError::transform(file, "nameReference", m))?;
-    // PATCH HOOK (vars): resolve `$(VAR)` references here, after name references, as kustomize's
-    // `ResolveVars`. Refused in `accumulate` until wired.
+    resolve_vars(&mut resources, &accumulated.vars, &accumulated.config, file)?;
     resources.retain(|resource| resource.annotation(LOCAL_CONFIG_ANNOTATION) != Some("true"));
     apply_sort(&mut resources, &kustomization)?;
     if kustomization.build_metadata.iter().any(|option| option == "managedByLabel") {
@@ -63,7 +69,129 @@ pub fn build(
         labels::set_pairs(&mut resources, &label, &[FieldSpec::any_kind("metadata/labels", true)])
             .map_err(|m| BuildError::transform(file, "buildMetadata", m))?;
     }
+    let wants = |option: &str| kustomization.build_metadata.iter().any(|o| o == option);
+    let (origins, transformations) = (wants("originAnnotations"), wants("transformerAnnotations"));
+    for resource in &mut resources {
+        write_provenance(resource, origins, transformations);
+        stringify_annotations(resource);
+        drop_empty_annotations(resource);
+    }
     Ok(resources.into_iter().map(|resource| resource.value).collect())
+}
+
+/// Prints tracked provenance as kustomize's annotations, when asked for.
+fn write_provenance(resource: &mut Resource, origins: bool, transformations: bool) {
+    let mut annotations = Vec::new();
+    if origins && let Some(origin) = &resource.origin {
+        annotations.push((ORIGIN_ANNOTATION, origin.to_annotation()));
+    }
+    if transformations && !resource.transformations.is_empty() {
+        annotations.push((
+            TRANSFORMATIONS_ANNOTATION,
+            Provenance::list_to_annotation(&resource.transformations),
+        ));
+    }
+    for (key, text) in annotations {
+        let metadata = resource.metadata_mut();
+        let entry =
+            metadata.entry("annotations".to_owned()).or_insert_with(|| Value::Map(Map::new()));
+        if !matches!(entry, Value::Map(_)) {
+            *entry = Value::Map(Map::new());
+        }
+        if let Value::Map(map) = entry {
+            map.insert(key.to_owned(), Value::String(text));
+        }
+    }
+}
+
+/// One build: how files are read, and whether provenance is tracked.
+#[derive(Debug, Clone, Copy)]
+struct Context<'a> {
+    loader: Loader<'a>,
+    /// The directory being built, when provenance is tracked (paths in origins are relative
+    /// to it).
+    provenance_root: Option<&'a str>,
+}
+
+impl Context<'_> {
+    /// `path` as an origin path, when provenance is tracked.
+    fn provenance_path(&self, path: &str) -> Option<String> {
+        self.provenance_root.map(|root| fs::relative_to(path, root))
+    }
+
+    /// Records that a builtin transformer configured in `file` ran over `resources`, as
+    /// kustomize's `AddTransformerAnnotation` (an object without an origin takes it as one).
+    fn record_builtin(&self, resources: &mut [Resource], file: &str, kind: &str, times: usize) {
+        let Some(configured_in) = self.provenance_path(file) else { return };
+        let by = Provenance {
+            configured_in,
+            configured_by: Some(["builtin".into(), kind.into(), String::new(), String::new()]),
+            ..Provenance::default()
+        };
+        for _ in 0..times {
+            record_transformation(resources, &by);
+        }
+    }
+}
+
+fn record_transformation(resources: &mut [Resource], by: &Provenance) {
+    for resource in resources.iter_mut() {
+        if resource.origin.is_none() {
+            resource.origin = Some(by.clone());
+        } else {
+            resource.transformations.push(by.clone());
+        }
+    }
+}
+
+/// The provenance of objects made or changed by a plugin configuration object (kustomize's
+/// `OriginFromCustomPlugin`): configured in the file the configuration came from.
+fn plugin_provenance(config: &Resource) -> Option<Provenance> {
+    let origin = config.origin.as_ref()?;
+    Some(Provenance {
+        configured_in: origin.path.clone(),
+        configured_by: Some([
+            config.api_version().to_owned(),
+            config.kind().to_owned(),
+            config.name().to_owned(),
+            config.namespace().to_owned(),
+        ]),
+        ..Provenance::default()
+    })
+}
+
+/// kustomize rewrites every annotation as a string when it strips its build annotations at the
+/// end, so `port: 8080` in annotations prints as `port: "8080"` (labels keep their type).
+fn stringify_annotations(resource: &mut Resource) {
+    let Some(Value::Map(annotations)) = resource.value.get_path_mut(&["metadata", "annotations"])
+    else {
+        return;
+    };
+    for value in annotations.values_mut() {
+        if !matches!(value, Value::String(_))
+            && let Some(text) = crate::resource::scalar_text(value)
+        {
+            *value = Value::String(text);
+        }
+    }
+}
+
+/// kustomize tags every object with internal annotations while it builds and strips them at
+/// the end; writing the stripped map back removes an `annotations` field that is empty or null
+/// (labels are untouched).
+fn drop_empty_annotations(resource: &mut Resource) {
+    let Some(metadata) = resource.value.get_path_mut(&["metadata"]).and_then(Value::as_map_mut)
+    else {
+        return;
+    };
+    let empty = match metadata.get("annotations") {
+        Some(Value::Null) => true,
+        Some(Value::Map(annotations)) => annotations.is_empty(),
+        _ => false,
+    };
+    if empty {
+        metadata.shift_remove("annotations");
+    }
 }
 
 /// Builds and prints as `kubectl kustomize` does.
@@ -78,6 +206,8 @@ pub fn build_yaml(
 
 /// Objects carrying this annotation with value "true" are dropped from the output.
 const LOCAL_CONFIG_ANNOTATION: &str = "config.kubernetes.io/local-config";
+const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
+const TRANSFORMATIONS_ANNOTATION: &str = "alpha.config.kubernetes.io/transformations";
 const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// The kustomize release whose behaviour we reproduce (used by `buildMetadata: [managedByLabel]`).
 const KUSTOMIZE_VERSION: &str = "v5.5.0";
@@ -87,11 +217,19 @@ const KUSTOMIZE_VERSION: &str = "v5.5.0";
 struct Accumulator {
     resources: ResMap,
     config: TransformerConfig,
+    /// Legacy `vars` declared so far, by this kustomization and everything it includes.
+    vars: Vec<VarDefinition>,
 }
 
 impl Accumulator {
+    /// An empty accumulator: no objects and empty tables (each kustomization merges the
+    /// builtin tables in, as kustomize's `MergeConfig` does; the merge order matters).
     fn new() -> Accumulator {
-        Accumulator { resources: ResMap::new(), config: TransformerConfig::builtin().clone() }
+        Accumulator {
+            resources: ResMap::new(),
+            config: TransformerConfig::default(),
+            vars: Vec::new(),
+        }
     }
 
     /// kustomize's `MergeAccumulator`: append (duplicates refused) and merge tables.
@@ -99,29 +237,41 @@ impl Accumulator {
         self.resources
             .append_all(other.resources)
             .map_err(|id| BuildError::DuplicateId { file: file.to_owned(), id: id.to_string() })?;
-        self.config.merge(&other.config).map_err(|m| BuildError::invalid(file, "configurations", m))
+        self.config
+            .merge(&other.config)
+            .map_err(|m| BuildError::invalid(file, "configurations", m))?;
+        self.vars.extend(other.vars);
+        vars::check_unique(&self.vars)
+            .map_err(|e| BuildError::transform(file, "vars", e.to_string()))
     }
 }
 
 /// One kustomization's `accumulateTarget`, adding to `acc`.
 fn accumulate(
-    loader: &Loader<'_>,
+    ctx: &Context<'_>,
     dir: &str,
     k: &Kustomization,
     acc: &mut Accumulator,
 ) -> Result<(), BuildError> {
     let file = k.file.as_str();
-    refuse_unwired(k)?;
     for entry in &k.resources {
-        accumulate_resource(loader, dir, file, "resources", entry, acc)?;
+        accumulate_resource(ctx, dir, file, "resources", entry, acc)?;
     }
-    for entry in &k.configurations {
-        let (path, bytes) = loader.read_restricted(dir, file, entry)?;
-        let value = loader::parse_single(&bytes, &path)?;
-        let config = TransformerConfig::from_value(&value)
-            .map_err(|m| BuildError::invalid(&path, "configurations", m))?;
-        acc.config.merge(&config).map_err(|m| BuildError::invalid(file, "configurations", m))?;
+    // kustomize's `MakeTransformerConfig`: the builtin tables merged with the configuration
+    // files (themselves merged in order), then merged into what is accumulated.
+    let mut tables = TransformerConfig::builtin().clone();
+    if !k.configurations.is_empty() {
+        let mut files = TransformerConfig::default();
+        for entry in &k.configurations {
+            let (path, bytes) = ctx.loader.read_restricted(dir, file, entry)?;
+            let value = loader::parse_single(&bytes, &path)?;
+            let config = TransformerConfig::from_value(&value)
+                .map_err(|m| BuildError::invalid(&path, "configurations", m))?;
+            files.merge(&config).map_err(|m| BuildError::invalid(&path, "configurations", m))?;
+        }
+        tables.merge(&files).map_err(|m| BuildError::invalid(file, "configurations", m))?;
     }
+    acc.config.merge(&tables).map_err(|m| BuildError::invalid(file, "configurations", m))?;
     if !k.crds.is_empty() {
         return Err(BuildError::Unsupported {
             file: file.to_owned(),
@@ -129,9 +279,9 @@ fn accumulate(
             what: "CRD-derived transformer configuration is not implemented".into(),
         });
     }
-    run_generators(loader, dir, k, acc)?;
+    run_generators(ctx, dir, k, acc)?;
     for entry in &k.components {
-        let component_dir = match loader.resolve(dir, file, "components", entry)? {
+        let component_dir = match ctx.loader.resolve(dir, file, "components", entry)? {
             Target::Dir(path) => path,
             Target::File(path) => {
                 return Err(BuildError::invalid(
@@ -141,7 +291,7 @@ fn accumulate(
                 ));
             }
         };
-        let component = loader.load_kustomization(&component_dir)?;
+        let component = ctx.loader.load_kustomization(&component_dir)?;
         if component.kind != KustomizationKind::Component {
             return Err(BuildError::invalid(
                 &component.file,
@@ -150,11 +300,11 @@ fn accumulate(
             ));
         }
         // A component works on everything accumulated so far, as if its content were inlined.
-        accumulate(loader, &component_dir, &component, acc)?;
+        accumulate(ctx, &component_dir, &component, acc)?;
     }
-    run_builtin_transformers(k, acc)?;
+    run_builtin_transformers(ctx, dir, k, acc)?;
     for entry in &k.transformers {
-        run_transformer_config(loader, dir, k, entry, acc)?;
+        run_transformer_config(ctx, dir, k, entry, acc)?;
     }
     if !k.validators.is_empty() {
         return Err(BuildError::Unsupported {
@@ -163,42 +313,94 @@ fn accumulate(
             what: "validator plugins are not run".into(),
         });
     }
-    Ok(())
+    merge_vars(k, acc)
 }
 
-/// PATCH HOOK: the patch module replaces these refusals with its stages. Until then a
-/// kustomization using them fails clearly instead of rendering without them.
-fn refuse_unwired(k: &Kustomization) -> Result<(), BuildError> {
-    let unwired = [
-        ("patchesStrategicMerge", k.patches_strategic_merge.is_empty()),
-        ("patches", k.patches.is_empty()),
-        ("patchesJson6902", k.patches_json6902.is_empty()),
-        ("replacements", k.replacements.is_empty()),
-        ("vars", k.vars.is_empty()),
-    ];
-    match unwired.iter().find(|(_, empty)| !empty) {
-        Some((field, _)) => Err(BuildError::Unsupported {
-            file: k.file.clone(),
-            field: (*field).to_owned(),
-            what: "not yet implemented".into(),
-        }),
-        None => Ok(()),
+/// kustomize's `MergeVars`: each var is bound to the one object (by current or previous id) it
+/// names, if present at this level, and joins the set of declared vars.
+fn merge_vars(k: &Kustomization, acc: &mut Accumulator) -> Result<(), BuildError> {
+    let file = k.file.as_str();
+    let fail = |e: vars::VarError| BuildError::transform(file, "vars", e.to_string());
+    for entry in &k.vars {
+        let var = VarDefinition::from_value(entry).map_err(fail)?;
+        let matches: Vec<usize> = acc
+            .resources
+            .iter()
+            .enumerate()
+            .filter(|(_, resource)| {
+                std::iter::once(resource.id()).chain(resource.previous_ids.iter().cloned()).any(
+                    |id| {
+                        var.refers_to(&id.gvk.api_version(), &id.gvk.kind, &id.name, &id.namespace)
+                    },
+                )
+            })
+            .map(|(index, _)| index)
+            .collect();
+        match matches.as_slice() {
+            [] => {}
+            [index] => acc.resources.get_mut(*index).ref_var_names.push(var.name.clone()),
+            _ => {
+                return Err(BuildError::transform(
+                    file,
+                    "vars",
+                    format!(
+                        "found {} resId matches for var {} (unable to disambiguate)",
+                        matches.len(),
+                        var.name
+                    ),
+                ));
+            }
+        }
+        acc.vars.push(var);
     }
+    vars::check_unique(&acc.vars).map_err(fail)
+}
+
+/// kustomize's `ResolveVars`: every declared var takes its value from its object (after all
+/// renames), then `$(NAME)` references in the `varReference` fields are replaced.
+fn resolve_vars(
+    resources: &mut [Resource],
+    declared: &[VarDefinition],
+    config: &TransformerConfig,
+    file: &str,
+) -> Result<(), BuildError> {
+    if declared.is_empty() {
+        return Ok(());
+    }
+    let fail = |e: vars::VarError| BuildError::transform(file, "vars", e.to_string());
+    let mut values = std::collections::HashMap::new();
+    for var in declared {
+        let owner = resources
+            .iter()
+            .find(|resource| resource.ref_var_names.contains(&var.name))
+            .ok_or_else(|| fail(vars::VarError::Unbound { name: var.name.clone() }))?;
+        values.insert(var.name.clone(), vars::var_value(var, &owner.value).map_err(fail)?);
+    }
+    let mut objects: Vec<Value> =
+        resources.iter_mut().map(|r| std::mem::replace(&mut r.value, Value::Null)).collect();
+    let result = vars::substitute(&mut objects, &values, &config.var_reference);
+    for (resource, object) in resources.iter_mut().zip(objects) {
+        resource.value = object;
+    }
+    result.map(|_| ()).map_err(fail)
 }
 
 /// One `resources` entry: a file of objects or a kustomization directory built on its own.
 fn accumulate_resource(
-    loader: &Loader<'_>,
+    ctx: &Context<'_>,
     dir: &str,
     file: &str,
     field: &str,
     entry: &str,
     acc: &mut Accumulator,
 ) -> Result<(), BuildError> {
-    match loader.resolve(dir, file, field, entry)? {
+    match ctx.loader.resolve(dir, file, field, entry)? {
         Target::File(path) => {
-            let bytes = loader.fs.read_file(&path).map_err(|e| BuildError::fs(file, e))?;
-            for resource in resources_from_file(&bytes, &path)? {
+            let bytes = ctx.loader.fs.read_file(&path).map_err(|e| BuildError::fs(file, e))?;
+            let origin =
+                ctx.provenance_path(&path).map(|path| Provenance { path, ..Provenance::default() });
+            for mut resource in resources_from_file(&bytes, &path)? {
+                resource.origin.clone_from(&origin);
                 acc.resources.append(resource).map_err(|id| BuildError::DuplicateId {
                     file: path.clone(),
                     id: id.to_string(),
@@ -207,7 +409,7 @@ fn accumulate_resource(
             Ok(())
         }
         Target::Dir(path) => {
-            let nested = loader.load_kustomization(&path)?;
+            let nested = ctx.loader.load_kustomization(&path)?;
             if nested.kind == KustomizationKind::Component {
                 return Err(BuildError::invalid(
                     &nested.file,
@@ -216,7 +418,7 @@ fn accumulate_resource(
                 ));
             }
             let mut sub = Accumulator::new();
-            accumulate(loader, &path, &nested, &mut sub)?;
+            accumulate(ctx, &path, &nested, &mut sub)?;
             acc.absorb(sub, &nested.file)
         }
     }
@@ -269,7 +471,7 @@ fn push_objects(document: Value, path: &str, out: &mut Vec<Resource>) -> Result<
 
 /// `configMapGenerator` then `secretGenerator`, each entry merged into the accumulated objects.
 fn run_generators(
-    loader: &Loader<'_>,
+    ctx: &Context<'_>,
     dir: &str,
     k: &Kustomization,
     acc: &mut Accumulator,
@@ -280,8 +482,45 @@ fn run_generators(
         (GeneratorKind::Secret, "secretGenerator", &k.secret_generator),
     ];
     for (kind, field, entries) in kinds {
+        let by = ctx.provenance_path(file).map(|configured_in| Provenance {
+            configured_in,
+            configured_by: Some([
+                "builtin".into(),
+                kind.kind_name().into(),
+                String::new(),
+                String::new(),
+            ]),
+            ..Provenance::default()
+        });
         for args in entries {
-            run_generator(loader, dir, file, field, kind, args, k.generator_options.as_ref(), acc)?;
+            let global = k.generator_options.as_ref();
+            run_generator(ctx, dir, file, field, kind, args, global, by.clone(), acc)?;
+        }
+    }
+    for entry in &k.generators {
+        for config in plugin_configs(ctx, dir, file, "generators", entry)? {
+            let by = plugin_provenance(&config);
+            let config = config.value;
+            let api_version =
+                config.get_path(&["apiVersion"]).and_then(Value::as_str).unwrap_or("");
+            let kind_name = config.get_path(&["kind"]).and_then(Value::as_str).unwrap_or("");
+            let kind = match (api_version, kind_name) {
+                ("builtin", "ConfigMapGenerator") => GeneratorKind::ConfigMap,
+                ("builtin", "SecretGenerator") => GeneratorKind::Secret,
+                _ => {
+                    return Err(BuildError::Unsupported {
+                        file: file.to_owned(),
+                        field: "generators".into(),
+                        what: format!("generator plugin {api_version}/{kind_name}"),
+                    });
+                }
+            };
+            let args = crate::kustomization::plugin_generator_args(
+                &config,
+                file,
+                kind == GeneratorKind::Secret,
+            )?;
+            run_generator(ctx, dir, file, "generators", kind, &args, None, by, acc)?;
         }
     }
     Ok(())
@@ -289,21 +528,26 @@ fn run_generators(
 
 #[allow(clippy::too_many_arguments)]
 fn run_generator(
-    loader: &Loader<'_>,
+    ctx: &Context<'_>,
     dir: &str,
     file: &str,
     field: &str,
     kind: GeneratorKind,
     args: &GeneratorArgs,
     global: Option<&crate::kustomization::GeneratorOptions>,
+    provenance: Option<Provenance>,
     acc: &mut Accumulator,
 ) -> Result<(), BuildError> {
     let read = |entry: &str| -> Result<Vec<u8>, String> {
-        loader.read_restricted(dir, file, entry).map(|(_, bytes)| bytes).map_err(|e| e.to_string())
+        ctx.loader
+            .read_restricted(dir, file, entry)
+            .map(|(_, bytes)| bytes)
+            .map_err(|e| e.to_string())
     };
     let mut resource = generate::generate(kind, args, global, &read)
         .map_err(|m| BuildError::transform(file, field, m))?;
     resource.source = file.to_owned();
+    resource.origin = provenance;
     absorb_generated(&mut acc.resources, resource)
         .map_err(|m| BuildError::transform(file, field, m))
 }
@@ -332,6 +576,10 @@ fn absorb_generated(resources: &mut ResMap, mut generated: Resource) -> Result<(
                     copy_metadata_from(&mut generated, &old);
                     for field in ["data", "binaryData"] {
                         merge_string_map_field(&mut generated.value, &old.value, field);
+                    }
+                    // A merged object keeps where it first came from.
+                    if old.origin.is_some() {
+                        generated.origin.clone_from(&old.origin);
                     }
                 }
             }
@@ -365,6 +613,13 @@ fn copy_metadata_from(new: &mut Resource, old: &Resource) {
     }
     new.set_name(old.name());
     new.set_namespace(old.namespace());
+    // Provenance lives in annotations in kustomize, merged like them: the new object's wins.
+    if new.origin.is_none() {
+        new.origin.clone_from(&old.origin);
+    }
+    if new.transformations.is_empty() {
+        new.transformations.clone_from(&old.transformations);
+    }
     new.previous_ids = old.previous_ids.clone();
     new.prefixes = old.prefixes.clone();
     new.suffixes = old.suffixes.clone();
@@ -389,14 +644,35 @@ fn merge_string_map_field(new: &mut Value, old: &Value, field: &str) {
 }
 
 /// The builtin transformers, in kustomize's fixed order.
-fn run_builtin_transformers(k: &Kustomization, acc: &mut Accumulator) -> Result<(), BuildError> {
+fn run_builtin_transformers(
+    ctx: &Context<'_>,
+    dir: &str,
+    k: &Kustomization,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
     let file = k.file.as_str();
     let config = acc.config.clone();
     let mut resources = std::mem::take(&mut acc.resources).into_vec();
+    // Each builtin transformer kustomize would configure is recorded (when provenance is
+    // tracked) right after it runs, as many times as kustomize configures it.
+    let label_transformers =
+        if k.labels.is_empty() && k.common_labels.is_empty() { 0 } else { k.labels.len() + 1 };
     let result = (|| {
-        // PATCH HOOK: patchesStrategicMerge, then patches (refused in `refuse_unwired`).
+        let origin = stage::Origin { loader: &ctx.loader, dir, file };
+        let record = |resources: &mut Vec<Resource>, kind: &str, times: usize| {
+            ctx.record_builtin(resources, file, kind, times);
+        };
+        stage::apply_patches_strategic_merge(origin, &k.patches_strategic_merge, &mut resources)?;
+        record(
+            &mut resources,
+            "PatchStrategicMergeTransformer",
+            usize::from(!k.patches_strategic_merge.is_empty()),
+        );
+        stage::apply_patches(origin, &k.patches, &mut resources)?;
+        record(&mut resources, "PatchTransformer", k.patches.len());
         namespace::set_namespace(&mut resources, &k.namespace, &config.namespace)
             .map_err(|m| BuildError::transform(file, "namespace", m))?;
+        record(&mut resources, "NamespaceTransformer", usize::from(!k.namespace.is_empty()));
         name_affix::add_affix(
             &mut resources,
             name_affix::Affix::Prefix,
@@ -404,6 +680,7 @@ fn run_builtin_transformers(k: &Kustomization, acc: &mut Accumulator) -> Result<
             &config.name_prefix,
         )
         .map_err(|m| BuildError::transform(file, "namePrefix", m))?;
+        record(&mut resources, "PrefixTransformer", usize::from(!k.name_prefix.is_empty()));
         name_affix::add_affix(
             &mut resources,
             name_affix::Affix::Suffix,
@@ -411,16 +688,27 @@ fn run_builtin_transformers(k: &Kustomization, acc: &mut Accumulator) -> Result<
             &config.name_suffix,
         )
         .map_err(|m| BuildError::transform(file, "nameSuffix", m))?;
+        record(&mut resources, "SuffixTransformer", usize::from(!k.name_suffix.is_empty()));
         apply_labels(&mut resources, &k.labels, &k.common_labels, &config)
             .map_err(|m| BuildError::transform(file, "labels", m))?;
+        record(&mut resources, "LabelTransformer", label_transformers);
         labels::set_pairs(&mut resources, &k.common_annotations, &config.common_annotations)
             .map_err(|m| BuildError::transform(file, "commonAnnotations", m))?;
-        // PATCH HOOK: patchesJson6902 (refused in `refuse_unwired`).
+        record(
+            &mut resources,
+            "AnnotationsTransformer",
+            usize::from(!k.common_annotations.is_empty()),
+        );
+        stage::apply_patches_json6902(origin, &k.patches_json6902, &mut resources)?;
+        record(&mut resources, "PatchJson6902Transformer", k.patches_json6902.len());
         apply_replicas(&mut resources, &k.replicas, &config)
             .map_err(|m| BuildError::transform(file, "replicas", m))?;
+        record(&mut resources, "ReplicaCountTransformer", k.replicas.len());
         apply_images(&mut resources, &k.images, &config)
             .map_err(|m| BuildError::transform(file, "images", m))?;
-        // PATCH HOOK: replacements (refused in `refuse_unwired`).
+        record(&mut resources, "ImageTagTransformer", k.images.len());
+        stage::apply_replacements(origin, &k.replacements, &mut resources)?;
+        record(&mut resources, "ReplacementTransformer", usize::from(!k.replacements.is_empty()));
         Ok(())
     })();
     acc.resources.replace_all(resources);
@@ -455,23 +743,30 @@ fn apply_images(
 ) -> Result<(), String> {
     entries
         .iter()
-        .try_for_each(|entry| images::ImageRewrite::new(entry).apply(resources, &config.images))
+        .try_for_each(|entry| images::ImageRewrite::new(entry)?.apply(resources, &config.images))
 }
 
 /// A `transformers` entry: builtin transformer configurations, inline or from files or
 /// directories. Plugins that would run external code are refused.
 fn run_transformer_config(
-    loader: &Loader<'_>,
+    ctx: &Context<'_>,
     dir: &str,
     k: &Kustomization,
     entry: &str,
     acc: &mut Accumulator,
 ) -> Result<(), BuildError> {
     let file = k.file.as_str();
-    let configs = plugin_configs(loader, dir, file, "transformers", entry)?;
+    let configs = plugin_configs(ctx, dir, file, "transformers", entry)?;
     let mut resources = std::mem::take(&mut acc.resources).into_vec();
+    let origin = stage::Origin { loader: &ctx.loader, dir, file };
     let result = configs.iter().try_for_each(|config| {
-        apply_builtin_transformer(config, &mut resources, &acc.config, file)
+        apply_builtin_transformer(origin, &config.value, &mut resources, &acc.config)?;
+        if ctx.provenance_root.is_some()
+            && let Some(by) = plugin_provenance(config)
+        {
+            record_transformation(&mut resources, &by);
+        }
+        Ok(())
     });
     acc.resources.replace_all(resources);
     result
@@ -479,30 +774,37 @@ fn run_transformer_config(
 
 /// The plugin configuration objects an entry of `transformers` or `generators` names.
 fn plugin_configs(
-    loader: &Loader<'_>,
+    ctx: &Context<'_>,
     dir: &str,
     file: &str,
     field: &str,
     entry: &str,
-) -> Result<Vec<Value>, BuildError> {
-    // kustomize first tries the entry as inline YAML objects, then as a path.
+) -> Result<Vec<Resource>, BuildError> {
+    // kustomize first tries the entry as inline YAML objects (their origin is the
+    // kustomization itself), then as a path.
     if entry.contains('\n')
-        && let Ok(resources) = resources_from_file(entry.as_bytes(), file)
+        && let Ok(mut resources) = resources_from_file(entry.as_bytes(), file)
         && !resources.is_empty()
     {
-        return Ok(resources.into_iter().map(|r| r.value).collect());
+        let origin =
+            ctx.provenance_path(file).map(|path| Provenance { path, ..Provenance::default() });
+        for resource in &mut resources {
+            resource.origin.clone_from(&origin);
+        }
+        return Ok(resources);
     }
     let mut sub = Accumulator::new();
-    accumulate_resource(loader, dir, file, field, entry, &mut sub)?;
-    Ok(sub.resources.into_iter().map(|r| r.value).collect())
+    accumulate_resource(ctx, dir, file, field, entry, &mut sub)?;
+    Ok(sub.resources.into_vec())
 }
 
 fn apply_builtin_transformer(
+    origin: stage::Origin<'_>,
     config: &Value,
-    resources: &mut [Resource],
+    resources: &mut Vec<Resource>,
     tables: &TransformerConfig,
-    file: &str,
 ) -> Result<(), BuildError> {
+    let file = origin.file;
     let api_version = config.get_path(&["apiVersion"]).and_then(Value::as_str).unwrap_or("");
     let kind = config.get_path(&["kind"]).and_then(Value::as_str).unwrap_or("");
     let unsupported = || BuildError::Unsupported {
@@ -583,7 +885,9 @@ fn apply_builtin_transformer(
             if field_specs.is_empty() {
                 field_specs = tables.images.clone();
             }
-            images::ImageRewrite::new(&entry).apply(resources, &field_specs).map_err(fail)
+            images::ImageRewrite::new(&entry)
+                .and_then(|r| r.apply(resources, &field_specs))
+                .map_err(fail)
         }
         "ReplicaCountTransformer" => {
             let replica = config.get_path(&["replica"]).cloned().unwrap_or(Value::Null);
@@ -595,6 +899,29 @@ fn apply_builtin_transformer(
                 },
             };
             replicas::set_replicas(resources, &entry, &specs("fieldSpecs")?).map_err(fail)
+        }
+        "PatchTransformer" => {
+            // The plugin's fields are those of a `patches` entry.
+            let mut entry = Map::new();
+            for key in ["path", "patch", "target", "options"] {
+                if let Some(value) = config.get_path(&[key]) {
+                    entry.insert(key.to_owned(), value.clone());
+                }
+            }
+            stage::apply_patches(origin, &[Value::Map(entry)], resources)
+        }
+        "PatchStrategicMergeTransformer" => {
+            let paths = config.get_path(&["paths"]).and_then(Value::as_seq).unwrap_or(&[]).to_vec();
+            let mut entries = paths;
+            if let Some(patches) = config.get_path(&["patches"]).and_then(Value::as_str) {
+                entries.push(Value::String(patches.to_owned()));
+            }
+            stage::apply_patches_strategic_merge(origin, &entries, resources)
+        }
+        "ReplacementTransformer" => {
+            let replacements =
+                config.get_path(&["replacements"]).and_then(Value::as_seq).unwrap_or(&[]);
+            stage::apply_replacements(origin, replacements, resources)
         }
         _ => Err(unsupported()),
     }

@@ -57,23 +57,22 @@ impl FieldSpec {
                         _ => return Err("'create' must be true or false".into()),
                     }
                 }
-                // kustomize's FieldSpec also carries these on its embedded Gvk; they select
-                // nothing.
-                "isNamespaced" | "apiVersion" => {}
-                other => return Err(format!("unknown field spec field '{other}'")),
+                // kustomize decodes field specs leniently: other keys are ignored.
+                _ => {}
             }
         }
         Ok(spec)
     }
 
-    /// kustomize's `effectivelyEquals`: same path and this spec's gvk selected by the other's.
+    /// The group/version/kind this spec selects.
+    pub fn gvk(&self) -> Gvk {
+        Gvk { group: self.group.clone(), version: self.version.clone(), kind: self.kind.clone() }
+    }
+
+    /// kustomize's `effectivelyEquals`: same path and this spec's gvk selected by the other's
+    /// (so a kind-specific spec already present absorbs a later kind-less one, not the reverse).
     fn effectively_equals(&self, other: &FieldSpec) -> bool {
-        let gvk = Gvk {
-            group: self.group.clone(),
-            version: self.version.clone(),
-            kind: self.kind.clone(),
-        };
-        other.selects(&gvk) && self.path == other.path
+        other.selects(&self.gvk()) && self.path == other.path
     }
 }
 
@@ -117,6 +116,32 @@ pub fn merge_specs(specs: &mut Vec<FieldSpec>, incoming: &[FieldSpec]) -> Result
         }
     }
     Ok(())
+}
+
+/// kustomize's `Gvk.IsLessThan`: kinds it orders first, then the rest, then kinds it orders
+/// last; ties broken by `group_version_kind` with `~` for empty parts.
+pub fn gvk_order(a: &Gvk, b: &Gvk) -> std::cmp::Ordering {
+    let rank = |gvk: &Gvk| -> i64 {
+        let first = crate::transform::sort::DEFAULT_ORDER_FIRST;
+        let last = crate::transform::sort::DEFAULT_ORDER_LAST;
+        if let Some(i) = first.iter().position(|k| *k == gvk.kind) {
+            i as i64 - first.len() as i64
+        } else if let Some(i) = last.iter().position(|k| *k == gvk.kind) {
+            1 + i as i64
+        } else {
+            0
+        }
+    };
+    let key = |gvk: &Gvk| {
+        let or = |s: &str| if s.is_empty() { "~".to_owned() } else { s.to_owned() };
+        format!(
+            "{}_{}_{}",
+            if gvk.group.is_empty() { "~G".to_owned() } else { or(&gvk.group) },
+            if gvk.version.is_empty() { "~V".to_owned() } else { or(&gvk.version) },
+            if gvk.kind.is_empty() { "~K".to_owned() } else { or(&gvk.kind) }
+        )
+    };
+    rank(a).cmp(&rank(b)).then_with(|| key(a).cmp(&key(b)))
 }
 
 /// A name-reference rule: fields (in referrers) that hold the name of an object of `gvk`.
@@ -191,14 +216,35 @@ impl TransformerConfig {
                 other => return Err(format!("unknown transformer configuration field '{other}'")),
             };
             for item in list {
-                let spec = FieldSpec::from_value(item)?;
-                merge_specs(target, std::slice::from_ref(&spec))?;
+                target.push(FieldSpec::from_value(item)?);
             }
         }
+        config.sort();
         Ok(config)
     }
 
-    /// Adds `other`'s specs to this configuration (kustomize's `TransformerConfig.Merge`).
+    /// kustomize's `sortFields`: every table ordered by group/version/kind priority. The order
+    /// matters because merging keeps the first of two specs that select each other.
+    fn sort(&mut self) {
+        for specs in [
+            &mut self.name_prefix,
+            &mut self.name_suffix,
+            &mut self.namespace,
+            &mut self.common_labels,
+            &mut self.labels,
+            &mut self.template_labels,
+            &mut self.common_annotations,
+            &mut self.var_reference,
+            &mut self.images,
+            &mut self.replicas,
+        ] {
+            specs.sort_by(|a, b| gvk_order(&a.gvk(), &b.gvk()));
+        }
+        self.name_reference.sort_by(|a, b| gvk_order(&a.gvk, &b.gvk));
+    }
+
+    /// Adds `other`'s specs to this configuration (kustomize's `TransformerConfig.Merge`,
+    /// which sorts the result).
     pub fn merge(&mut self, other: &TransformerConfig) -> Result<(), String> {
         merge_specs(&mut self.name_prefix, &other.name_prefix)?;
         merge_specs(&mut self.name_suffix, &other.name_suffix)?;
@@ -217,6 +263,7 @@ impl TransformerConfig {
                 None => self.name_reference.push(incoming.clone()),
             }
         }
+        self.sort();
         Ok(())
     }
 }

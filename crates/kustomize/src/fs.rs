@@ -93,6 +93,16 @@ pub fn file_name(path: &str) -> &str {
     }
 }
 
+/// `path` relative to the directory `base` (both normalised), with `..` where needed.
+pub fn relative_to(path: &str, base: &str) -> String {
+    let path_parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let base_parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+    let common = path_parts.iter().zip(&base_parts).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = vec![".."; base_parts.len() - common];
+    parts.extend(&path_parts[common..]);
+    if parts.is_empty() { ".".to_owned() } else { parts.join("/") }
+}
+
 /// Whether `path` is `dir` itself or lies below it.
 pub fn is_within(path: &str, dir: &str) -> bool {
     dir.is_empty()
@@ -346,6 +356,14 @@ mod tests {
         assert_eq!(join("a", "..").unwrap(), "");
         assert!(matches!(join("a", "../.."), Err(FsError::OutsideRoot { .. })));
         assert!(matches!(join("a", "/etc/passwd"), Err(FsError::OutsideRoot { .. })));
+    }
+
+    #[test]
+    fn relative_to_climbs_and_descends() {
+        assert_eq!(relative_to("base/x.yaml", "prod"), "../base/x.yaml");
+        assert_eq!(relative_to("prod/kustomization.yaml", "prod"), "kustomization.yaml");
+        assert_eq!(relative_to("a/b", "a/b"), ".");
+        assert_eq!(relative_to("x.yaml", ""), "x.yaml");
     }
 
     #[test]

@@ -28,7 +28,6 @@ pub struct LabelEntry {
     pub pairs: Vec<(String, String)>,
     pub include_selectors: bool,
     pub include_templates: bool,
-    pub include_volume_claim_templates: bool,
     pub fields: Vec<FieldSpec>,
 }
 
@@ -321,6 +320,46 @@ fn canonical<'k>(key: &'k str, known: &[&'static str]) -> &'k str {
     known.iter().find(|name| name.eq_ignore_ascii_case(key)).copied().unwrap_or(key)
 }
 
+/// The fields of a `configMapGenerator` / `secretGenerator` entry.
+const GENERATOR_FIELDS: &[&str] =
+    &["name", "namespace", "behavior", "literals", "files", "envs", "env", "options", "type"];
+
+/// Reads the configuration of a builtin generator plugin (`apiVersion: builtin`,
+/// `kind: ConfigMapGenerator` or `SecretGenerator`) named by a `generators` entry: the
+/// generator fields plus `metadata`, whose name and namespace fill in missing ones.
+pub fn plugin_generator_args(
+    value: &Value,
+    file: &str,
+    is_secret: bool,
+) -> Result<GeneratorArgs, BuildError> {
+    let reader = Reader { file };
+    let mut own = Map::new();
+    let mut metadata = (String::new(), String::new());
+    for (key, field) in value.as_map().into_iter().flatten() {
+        match key.as_str() {
+            "apiVersion" | "kind" => {}
+            "metadata" => {
+                let text =
+                    |k: &str| field.get_path(&[k]).and_then(Value::as_str).unwrap_or("").to_owned();
+                metadata = (text("name"), text("namespace"));
+            }
+            // Plugin configurations are decoded leniently: unknown keys are ignored.
+            known if GENERATOR_FIELDS.contains(&known) => {
+                own.insert(key.clone(), field.clone());
+            }
+            _ => {}
+        }
+    }
+    let mut args = reader.generator(&Value::Map(own), "generators", is_secret)?;
+    if args.name.is_empty() {
+        args.name = metadata.0;
+    }
+    if args.namespace.is_empty() {
+        args.namespace = metadata.1;
+    }
+    Ok(args)
+}
+
 /// Reads typed fields out of values, naming the file in every error.
 struct Reader<'a> {
     file: &'a str,
@@ -426,10 +465,6 @@ impl Reader<'_> {
                 }
                 "includeTemplates" => {
                     entry.include_templates = self.bool(field, "labels.includeTemplates")?
-                }
-                "includeVolumeClaimTemplates" => {
-                    entry.include_volume_claim_templates =
-                        self.bool(field, "labels.includeVolumeClaimTemplates")?
                 }
                 "fields" => {
                     for item in self.list(field, "labels.fields")? {

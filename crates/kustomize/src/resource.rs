@@ -159,8 +159,75 @@ pub struct Resource {
     pub behavior: Option<Behavior>,
     /// Set on generated objects that get a content hash appended to their name.
     pub needs_hash_suffix: bool,
+    /// Names of the legacy `vars` whose object this is (kustomize's `refVarNames`).
+    pub ref_var_names: Vec<String>,
     /// The file this object came from (for error messages).
     pub source: String,
+    /// Where the object came from, tracked when the top kustomization sets `buildMetadata`
+    /// (printed as `config.kubernetes.io/origin` with `originAnnotations`).
+    pub origin: Option<Provenance>,
+    /// The transformers that ran over the object, in order (printed as
+    /// `alpha.config.kubernetes.io/transformations` with `transformerAnnotations`).
+    pub transformations: Vec<Provenance>,
+}
+
+/// kustomize's `resource.Origin`: a file an object was read from, or the kustomization (or
+/// plugin configuration) whose generator or transformer made or touched it. Paths are relative
+/// to the directory being built.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Provenance {
+    pub path: String,
+    pub configured_in: String,
+    /// apiVersion, kind, name and namespace of the configuring plugin.
+    pub configured_by: Option<[String; 4]>,
+}
+
+impl Provenance {
+    /// The YAML kustomize writes for it (field order `path`, `configuredIn`, `configuredBy`),
+    /// each line prefixed by `indent` (the first by `first`).
+    fn write_yaml(&self, out: &mut String, first: &str, indent: &str) {
+        let mut lines: Vec<String> = Vec::new();
+        if !self.path.is_empty() {
+            lines.push(format!("path: {}", self.path));
+        }
+        if !self.configured_in.is_empty() {
+            lines.push(format!("configuredIn: {}", self.configured_in));
+        }
+        if let Some([api_version, kind, name, namespace]) = &self.configured_by {
+            lines.push("configuredBy:".to_owned());
+            for (key, value) in [
+                ("apiVersion", api_version),
+                ("kind", kind),
+                ("name", name),
+                ("namespace", namespace),
+            ] {
+                if !value.is_empty() {
+                    lines.push(format!("  {key}: {value}"));
+                }
+            }
+        }
+        for (i, line) in lines.iter().enumerate() {
+            out.push_str(if i == 0 { first } else { indent });
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+
+    /// The text of a `config.kubernetes.io/origin` annotation.
+    pub fn to_annotation(&self) -> String {
+        let mut out = String::new();
+        self.write_yaml(&mut out, "", "");
+        out
+    }
+
+    /// The text of an `alpha.config.kubernetes.io/transformations` annotation.
+    pub fn list_to_annotation(list: &[Provenance]) -> String {
+        let mut out = String::new();
+        for item in list {
+            item.write_yaml(&mut out, "- ", "  ");
+        }
+        out
+    }
 }
 
 impl Resource {
@@ -173,7 +240,10 @@ impl Resource {
             suffixes: Vec::new(),
             behavior: None,
             needs_hash_suffix: false,
+            ref_var_names: Vec::new(),
             source: source.to_owned(),
+            origin: None,
+            transformations: Vec::new(),
         }
     }
 

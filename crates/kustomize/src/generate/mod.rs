@@ -18,6 +18,14 @@ pub enum GeneratorKind {
 }
 
 impl GeneratorKind {
+    /// The builtin plugin kind kustomize names this generator by.
+    pub fn kind_name(self) -> &'static str {
+        match self {
+            GeneratorKind::ConfigMap => "ConfigMapGenerator",
+            GeneratorKind::Secret => "SecretGenerator",
+        }
+    }
+
     fn kind(self) -> &'static str {
         match self {
             GeneratorKind::ConfigMap => "ConfigMap",
@@ -61,7 +69,7 @@ pub fn generate(
             for (key, value) in pairs {
                 match String::from_utf8(value) {
                     Ok(text) => data.insert(key, Value::String(text)),
-                    Err(bytes) => binary.insert(key, Value::String(base64(bytes.as_bytes()))),
+                    Err(bytes) => binary.insert(key, Value::String(base64_lines(bytes.as_bytes()))),
                 };
             }
             if !data.is_empty() {
@@ -77,7 +85,7 @@ pub fn generate(
             object.insert("type".into(), Value::String(secret_type.to_owned()));
             let data: Map = pairs
                 .into_iter()
-                .map(|(key, value)| (key, Value::String(base64(&value))))
+                .map(|(key, value)| (key, Value::String(base64_lines(&value))))
                 .collect();
             if !data.is_empty() {
                 object.insert("data".into(), Value::Map(data));
@@ -230,6 +238,22 @@ fn env_file_pairs(content: &[u8], file: &str) -> Result<Vec<(String, Vec<u8>)>, 
     Ok(pairs)
 }
 
+/// Base64 as kyaml writes generated data: when the encoding is 70 characters or longer it is
+/// broken into 70-character lines, each ending with a newline (so it prints as a literal block).
+pub fn base64_lines(bytes: &[u8]) -> String {
+    const LINE: usize = 70;
+    let encoded = base64(bytes);
+    if encoded.len() < LINE {
+        return encoded;
+    }
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / LINE + 1);
+    for chunk in encoded.as_bytes().chunks(LINE) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out
+}
+
 /// Standard base64 with padding.
 pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -254,6 +278,15 @@ mod tests {
 
     fn no_files(path: &str) -> Result<Vec<u8>, String> {
         Err(format!("{path}: not found"))
+    }
+
+    #[test]
+    fn long_base64_is_broken_into_lines() {
+        let encoded = base64_lines(&[b'x'; 60]);
+        let lines: Vec<&str> = encoded.split_terminator('\n').collect();
+        assert_eq!(lines.iter().map(|l| l.len()).collect::<Vec<_>>(), vec![70, 10]);
+        assert!(encoded.ends_with('\n'));
+        assert!(!base64_lines(b"short").contains('\n'));
     }
 
     #[test]

@@ -20,14 +20,17 @@ pub struct ImageRewrite<'a> {
 }
 
 impl<'a> ImageRewrite<'a> {
-    pub fn new(entry: &'a ImageEntry) -> ImageRewrite<'a> {
-        // An entry name that is not a valid expression matches nothing, as in kustomize.
+    /// Compiles the entry; a name that is not a valid regular expression is an error (kustomize
+    /// crashes on it).
+    pub fn new(entry: &'a ImageEntry) -> Result<ImageRewrite<'a>, String> {
         let pattern = Regex::new(&format!(
             "^{}(:[a-zA-Z0-9_.{{}}-]*)?(@[a-zA-Z0-9]+([.+_-][a-zA-Z0-9]+)*:[a-zA-Z0-9_.{{}}-]*)?$",
             entry.name
         ))
-        .ok();
-        ImageRewrite { entry, pattern }
+        .map_err(|err| {
+            format!("image name '{}' is not a valid regular expression: {err}", entry.name)
+        })?;
+        Ok(ImageRewrite { entry, pattern: Some(pattern) })
     }
 
     /// The rewritten reference, or `None` when `image` is not this entry's image.
@@ -171,7 +174,7 @@ mod tests {
             new_tag: "1.25".into(),
             ..ImageEntry::default()
         };
-        let rewrite = ImageRewrite::new(&entry);
+        let rewrite = ImageRewrite::new(&entry).unwrap();
         assert_eq!(rewrite.rewrite("nginx:1.0").as_deref(), Some("reg/nginx:1.25"));
         assert_eq!(rewrite.rewrite("nginx-other:1.0"), None);
     }

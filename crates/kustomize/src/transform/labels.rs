@@ -1,5 +1,5 @@
 //! Labels and annotations: `commonLabels`, `labels` (with `includeSelectors`,
-//! `includeTemplates`, `includeVolumeClaimTemplates`, `fields`) and `commonAnnotations`.
+//! `includeTemplates`, `fields`) and `commonAnnotations`.
 //!
 //! Each pair is written at every path the field specs give (creating maps where a spec says
 //! `create`), in key order, as kustomize's label and annotation filters do.
@@ -47,9 +47,6 @@ pub fn label_entry_specs(
     } else {
         if entry.include_templates {
             merge_specs(&mut specs, &config.template_labels)?;
-        }
-        if entry.include_volume_claim_templates {
-            merge_specs(&mut specs, &config.volume_claim_template_labels)?;
         }
         merge_specs(&mut specs, &[FieldSpec::any_kind("metadata/labels", true)])?;
     }

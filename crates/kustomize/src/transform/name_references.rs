@@ -58,7 +58,7 @@ pub fn fix_name_references(
         if filters.is_empty() {
             continue;
         }
-        let visible = visible_candidates(&resources[index], &candidates);
+        let visible = visible_candidates(&resources[index], &candidates)?;
         let resource = &mut resources[index];
         let prefixes = resource.prefixes.clone();
         let suffixes = resource.suffixes.clone();
@@ -88,13 +88,16 @@ pub fn fix_name_references(
 }
 
 /// kustomize's `SubsetThatCouldBeReferencedByResource`.
-fn visible_candidates(referrer: &Resource, candidates: &[Candidate]) -> Vec<Candidate> {
+fn visible_candidates(
+    referrer: &Resource,
+    candidates: &[Candidate],
+) -> Result<Vec<Candidate>, String> {
     let referrer_id = referrer.id();
     if referrer_id.gvk.is_cluster_scoped() {
-        return candidates.to_vec();
+        return Ok(candidates.to_vec());
     }
-    let binding_namespaces = role_binding_namespaces(referrer);
-    candidates
+    let binding_namespaces = role_binding_namespaces(referrer)?;
+    Ok(candidates
         .iter()
         .filter(|candidate| {
             candidate.id.gvk.is_cluster_scoped()
@@ -102,25 +105,35 @@ fn visible_candidates(referrer: &Resource, candidates: &[Candidate]) -> Vec<Cand
                 || binding_namespaces.contains(&candidate.id.namespace)
         })
         .cloned()
-        .collect()
+        .collect())
 }
 
-/// Namespaces of the ServiceAccount subjects of a RoleBinding.
-fn role_binding_namespaces(resource: &Resource) -> Vec<String> {
+/// Namespaces of the ServiceAccount subjects of a RoleBinding; a subject whose namespace is
+/// present but not a string is an error, as in kustomize.
+fn role_binding_namespaces(resource: &Resource) -> Result<Vec<String>, String> {
     if resource.kind() != "RoleBinding" {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let Some(subjects) = resource.value.get_path(&["subjects"]).and_then(Value::as_seq) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    subjects
-        .iter()
-        .filter(|subject| {
-            subject.get_path(&["kind"]).and_then(Value::as_str) == Some("ServiceAccount")
-        })
-        .filter_map(|subject| subject.get_path(&["namespace"]).and_then(Value::as_str))
-        .map(str::to_owned)
-        .collect()
+    let mut namespaces = Vec::new();
+    for subject in subjects {
+        if subject.get_path(&["kind"]).and_then(Value::as_str) != Some("ServiceAccount") {
+            continue;
+        }
+        match subject.get_path(&["namespace"]) {
+            None => {}
+            Some(Value::String(namespace)) => namespaces.push(namespace.clone()),
+            Some(_) => {
+                return Err(format!(
+                    "Invalid Input: namespace is blank for resource \"{}\"",
+                    resource.id()
+                ));
+            }
+        }
+    }
+    Ok(namespaces)
 }
 
 fn role_ref_gvk(object: &Value) -> Option<Gvk> {
