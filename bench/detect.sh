@@ -73,8 +73,22 @@ for u in range(units):
     write(f"apps/overlays/testing/unit{u}/kustomization.yaml",
           f"namespace: unit{u}\nnamePrefix: u{u}-\nresources:\n- ../../../base/app{b}\n"
           f"replicas:\n- name: app{b}\n  count: {1 + u % 3}\n"
-          "configMapGenerator:\n- name: unit-settings\n  envs:\n  - settings.env\n")
+          "configMapGenerator:\n- name: unit-settings\n  envs:\n  - settings.env\n"
+          "patches:\n- path: limits.yaml\n")
     write(f"apps/overlays/testing/unit{u}/settings.env", f"UNIT=unit{u}\n")
+    write(f"apps/overlays/testing/unit{u}/limits.yaml", f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app{b}
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        resources:
+          limits:
+            memory: {64 * (1 + u % 4)}Mi
+""")
 PY
 git -C "$repo" init --quiet --initial-branch=main
 git -C "$repo" -c user.name=bench -c user.email=bench@example.com add --all

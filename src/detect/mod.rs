@@ -32,6 +32,7 @@ use crate::git::diff_base::{
     HistoryFetcher,
 };
 use crate::git::{ChangedPath, CommitId, GitError, GitRepo};
+use crate::plan::{ChangeKind, UnitChange};
 use crate::units::{self, DependencyScope, ReadKustomization, Unit, UnitError, UnitSelection};
 
 /// Renders the unit at a directory of a file system to its output text, or the build error.
@@ -98,6 +99,9 @@ pub struct Detection {
     /// Renders of the affected units, for the diff stage (not serialised).
     #[serde(skip)]
     pub renders: BTreeMap<String, UnitRenders>,
+    /// The deleted units with their environments, as discovered at base (not serialised).
+    #[serde(skip)]
+    pub deleted_units: Vec<Unit>,
 }
 
 /// Tunables.
@@ -294,6 +298,12 @@ pub fn detect(
         detection.new = head_paths.difference(&base_paths).map(|path| path.to_string()).collect();
         detection.deleted =
             base_paths.difference(&head_paths).map(|path| path.to_string()).collect();
+        detection.deleted_units = base_units
+            .iter()
+            .flat_map(|found| found.units.iter())
+            .filter(|unit| !head_paths.contains(unit.path.as_str()))
+            .cloned()
+            .collect();
     }
     detection.units = head_units.units.clone();
 
@@ -452,6 +462,48 @@ pub fn detect_request(
 }
 
 impl Detection {
+    /// The plan's view: per environment, each unit to act on and how it changed (failed first
+    /// wins over added or modified). Units whose environment is unknown (a glob without `{env}`
+    /// outside any `overlays/` folder) are listed under the empty name.
+    pub fn changes_by_environment(&self) -> BTreeMap<String, Vec<UnitChange>> {
+        let environment_of = |path: &str| {
+            self.units
+                .iter()
+                .chain(&self.deleted_units)
+                .find(|unit| unit.path == path)
+                .and_then(|unit| unit.environment.clone())
+                .unwrap_or_default()
+        };
+        let mut out: BTreeMap<String, Vec<UnitChange>> = BTreeMap::new();
+        for unit in &self.affected {
+            let change =
+                if let Some(failed) = self.failed.iter().find(|failed| failed.unit == *unit) {
+                    let errors = [("base", &failed.base_error), ("head", &failed.head_error)];
+                    let text: Vec<String> = errors
+                        .iter()
+                        .filter_map(|(side, error)| error.as_ref().map(|e| format!("{side}: {e}")))
+                        .collect();
+                    ChangeKind::Failed(text.join("; "))
+                } else if self.new.contains(unit) {
+                    ChangeKind::Added
+                } else {
+                    ChangeKind::Modified
+                };
+            out.entry(environment_of(unit))
+                .or_default()
+                .push(UnitChange { unit: unit.clone(), change });
+        }
+        for unit in &self.deleted {
+            out.entry(environment_of(unit))
+                .or_default()
+                .push(UnitChange { unit: unit.clone(), change: ChangeKind::Deleted });
+        }
+        for changes in out.values_mut() {
+            changes.sort_by(|a, b| a.unit.cmp(&b.unit));
+        }
+        out
+    }
+
     /// The JSON form (stable: every list and map sorted).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"))
