@@ -52,8 +52,6 @@ pub fn run(
     match cli.command {
         Command::Plan(args) => crate::plan::command::run(args, stdout, stderr),
         Command::Render(args) => crate::render::run(&args, stdout, stderr),
-        Command::Detect(args) => {
-            crate::detect::command::run(args, &crate::detect::render_with_kustomize, stdout, stderr)
-        }
+        Command::Detect(args) => crate::detect::command::run(args, stdout, stderr),
     }
 }
