@@ -8,7 +8,10 @@
 //! The modules follow the pipeline (see ARCHITECTURE.md): event → plan → detect → render →
 //! preview transform → diff → apply → report.
 
+pub mod actions;
 pub mod cli;
+pub mod config;
+pub mod plan;
 
 use std::ffi::OsString;
 use std::io::Write;

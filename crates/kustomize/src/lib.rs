@@ -9,6 +9,7 @@
 
 pub mod fs;
 pub mod value;
+pub mod yaml;
 
 pub use fs::{DirEntry, EntryKind, FileSystem, FsError};
 pub use value::{Map, Value};

@@ -1,0 +1,899 @@
+//! YAML text → `Value`, typed the way kustomize sees it.
+//!
+//! kustomize reads resources with kyaml (go-yaml v3), and before printing it decodes every
+//! resource into Go `map[string]interface{}` and marshals that to JSON. So what reaches the
+//! output is go-yaml v3's *decoding* of the document: plain scalars resolved by v3's resolver
+//! (YAML 1.2-ish booleans, Go `ParseInt` base-0 integers such as `012` = 10 and `0x1F`, floats,
+//! timestamps kept as strings), aliases expanded, merge keys (`<<`) applied with explicit keys
+//! winning, duplicate keys rejected. This module reproduces that decoding on top of a libyaml
+//! event parser (`libyaml-safer`, the same grammar go-yaml ports).
+//!
+//! It owns only text → value; it must not know about Kubernetes or kustomize semantics, and it
+//! never panics on user input: every malformed input is a `YamlError` naming the input and the
+//! position.
+
+use std::collections::HashMap;
+
+use libyaml_safer::{Event, EventData, Mark, Parser, ScalarStyle};
+
+use crate::value::{Map, Value};
+
+/// Why a YAML text could not be turned into values.
+///
+/// `file` is the name the caller gave for the text (usually its repository path); lines and
+/// columns are 1-based positions in that text.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum YamlError {
+    /// The text is not well-formed YAML.
+    #[error("{file}: YAML syntax error at line {line}, column {column}: {problem}{context}")]
+    Syntax { file: String, line: u64, column: u64, problem: String, context: String },
+    /// A mapping holds the same key twice (go-yaml v3, and so kustomize, rejects this).
+    #[error("{file}: line {line}: mapping key \"{key}\" already defined at line {first_line}")]
+    DuplicateKey { file: String, key: String, line: u64, first_line: u64 },
+    /// The text is YAML but holds something kustomize cannot represent or decode (a value that
+    /// does not match its explicit tag, a non-string key inside a nested mapping, infinity or
+    /// NaN that JSON cannot carry, an unknown alias, a bad merge...).
+    #[error("{file}: line {line}, column {column}: {message}")]
+    Invalid { file: String, line: u64, column: u64, message: String },
+    /// `parse_document` was given a text with more than one document.
+    #[error("{file}: expected a single YAML document, found {count}")]
+    NotSingleDocument { file: String, count: usize },
+}
+
+impl YamlError {
+    /// The 1-based line the error points at, when it points at one.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            YamlError::Syntax { line, .. }
+            | YamlError::DuplicateKey { line, .. }
+            | YamlError::Invalid { line, .. } => Some(*line),
+            YamlError::NotSingleDocument { .. } => None,
+        }
+    }
+}
+
+/// Parses every document of a (possibly multi-document) YAML text.
+///
+/// Empty documents (nothing, only comments, or an explicit null) are skipped, as kustomize's
+/// reader skips them.
+pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Value>, YamlError> {
+    let mut builder = Builder::new(text, source);
+    // libyaml-safer has a few internal `panic!`s on inputs its authors did not expect (e.g. a
+    // tag right before a `,` in a flow collection). User input must never crash the process,
+    // so a panic inside the engine is turned into a syntax error here.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| builder.stream()));
+    match result {
+        Ok(result) => result,
+        Err(_) => Err(YamlError::Syntax {
+            file: source.to_owned(),
+            line: builder.last_mark.line + 1,
+            column: builder.last_mark.column + 1,
+            problem: "malformed YAML the parser cannot handle".to_owned(),
+            context: String::new(),
+        }),
+    }
+}
+
+/// Parses a text that holds at most one document; an empty text gives `Value::Null`.
+pub fn parse_document(text: &str, source: &str) -> Result<Value, YamlError> {
+    let mut documents = parse_documents(text, source)?;
+    match documents.len() {
+        0 => Ok(Value::Null),
+        1 => Ok(documents.pop().unwrap_or(Value::Null)),
+        count => Err(YamlError::NotSingleDocument { file: source.to_owned(), count }),
+    }
+}
+
+/// Nesting deeper than this is refused: the builder recurses once per level, and real
+/// manifests nest a few dozen levels at most.
+const MAX_DEPTH: usize = 256;
+
+/// Aliases copy their anchored value; this caps the total number of copied nodes so that a
+/// "billion laughs" document is an error instead of exhausting memory.
+const MAX_ALIASED_NODES: usize = 1_000_000;
+
+struct Builder<'a> {
+    parser: Parser<&'a [u8]>,
+    source: &'a str,
+    /// Anchor name → (value, node count) within the current document.
+    anchors: HashMap<String, (Value, usize)>,
+    aliased_nodes: usize,
+    /// Where the last event started, for errors that have no better position.
+    last_mark: Mark,
+}
+
+impl std::fmt::Debug for Builder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder").field("source", &self.source).finish_non_exhaustive()
+    }
+}
+
+/// A mapping key as go-yaml v3 sees it when checking duplicates and string-ness.
+struct KeyInfo {
+    /// The key's text (for scalars), or the alias name.
+    text: String,
+    /// Node kind as v3 compares it for duplicates: scalar, alias or collection.
+    kind: KeyKind,
+    /// The decoded key value (used for merge detection and string-ness).
+    value: Value,
+    is_merge: bool,
+    mark: Mark,
+}
+
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum KeyKind {
+    Scalar,
+    /// A scalar that v3 types as a timestamp (compared like a scalar for duplicates).
+    Timestamp,
+    Alias,
+    Collection,
+}
+
+impl KeyKind {
+    /// The go-yaml node kind used in v3's duplicate check.
+    fn node_kind(self) -> u8 {
+        match self {
+            KeyKind::Scalar | KeyKind::Timestamp => 0,
+            KeyKind::Alias => 1,
+            KeyKind::Collection => 2,
+        }
+    }
+}
+
+/// A built node: its value, how many nodes it holds (for the alias budget), and for scalars
+/// the raw text and whether it was the merge key.
+struct Built {
+    value: Value,
+    nodes: usize,
+    key: Option<(String, KeyKind, bool)>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(text: &'a str, source: &'a str) -> Self {
+        let mut parser = Parser::new();
+        parser.set_input(text.as_bytes());
+        Builder {
+            parser,
+            source,
+            anchors: HashMap::new(),
+            aliased_nodes: 0,
+            last_mark: Mark::default(),
+        }
+    }
+
+    fn next_event(&mut self) -> Result<Event, YamlError> {
+        match self.parser.parse() {
+            Ok(event) => {
+                self.last_mark = event.start_mark;
+                Ok(event)
+            }
+            Err(err) => {
+                let mark = err.problem_mark().unwrap_or(self.last_mark);
+                let context = match err.context() {
+                    Some(context) => format!(" ({context})"),
+                    None => String::new(),
+                };
+                Err(YamlError::Syntax {
+                    file: self.source.to_owned(),
+                    line: mark.line + 1,
+                    column: mark.column + 1,
+                    problem: err.problem().to_owned(),
+                    context,
+                })
+            }
+        }
+    }
+
+    fn invalid(&self, mark: Mark, message: impl Into<String>) -> YamlError {
+        YamlError::Invalid {
+            file: self.source.to_owned(),
+            line: mark.line + 1,
+            column: mark.column + 1,
+            message: message.into(),
+        }
+    }
+
+    fn stream(&mut self) -> Result<Vec<Value>, YamlError> {
+        let mut documents = Vec::new();
+        loop {
+            let event = self.next_event()?;
+            match event.data {
+                EventData::StreamStart { .. } | EventData::DocumentEnd { .. } => {}
+                EventData::StreamEnd => return Ok(documents),
+                EventData::DocumentStart { .. } => {
+                    self.anchors.clear();
+                    let first = self.next_event()?;
+                    let root = self.node(first, 0)?;
+                    if root.value != Value::Null {
+                        documents.push(root.value);
+                    }
+                }
+                _ => return Err(self.invalid(event.start_mark, "unexpected YAML event")),
+            }
+        }
+    }
+
+    fn node(&mut self, event: Event, depth: usize) -> Result<Built, YamlError> {
+        if depth > MAX_DEPTH {
+            return Err(self.invalid(
+                event.start_mark,
+                format!("document nests deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        let mark = event.start_mark;
+        match event.data {
+            EventData::Scalar { anchor, tag, value, style, .. } => {
+                let resolved = resolve_scalar(&value, tag.as_deref(), style)
+                    .map_err(|message| self.invalid(mark, message))?;
+                let (value_out, is_merge) = match resolved {
+                    Resolved::Merge => (Value::String("<<".to_owned()), true),
+                    Resolved::Value(v) => (v, false),
+                };
+                if let Value::Float(f) = value_out
+                    && !f.is_finite()
+                {
+                    // kustomize fails here too: its JSON step cannot encode the value.
+                    let shown = if f.is_nan() {
+                        "NaN"
+                    } else if f > 0.0 {
+                        "+Inf"
+                    } else {
+                        "-Inf"
+                    };
+                    return Err(self.invalid(mark, format!("json: unsupported value: {shown}")));
+                }
+                // An untagged plain timestamp is a string value but not a string *key*: v3 then
+                // decodes the mapping as map[interface{}]interface{}.
+                let timestamp_key = tag.is_none()
+                    && matches!(style, ScalarStyle::Plain | ScalarStyle::Any)
+                    && is_timestamp(&value);
+                let kind = if timestamp_key { KeyKind::Timestamp } else { KeyKind::Scalar };
+                let built =
+                    Built { value: value_out, nodes: 1, key: Some((value, kind, is_merge)) };
+                self.remember(anchor, &built);
+                Ok(built)
+            }
+            EventData::Alias { anchor } => {
+                let Some((value, nodes)) = self.anchors.get(&anchor) else {
+                    return Err(self.invalid(mark, format!("unknown anchor '{anchor}' referenced")));
+                };
+                let nodes = *nodes;
+                if self.aliased_nodes + nodes > MAX_ALIASED_NODES {
+                    return Err(self.invalid(mark, "document contains excessive aliasing"));
+                }
+                self.aliased_nodes += nodes;
+                let value = value.clone();
+                Ok(Built { value, nodes, key: Some((anchor, KeyKind::Alias, false)) })
+            }
+            EventData::SequenceStart { anchor, .. } => {
+                let mut items = Vec::new();
+                let mut nodes = 1;
+                loop {
+                    let event = self.next_event()?;
+                    if matches!(event.data, EventData::SequenceEnd) {
+                        break;
+                    }
+                    let item = self.node(event, depth + 1)?;
+                    nodes += item.nodes;
+                    items.push(item.value);
+                }
+                let built = Built { value: Value::Seq(items), nodes, key: None };
+                self.remember(anchor, &built);
+                Ok(built)
+            }
+            EventData::MappingStart { anchor, .. } => {
+                let built = self.mapping(depth)?;
+                self.remember(anchor, &built);
+                Ok(built)
+            }
+            _ => Err(self.invalid(mark, "unexpected YAML event")),
+        }
+    }
+
+    fn remember(&mut self, anchor: Option<String>, built: &Built) {
+        if let Some(anchor) = anchor {
+            self.anchors.insert(anchor, (built.value.clone(), built.nodes));
+        }
+    }
+
+    fn mapping(&mut self, depth: usize) -> Result<Built, YamlError> {
+        let mut explicit: Vec<(KeyInfo, Value)> = Vec::new();
+        let mut merge: Option<(Value, Mark)> = None;
+        let mut nodes = 1;
+        loop {
+            let event = self.next_event()?;
+            if matches!(event.data, EventData::MappingEnd) {
+                break;
+            }
+            let key_mark = event.start_mark;
+            let key = self.node(event, depth + 1)?;
+            let value_event = self.next_event()?;
+            let value_mark = value_event.start_mark;
+            let value = self.node(value_event, depth + 1)?;
+            nodes += key.nodes + value.nodes;
+            let (text, kind, is_merge) =
+                key.key.unwrap_or_else(|| (String::new(), KeyKind::Collection, false));
+            let info = KeyInfo { text, kind, value: key.value, is_merge, mark: key_mark };
+            // v3 reports a key repeated with the same node kind and text, whatever its style.
+            if let Some((first, _)) = explicit.iter().find(|(seen, _)| {
+                seen.kind.node_kind() == info.kind.node_kind() && seen.text == info.text
+            }) {
+                return Err(YamlError::DuplicateKey {
+                    file: self.source.to_owned(),
+                    key: info.text,
+                    line: info.mark.line + 1,
+                    first_line: first.mark.line + 1,
+                });
+            }
+            if info.is_merge {
+                // Only the last merge key counts in v3; earlier ones are still duplicates.
+                merge = Some((value.value.clone(), value_mark));
+            }
+            explicit.push((info, value.value));
+        }
+
+        let mut map = Map::with_capacity(explicit.len());
+        for (info, value) in explicit {
+            if info.is_merge {
+                continue;
+            }
+            let key = match (&info.kind, info.value) {
+                (KeyKind::Scalar | KeyKind::Alias, Value::String(s)) => s,
+                (KeyKind::Collection, _) => {
+                    return Err(self.invalid(info.mark, "mapping keys must be scalars"));
+                }
+                (_, Value::Null) => {
+                    return Err(self.invalid(info.mark, "mapping key is null"));
+                }
+                // The document's root mapping is decoded into map[string]interface{}: a
+                // scalar key of another type becomes its text there. Deeper mappings with
+                // such keys become map[interface{}]interface{}, which kustomize's JSON step
+                // refuses.
+                (_, _) if depth == 0 => info.text,
+                (_, other) => {
+                    return Err(self.invalid(
+                        info.mark,
+                        format!(
+                            "non-string mapping key {} is not supported (kustomize: json: \
+                             unsupported type: map[interface {{}}]interface {{}})",
+                            describe(&other)
+                        ),
+                    ));
+                }
+            };
+            map.insert(key, value);
+        }
+        if let Some((merged, mark)) = merge {
+            let sources: Vec<Map> = match merged {
+                Value::Map(m) => vec![m],
+                Value::Seq(items) => {
+                    let mut maps = Vec::with_capacity(items.len());
+                    for item in items {
+                        match item {
+                            Value::Map(m) => maps.push(m),
+                            _ => return Err(self.merge_error(mark)),
+                        }
+                    }
+                    maps
+                }
+                _ => return Err(self.merge_error(mark)),
+            };
+            // Explicit keys win over merged ones; among merged mappings the first one wins.
+            for source in sources {
+                for (k, v) in source {
+                    map.entry(k).or_insert(v);
+                }
+            }
+        }
+        Ok(Built { value: Value::Map(map), nodes, key: None })
+    }
+
+    fn merge_error(&self, mark: Mark) -> YamlError {
+        self.invalid(mark, "map merge requires map or sequence of maps as the value")
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::String(s) => format!("{s:?}"),
+        Value::Seq(_) => "(sequence)".to_owned(),
+        Value::Map(_) => "(mapping)".to_owned(),
+    }
+}
+
+/// What a scalar decodes to.
+#[derive(Debug, PartialEq)]
+enum Resolved {
+    Value(Value),
+    /// The plain `<<` merge key.
+    Merge,
+}
+
+const TAG_PREFIX: &str = "tag:yaml.org,2002:";
+
+/// The short form of a tag (`tag:yaml.org,2002:int` → `!!int`), as v3 compares them.
+fn short_tag(tag: &str) -> String {
+    match tag.strip_prefix(TAG_PREFIX) {
+        Some(rest) => format!("!!{rest}"),
+        None => tag.to_owned(),
+    }
+}
+
+/// Types a scalar as go-yaml v3 decodes it into `interface{}`.
+fn resolve_scalar(text: &str, tag: Option<&str>, style: ScalarStyle) -> Result<Resolved, String> {
+    let plain = matches!(style, ScalarStyle::Plain | ScalarStyle::Any);
+    let tag = match tag {
+        None | Some("!") => None,
+        Some(t) => Some(short_tag(t)),
+    };
+    let Some(tag) = tag else {
+        if !plain {
+            return Ok(Resolved::Value(Value::String(text.to_owned())));
+        }
+        if text == "<<" {
+            return Ok(Resolved::Merge);
+        }
+        return Ok(Resolved::Value(resolve_plain(text).into_value(text)));
+    };
+    match tag.as_str() {
+        "!!str" => Ok(Resolved::Value(Value::String(text.to_owned()))),
+        "!!merge" if text == "<<" => Ok(Resolved::Merge),
+        "!!binary" => decode_base64(text)
+            .map(|bytes| {
+                Resolved::Value(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            })
+            .ok_or_else(|| "!!binary value contains invalid base64 data".to_owned()),
+        "!!bool" | "!!int" | "!!float" | "!!null" | "!!timestamp" => {
+            let found = if tag == "!!timestamp" && is_timestamp(text) {
+                Plain::Timestamp
+            } else {
+                resolve_plain_untimed(text)
+            };
+            let found_tag = found.tag();
+            if found_tag == tag {
+                return Ok(Resolved::Value(found.into_value(text)));
+            }
+            if tag == "!!float"
+                && let Plain::Int(i) = found
+            {
+                return Ok(Resolved::Value(Value::Float(i as f64)));
+            }
+            Err(format!("cannot decode {found_tag} `{text}` as a {tag}"))
+        }
+        // Tags v3 does not resolve (custom `!foo`, `!!map` on a scalar, ...) keep the text.
+        _ => Ok(Resolved::Value(Value::String(text.to_owned()))),
+    }
+}
+
+/// A plain scalar's type after v3's resolver.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Plain {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// Integers in (i64::MAX, u64::MAX]: Go keeps them as uint64.
+    Uint(u64),
+    Float(f64),
+    /// Looks like a timestamp; decoded into `interface{}` it stays the original string.
+    Timestamp,
+    Str,
+}
+
+impl Plain {
+    fn tag(&self) -> &'static str {
+        match self {
+            Plain::Null => "!!null",
+            Plain::Bool(_) => "!!bool",
+            Plain::Int(_) | Plain::Uint(_) => "!!int",
+            Plain::Float(_) => "!!float",
+            Plain::Timestamp => "!!timestamp",
+            Plain::Str => "!!str",
+        }
+    }
+
+    fn into_value(self, text: &str) -> Value {
+        match self {
+            Plain::Null => Value::Null,
+            Plain::Bool(b) => Value::Bool(b),
+            Plain::Int(i) => Value::Int(i),
+            // `Value` has no unsigned integer; the nearest float is the closest we can carry.
+            Plain::Uint(u) => Value::Float(u as f64),
+            Plain::Float(f) => Value::Float(f),
+            Plain::Timestamp | Plain::Str => Value::String(text.to_owned()),
+        }
+    }
+}
+
+/// v3's resolver for an untagged plain scalar.
+fn resolve_plain(text: &str) -> Plain {
+    // Untagged timestamps (`2001-12-14`) stay strings in `interface{}`, and nothing that looks
+    // like one could resolve to a number, so the timestamp test is not needed here.
+    resolve_plain_untimed(text)
+}
+
+fn resolve_plain_untimed(text: &str) -> Plain {
+    let first = text.as_bytes().first().copied();
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Plain::Null,
+        "true" | "True" | "TRUE" => return Plain::Bool(true),
+        "false" | "False" | "FALSE" => return Plain::Bool(false),
+        ".nan" | ".NaN" | ".NAN" => return Plain::Float(f64::NAN),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Plain::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Plain::Float(f64::NEG_INFINITY),
+        _ => {}
+    }
+    match first {
+        Some(b'.') => match parse_go_float(text) {
+            Some(f) => Plain::Float(f),
+            None => Plain::Str,
+        },
+        Some(b'0'..=b'9' | b'+' | b'-') => {
+            let digits: String = text.chars().filter(|&c| c != '_').collect();
+            if let Some(i) = parse_go_int(&digits) {
+                return i;
+            }
+            if is_yaml_style_float(&digits)
+                && let Some(f) = parse_go_float(&digits)
+            {
+                return Plain::Float(f);
+            }
+            Plain::Str
+        }
+        _ => Plain::Str,
+    }
+}
+
+/// Go's `strconv.ParseFloat(s, 64)` for the decimal forms YAML can reach here: an overflow to
+/// infinity is an error in Go, so it is `None` here.
+fn parse_go_float(text: &str) -> Option<f64> {
+    let bytes = text.as_bytes();
+    // Rust also accepts `inf`/`nan` spellings that Go's decimal path here never sees through
+    // the resolver (they start with a letter), but a leading sign could reach them: refuse.
+    if bytes.iter().any(|b| b.is_ascii_alphabetic() && !matches!(b, b'e' | b'E')) {
+        return None;
+    }
+    let value: f64 = text.parse().ok()?;
+    value.is_finite().then_some(value)
+}
+
+/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
+fn is_yaml_style_float(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+        i += 1;
+    }
+    let count_digits = |mut j: usize| {
+        let start = j;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        (j, j - start)
+    };
+    if i < b.len() && b[i] == b'.' {
+        let (j, n) = count_digits(i + 1);
+        if n == 0 {
+            return false;
+        }
+        i = j;
+    } else {
+        let (j, n) = count_digits(i);
+        if n == 0 {
+            return false;
+        }
+        i = j;
+        if i < b.len() && b[i] == b'.' {
+            i = count_digits(i + 1).0;
+        }
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        let (j, n) = count_digits(i);
+        if n == 0 {
+            return false;
+        }
+        i = j;
+    }
+    i == b.len()
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)`, then `ParseUint(s, 0, 64)`, on a text without `_`:
+/// sign, then base prefix `0x`/`0o`/`0b` or a leading `0` for octal.
+fn parse_go_int(text: &str) -> Option<Plain> {
+    let (negative, body) = match text.as_bytes().first()? {
+        b'+' => (false, &text[1..]),
+        b'-' => (true, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = body.get(..2).map(str::to_ascii_lowercase);
+    let (radix, digits) = match lower.as_deref() {
+        Some("0x") => (16, &body[2..]),
+        Some("0o") => (8, &body[2..]),
+        Some("0b") => (2, &body[2..]),
+        _ if body.len() > 1 && body.starts_with('0') => (8, &body[1..]),
+        _ => (10, body),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = u128::from_str_radix(digits, radix).ok()?;
+    if negative {
+        if magnitude <= i64::MAX as u128 + 1 {
+            return Some(Plain::Int((magnitude as i128).wrapping_neg() as i64));
+        }
+        return None;
+    }
+    if magnitude <= i64::MAX as u128 {
+        Some(Plain::Int(magnitude as i64))
+    } else if text.starts_with('+') {
+        // ParseUint takes no sign.
+        None
+    } else if magnitude <= u64::MAX as u128 {
+        Some(Plain::Uint(magnitude as u64))
+    } else {
+        None
+    }
+}
+
+/// The timestamp shapes go-yaml v3 accepts (`2006-1-2`, `2006-1-2T15:4:5.999999999Z07:00`,
+/// lower-case `t`, `2006-1-2 15:4:5.999999999`); only needed for an explicit `!!timestamp`.
+fn is_timestamp(text: &str) -> bool {
+    fn number(s: &str, min: usize, max: usize, low: u32, high: u32) -> bool {
+        (min..=max).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && s.parse::<u32>().is_ok_and(|n| (low..=high).contains(&n))
+    }
+    let (date, time) = match text.find(['T', 't', ' ']) {
+        Some(at) => (&text[..at], Some((&text[at..at + 1], &text[at + 1..]))),
+        None => (text, None),
+    };
+    let parts: Vec<&str> = date.split('-').collect();
+    if parts.len() != 3
+        || !number(parts[0], 4, 4, 0, 9999)
+        || !number(parts[1], 1, 2, 1, 12)
+        || !number(parts[2], 1, 2, 1, 31)
+    {
+        return false;
+    }
+    let Some((separator, time)) = time else {
+        return true;
+    };
+    let (clock, zone) = if separator == " " {
+        (time, None)
+    } else if let Some(clock) = time.strip_suffix('Z') {
+        (clock, None)
+    } else {
+        match time.rfind(['+', '-']) {
+            Some(at) => (&time[..at], Some(&time[at + 1..])),
+            None => return false,
+        }
+    };
+    if let Some(zone) = zone {
+        let zone_parts: Vec<&str> = zone.split(':').collect();
+        if zone_parts.len() != 2
+            || !number(zone_parts[0], 2, 2, 0, 23)
+            || !number(zone_parts[1], 2, 2, 0, 59)
+        {
+            return false;
+        }
+    }
+    let (clock, fraction) = match clock.split_once('.') {
+        Some((clock, fraction)) => (clock, Some(fraction)),
+        None => (clock, None),
+    };
+    if fraction
+        .is_some_and(|f| f.is_empty() || f.len() > 9 || !f.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return false;
+    }
+    let hms: Vec<&str> = clock.split(':').collect();
+    hms.len() == 3
+        && number(hms[0], 1, 2, 0, 23)
+        && number(hms[1], 1, 2, 0, 59)
+        && number(hms[2], 1, 2, 0, 59)
+}
+
+/// Go's `base64.StdEncoding.DecodeString`: standard alphabet, padding required, `\r` and `\n`
+/// ignored.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    fn sextet(b: u8) -> Option<u32> {
+        Some(match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    }
+    let clean: Vec<u8> = text.bytes().filter(|b| !matches!(b, b'\r' | b'\n')).collect();
+    if !clean.len().is_multiple_of(4) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(clean.len() / 4 * 3);
+    let chunks = clean.len() / 4;
+    for (index, chunk) in clean.chunks(4).enumerate() {
+        let last = index + 1 == chunks;
+        let padding = chunk.iter().rev().take_while(|&&b| b == b'=').count();
+        if padding > 2 || (padding > 0 && !last) {
+            return None;
+        }
+        let mut bits = 0u32;
+        for &b in &chunk[..4 - padding] {
+            bits = (bits << 6) | sextet(b)?;
+        }
+        bits <<= 6 * padding as u32;
+        let bytes = [(bits >> 16) as u8, (bits >> 8) as u8, bits as u8];
+        out.extend_from_slice(&bytes[..3 - padding]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Value {
+        parse_document(text, "test.yaml").expect("parses")
+    }
+
+    fn scalar(text: &str) -> Value {
+        let doc = one(&format!("k: {text}\n"));
+        doc.as_map().and_then(|m| m.get("k")).cloned().expect("k")
+    }
+
+    #[test]
+    fn plain_scalars_resolve_like_go_yaml_v3() {
+        assert_eq!(scalar("012"), Value::Int(10));
+        assert_eq!(scalar("0o12"), Value::Int(10));
+        assert_eq!(scalar("0x1F"), Value::Int(31));
+        assert_eq!(scalar("0b101"), Value::Int(5));
+        assert_eq!(scalar("-0x10"), Value::Int(-16));
+        assert_eq!(scalar("1_000"), Value::Int(1000));
+        assert_eq!(scalar("+12"), Value::Int(12));
+        assert_eq!(scalar("089"), Value::Float(89.0));
+        assert_eq!(scalar("1e3"), Value::Float(1000.0));
+        assert_eq!(scalar("1.5"), Value::Float(1.5));
+        assert_eq!(scalar(".5"), Value::Float(0.5));
+        assert_eq!(scalar("1."), Value::Float(1.0));
+        assert_eq!(scalar("yes"), Value::from("yes"));
+        assert_eq!(scalar("on"), Value::from("on"));
+        assert_eq!(scalar("No"), Value::from("No"));
+        assert_eq!(scalar("True"), Value::Bool(true));
+        assert_eq!(scalar("FALSE"), Value::Bool(false));
+        assert_eq!(scalar("~"), Value::Null);
+        assert_eq!(scalar(""), Value::Null);
+        assert_eq!(scalar("Null"), Value::Null);
+        assert_eq!(scalar("2001-12-14"), Value::from("2001-12-14"));
+        assert_eq!(scalar("2001-12-14T21:59:43.10Z"), Value::from("2001-12-14T21:59:43.10Z"));
+        assert_eq!(scalar("1:20"), Value::from("1:20"));
+        assert_eq!(scalar("9223372036854775807"), Value::Int(i64::MAX));
+        assert_eq!(scalar("-9223372036854775808"), Value::Int(i64::MIN));
+        assert_eq!(scalar("1e400"), Value::from("1e400"));
+        assert_eq!(scalar("100000000000000000000000"), Value::Float(1e23));
+        assert_eq!(scalar("0x"), Value::from("0x"));
+        assert_eq!(resolve_plain("-"), Plain::Str);
+        assert_eq!(resolve_plain("+"), Plain::Str);
+        assert_eq!(scalar("'012'"), Value::from("012"));
+        assert_eq!(scalar("\"true\""), Value::from("true"));
+    }
+
+    #[test]
+    fn explicit_tags_are_honoured_or_rejected() {
+        assert_eq!(scalar("!!str 12"), Value::from("12"));
+        assert_eq!(scalar("!!int \"12\""), Value::Int(12));
+        assert_eq!(scalar("!!float 1"), Value::Float(1.0));
+        assert_eq!(scalar("!!binary aGVsbG8="), Value::from("hello"));
+        assert_eq!(scalar("!custom 12"), Value::from("12"));
+        assert_eq!(scalar("!!timestamp 2001-12-14"), Value::from("2001-12-14"));
+        let err = parse_document("k: !!int abc\n", "f.yaml").unwrap_err();
+        assert!(err.to_string().contains("cannot decode !!str `abc` as a !!int"), "{err}");
+        let err = parse_document("k: !!bool yes\n", "f.yaml").unwrap_err();
+        assert!(err.to_string().contains("f.yaml: line 1, column 4"), "{err}");
+        assert!(parse_document("k: !!binary %%%\n", "f.yaml").is_err());
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys() {
+        let doc = one(
+            "a: &x {p: 1, q: 2}\nb:\n  <<: *x\n  q: 3\nc:\n  <<: [{r: 1}, {r: 2, s: 3}]\nd: *x\n",
+        );
+        assert_eq!(doc.get_path(&["b", "p"]), Some(&Value::Int(1)));
+        assert_eq!(doc.get_path(&["b", "q"]), Some(&Value::Int(3)));
+        assert_eq!(doc.get_path(&["c", "r"]), Some(&Value::Int(1)));
+        assert_eq!(doc.get_path(&["c", "s"]), Some(&Value::Int(3)));
+        assert_eq!(doc.get_path(&["d", "q"]), Some(&Value::Int(2)));
+        assert!(doc.get_path(&["b", "<<"]).is_none());
+        assert_eq!(scalar("\"<<\""), Value::from("<<"));
+        let err = parse_document("a:\n  <<: 1\n", "f.yaml").unwrap_err();
+        assert!(err.to_string().contains("map merge requires"), "{err}");
+        let err = parse_document("a: *nope\n", "f.yaml").unwrap_err();
+        assert!(err.to_string().contains("unknown anchor 'nope'"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_keys_are_an_error_naming_both_lines() {
+        let err = parse_document("a: 1\nb: 2\n\"a\": 3\n", "dup.yaml").unwrap_err();
+        assert_eq!(
+            err,
+            YamlError::DuplicateKey {
+                file: "dup.yaml".into(),
+                key: "a".into(),
+                line: 3,
+                first_line: 1
+            }
+        );
+    }
+
+    #[test]
+    fn root_keys_of_other_types_become_text_but_nested_ones_are_refused() {
+        let doc = one("1: a\ntrue: b\n0x10: c\n1.50: d\n");
+        let keys: Vec<&str> = doc.as_map().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["1", "true", "0x10", "1.50"]);
+        assert!(parse_document("a:\n  1: x\n", "f.yaml").is_err());
+        assert!(parse_document("? [a]\n: x\n", "f.yaml").is_err());
+        assert!(parse_document("~: x\n", "f.yaml").is_err());
+    }
+
+    #[test]
+    fn infinities_and_nan_are_refused_like_kustomizes_json_step() {
+        let err = parse_document("a: .inf\n", "f.yaml").unwrap_err();
+        assert!(err.to_string().contains("+Inf"), "{err}");
+        assert!(parse_document("a: -.Inf\n", "f.yaml").is_err());
+        assert!(parse_document("a: .nan\n", "f.yaml").is_err());
+    }
+
+    #[test]
+    fn multi_document_streams_skip_empty_documents() {
+        let docs =
+            parse_documents("---\n# only a comment\n---\na: 1\n---\n---\nb: 2\n...\n", "m.yaml")
+                .expect("parses");
+        assert_eq!(docs.len(), 2);
+        assert_eq!(parse_documents("", "e.yaml").unwrap(), Vec::<Value>::new());
+        assert!(matches!(
+            parse_document("a: 1\n---\nb: 2\n", "m.yaml"),
+            Err(YamlError::NotSingleDocument { count: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn syntax_errors_carry_file_line_and_column() {
+        let err = parse_documents("a: 1\nb: [1, 2\nc: 3\n", "bad.yaml").unwrap_err();
+        assert!(matches!(err, YamlError::Syntax { .. }), "{err:?}");
+        assert!(err.to_string().starts_with("bad.yaml: YAML syntax error at line"), "{err}");
+        let err = parse_documents("a: 1\n  b: 2\n", "bad.yaml").unwrap_err();
+        assert_eq!(err.line(), Some(2), "{err}");
+        let err = parse_documents("a: \"unterminated\n", "bad.yaml").unwrap_err();
+        assert!(err.line().is_some(), "{err}");
+        // An input that makes the engine itself panic is still just an error.
+        assert!(parse_documents("[!!str, a]\n", "bad.yaml").is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let text = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        assert!(parse_documents(&text, "deep.yaml").is_err());
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..10 {
+            let prev = level - 1;
+            text.push_str(&format!(
+                "a{level}: &a{level} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
+            ));
+        }
+        let err = parse_documents(&text, "bomb.yaml").unwrap_err();
+        assert!(err.to_string().contains("excessive aliasing"), "{err}");
+    }
+}

@@ -1,0 +1,4 @@
+//! The one integration-test binary: each module tests one area end to end, in-process.
+
+mod action_yml;
+mod events;
