@@ -1,4 +1,5 @@
 //! The one integration-test binary: each module tests one area end to end, in-process.
 
 mod action_yml;
+mod cluster;
 mod events;

@@ -203,6 +203,15 @@ impl FakeKube {
     /// Server-side applies `object` as field manager `manager`, like another client would
     /// (namespaced objects name their namespace in `metadata.namespace`).
     pub fn apply_as(&self, manager: &str, object: Json) -> Result<Json, String> {
+        self.apply_with(manager, object, false)
+    }
+
+    /// Like [`FakeKube::apply_as`], taking over conflicting fields (`--force-conflicts`).
+    pub fn force_apply_as(&self, manager: &str, object: Json) -> Result<Json, String> {
+        self.apply_with(manager, object, true)
+    }
+
+    fn apply_with(&self, manager: &str, object: Json, force: bool) -> Result<Json, String> {
         let mut state = self.shared.lock();
         let api_version = object["apiVersion"].as_str().unwrap_or_default().to_owned();
         let kind = object["kind"].as_str().unwrap_or_default().to_owned();
@@ -210,8 +219,7 @@ impl FakeKube {
             .ok_or_else(|| format!("unknown kind {api_version}/{kind}"))?;
         let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
         let name = object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-        let options =
-            WriteOptions { manager: Some(manager.to_owned()), force: false, dry_run: false };
+        let options = WriteOptions { manager: Some(manager.to_owned()), force, dry_run: false };
         let result = state
             .apply(&rt, &namespace, &name, object, &options)
             .map(|(o, _)| o)
@@ -220,6 +228,23 @@ impl FakeKube {
         drop(state);
         self.shared.notify(rv);
         result
+    }
+
+    /// Removes an object at once (no finalizers, no propagation), as if someone else deleted it.
+    pub fn remove(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Json> {
+        let mut state = self.shared.lock();
+        let rt = Self::resource(&state, api_version, kind)?;
+        let removed = state.remove(&State::key(&rt, namespace, name));
+        let rv = state.resource_version;
+        drop(state);
+        self.shared.notify(rv);
+        removed
     }
 
     /// Chooses how a workload's status evolves (overrides the behaviour annotation).
