@@ -12,7 +12,14 @@ pub mod actions;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod diff;
+pub mod github;
+pub mod image_override;
 pub mod plan;
+pub mod preview;
+pub mod report;
+pub mod resource_scope;
+pub mod timestamp;
 
 use std::ffi::OsString;
 use std::io::Write;

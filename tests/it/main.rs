@@ -2,4 +2,8 @@
 
 mod action_yml;
 mod cluster;
+mod container;
 mod events;
+mod github;
+mod preview_homelab;
+mod report;

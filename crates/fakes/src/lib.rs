@@ -5,4 +5,5 @@
 //! Test support only: this crate is a dev-dependency of `gitops-env` and must never be linked
 //! into the shipped binary.
 
+pub mod github;
 pub mod kube;

@@ -12,6 +12,7 @@
 //! never panics on user input: every malformed input is a `YamlError` naming the input and the
 //! position.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use libyaml_safer::{Event, EventData, Mark, Parser, ScalarStyle};
@@ -57,7 +58,45 @@ impl YamlError {
 /// Empty documents (nothing, only comments, or an explicit null) are skipped, as kustomize's
 /// reader skips them.
 pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Value>, YamlError> {
-    let mut builder = Builder::new(text, source);
+    parse_in(text, source, Dialect::Resource)
+}
+
+/// Parses a kustomization file (`kustomization.yaml`, a `Component`), typed the way kustomize
+/// reads those: through sigs.k8s.io/yaml, i.e. go-yaml v2 into JSON into Go structs. That
+/// differs from resources (recorded with kubectl kustomize): YAML 1.1 booleans (`yes`, `on`,
+/// `y` are `true`), timestamps stay their text, a repeated key is no error (the last one
+/// wins), and scalar keys of any type become their text at every depth.
+pub fn parse_kustomization(text: &str, source: &str) -> Result<Value, YamlError> {
+    single(parse_in(text, source, Dialect::Kustomization)?, source)
+}
+
+/// The same as `parse_kustomization` (the name the pipeline first used for it).
+pub fn parse_document_last_key_wins(text: &str, source: &str) -> Result<Value, YamlError> {
+    parse_kustomization(text, source)
+}
+
+/// Which of kustomize's two YAML readings applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// Resources: kyaml (go-yaml v3) decoding, then kustomize's JSON step.
+    Resource,
+    /// Kustomization files: sigs.k8s.io/yaml (go-yaml v2) into JSON.
+    Kustomization,
+}
+
+fn single(mut documents: Vec<Value>, source: &str) -> Result<Value, YamlError> {
+    match documents.len() {
+        0 => Ok(Value::Null),
+        1 => Ok(documents.pop().unwrap_or(Value::Null)),
+        count => Err(YamlError::NotSingleDocument { file: source.to_owned(), count }),
+    }
+}
+
+fn parse_in(text: &str, source: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
+    let (input, unterminated_last_line) = with_final_line_break(text);
+    let mut builder = Builder::new(&input, source);
+    builder.unterminated_last_line = unterminated_last_line;
+    builder.dialect = dialect;
     // libyaml-safer has a few internal `panic!`s on inputs its authors did not expect (e.g. a
     // tag right before a `,` in a flow collection). User input must never crash the process,
     // so a panic inside the engine is turned into a syntax error here.
@@ -76,12 +115,26 @@ pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Value>, YamlError
 
 /// Parses a text that holds at most one document; an empty text gives `Value::Null`.
 pub fn parse_document(text: &str, source: &str) -> Result<Value, YamlError> {
-    let mut documents = parse_documents(text, source)?;
-    match documents.len() {
-        0 => Ok(Value::Null),
-        1 => Ok(documents.pop().unwrap_or(Value::Null)),
-        count => Err(YamlError::NotSingleDocument { file: source.to_owned(), count }),
+    single(parse_documents(text, source)?, source)
+}
+
+/// The text the engine reads: always ending with a line break.
+///
+/// libyaml-safer panics when the input ends inside a block scalar or right after a backslash
+/// in a quoted scalar, which a file without a final newline easily does. So a missing final
+/// break is added, and remembered: the one value that can change is a block scalar running to
+/// the very end, which then gains a trailing newline the original does not have (`Builder`
+/// removes it). A last line holding only spaces is dropped instead, which changes no value.
+/// Returns the text and, when a break was added, the original length.
+fn with_final_line_break(text: &str) -> (Cow<'_, str>, Option<u64>) {
+    if text.is_empty() || text.ends_with(['\n', '\r']) {
+        return (Cow::Borrowed(text), None);
     }
+    let last_line_start = text.rfind(['\n', '\r']).map_or(0, |at| at + 1);
+    if text[last_line_start..].trim_matches([' ', '\t']).is_empty() {
+        return (Cow::Borrowed(&text[..last_line_start]), None);
+    }
+    (Cow::Owned(format!("{text}\n")), Some(text.len() as u64))
 }
 
 /// Nesting deeper than this is refused: the builder recurses once per level, and real
@@ -100,6 +153,9 @@ struct Builder<'a> {
     aliased_nodes: usize,
     /// Where the last event started, for errors that have no better position.
     last_mark: Mark,
+    /// Set when a final line break was added to the text: the original length in bytes.
+    unterminated_last_line: Option<u64>,
+    dialect: Dialect,
 }
 
 impl std::fmt::Debug for Builder<'_> {
@@ -158,6 +214,8 @@ impl<'a> Builder<'a> {
             anchors: HashMap::new(),
             aliased_nodes: 0,
             last_mark: Mark::default(),
+            unterminated_last_line: None,
+            dialect: Dialect::Resource,
         }
     }
 
@@ -222,13 +280,29 @@ impl<'a> Builder<'a> {
         }
         let mark = event.start_mark;
         match event.data {
-            EventData::Scalar { anchor, tag, value, style, .. } => {
-                let resolved = resolve_scalar(&value, tag.as_deref(), style)
+            EventData::Scalar { anchor, tag, mut value, style, .. } => {
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && self.unterminated_last_line.is_some_and(|end| event.end_mark.index >= end)
+                    && value.ends_with('\n')
+                {
+                    // The block scalar ran to the end of a file without a final newline; the
+                    // newline `with_final_line_break` added is not part of the original value.
+                    value.pop();
+                }
+                let resolved = resolve_scalar(&value, tag.as_deref(), style, self.dialect)
                     .map_err(|message| self.invalid(mark, message))?;
                 let (value_out, is_merge) = match resolved {
                     Resolved::Merge => (Value::String("<<".to_owned()), true),
                     Resolved::Value(v) => (v, false),
                 };
+                if let Value::String(text) = &value_out
+                    && self.dialect == Dialect::Resource
+                    && text.chars().any(breaks_kustomize_output)
+                {
+                    // kustomize's JSON step leaves these characters raw and go-yaml v2 then
+                    // refuses to read its own input back.
+                    return Err(self.invalid(mark, "yaml: control characters are not allowed"));
+                }
                 if let Value::Float(f) = value_out
                     && !f.is_finite()
                 {
@@ -314,9 +388,12 @@ impl<'a> Builder<'a> {
             let (text, kind, is_merge) =
                 key.key.unwrap_or_else(|| (String::new(), KeyKind::Collection, false));
             let info = KeyInfo { text, kind, value: key.value, is_merge, mark: key_mark };
-            // v3 reports a key repeated with the same node kind and text, whatever its style.
+            // v3 reports a key repeated with the same node kind and text, whatever its style;
+            // v2 (kustomization files) lets the last one win, as `Map::insert` below does.
             if let Some((first, _)) = explicit.iter().find(|(seen, _)| {
-                seen.kind.node_kind() == info.kind.node_kind() && seen.text == info.text
+                self.dialect == Dialect::Resource
+                    && seen.kind.node_kind() == info.kind.node_kind()
+                    && seen.text == info.text
             }) {
                 return Err(YamlError::DuplicateKey {
                     file: self.source.to_owned(),
@@ -338,6 +415,16 @@ impl<'a> Builder<'a> {
                 continue;
             }
             let key = match (&info.kind, info.value) {
+                (KeyKind::Scalar | KeyKind::Alias, Value::String(s))
+                    if self.dialect == Dialect::Resource && s.contains('\u{85}') =>
+                {
+                    // Go's JSON leaves NEL raw; go-yaml v2 then reads the key as spanning two
+                    // lines, which a flow mapping key may not, and kustomize fails.
+                    return Err(self.invalid(
+                        info.mark,
+                        "mapping key contains NEL (U+0085), which kustomize cannot print",
+                    ));
+                }
                 (KeyKind::Scalar | KeyKind::Alias, Value::String(s)) => s,
                 (KeyKind::Collection, _) => {
                     return Err(self.invalid(info.mark, "mapping keys must be scalars"));
@@ -349,7 +436,8 @@ impl<'a> Builder<'a> {
                 // scalar key of another type becomes its text there. Deeper mappings with
                 // such keys become map[interface{}]interface{}, which kustomize's JSON step
                 // refuses.
-                (_, _) if depth == 0 => info.text,
+                // sigs.k8s.io/yaml turns every scalar key into a string, at any depth.
+                (_, _) if depth == 0 || self.dialect == Dialect::Kustomization => info.text,
                 (_, other) => {
                     return Err(self.invalid(
                         info.mark,
@@ -393,6 +481,12 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// Characters that Go's JSON encoder writes raw but go-yaml v2's reader rejects: DEL, the C1
+/// controls except NEL, and the non-characters U+FFFE and U+FFFF.
+fn breaks_kustomize_output(c: char) -> bool {
+    matches!(c, '\u{7f}'..='\u{84}' | '\u{86}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
+}
+
 fn describe(value: &Value) -> String {
     match value {
         Value::Null => "null".to_owned(),
@@ -423,8 +517,14 @@ fn short_tag(tag: &str) -> String {
     }
 }
 
-/// Types a scalar as go-yaml v3 decodes it into `interface{}`.
-fn resolve_scalar(text: &str, tag: Option<&str>, style: ScalarStyle) -> Result<Resolved, String> {
+/// Types a scalar as go-yaml v3 decodes it into `interface{}` (or, for kustomization files,
+/// as go-yaml v2 does).
+fn resolve_scalar(
+    text: &str,
+    tag: Option<&str>,
+    style: ScalarStyle,
+    dialect: Dialect,
+) -> Result<Resolved, String> {
     let plain = matches!(style, ScalarStyle::Plain | ScalarStyle::Any);
     let tag = match tag {
         None | Some("!") => None,
@@ -436,6 +536,9 @@ fn resolve_scalar(text: &str, tag: Option<&str>, style: ScalarStyle) -> Result<R
         }
         if text == "<<" {
             return Ok(Resolved::Merge);
+        }
+        if dialect == Dialect::Kustomization {
+            return Ok(Resolved::Value(resolve_plain_v2(text).into_value(text)));
         }
         return Ok(Resolved::Value(resolve_plain(text).into_value(text)));
     };
@@ -450,6 +553,8 @@ fn resolve_scalar(text: &str, tag: Option<&str>, style: ScalarStyle) -> Result<R
         "!!bool" | "!!int" | "!!float" | "!!null" | "!!timestamp" => {
             let found = if tag == "!!timestamp" && is_timestamp(text) {
                 Plain::Timestamp
+            } else if dialect == Dialect::Kustomization {
+                resolve_plain_v2(text)
             } else {
                 resolve_plain_untimed(text)
             };
@@ -471,14 +576,14 @@ fn resolve_scalar(text: &str, tag: Option<&str>, style: ScalarStyle) -> Result<R
 
 /// A plain scalar's type after v3's resolver.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Plain {
+pub(super) enum Plain {
     Null,
     Bool(bool),
     Int(i64),
     /// Integers in (i64::MAX, u64::MAX]: Go keeps them as uint64.
     Uint(u64),
     Float(f64),
-    /// Looks like a timestamp; decoded into `interface{}` it stays the original string.
+    /// A timestamp: kustomize prints it in RFC 3339 form (see `parse_timestamp`).
     Timestamp,
     Str,
 }
@@ -503,16 +608,30 @@ impl Plain {
             // `Value` has no unsigned integer; the nearest float is the closest we can carry.
             Plain::Uint(u) => Value::Float(u as f64),
             Plain::Float(f) => Value::Float(f),
-            Plain::Timestamp | Plain::Str => Value::String(text.to_owned()),
+            Plain::Timestamp => {
+                Value::String(parse_timestamp(text).unwrap_or_else(|| text.to_owned()))
+            }
+            Plain::Str => Value::String(text.to_owned()),
         }
     }
 }
 
 /// v3's resolver for an untagged plain scalar.
 fn resolve_plain(text: &str) -> Plain {
-    // Untagged timestamps (`2001-12-14`) stay strings in `interface{}`, and nothing that looks
-    // like one could resolve to a number, so the timestamp test is not needed here.
+    if text.as_bytes().first().is_some_and(u8::is_ascii_digit) && is_timestamp(text) {
+        return Plain::Timestamp;
+    }
     resolve_plain_untimed(text)
+}
+
+/// go-yaml v2's resolver, as kustomization files are read: YAML 1.1 booleans too, and
+/// timestamps kept as their text (sigs.k8s.io/yaml hands them on as strings).
+fn resolve_plain_v2(text: &str) -> Plain {
+    match text {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Plain::Bool(true),
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => Plain::Bool(false),
+        _ => resolve_plain_untimed(text),
+    }
 }
 
 fn resolve_plain_untimed(text: &str) -> Plain {
@@ -551,7 +670,7 @@ fn resolve_plain_untimed(text: &str) -> Plain {
 
 /// Go's `strconv.ParseFloat(s, 64)` for the decimal forms YAML can reach here: an overflow to
 /// infinity is an error in Go, so it is `None` here.
-fn parse_go_float(text: &str) -> Option<f64> {
+pub(super) fn parse_go_float(text: &str) -> Option<f64> {
     let bytes = text.as_bytes();
     // Rust also accepts `inf`/`nan` spellings that Go's decimal path here never sees through
     // the resolver (they start with a letter), but a leading sign could reach them: refuse.
@@ -563,7 +682,7 @@ fn parse_go_float(text: &str) -> Option<f64> {
 }
 
 /// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
-fn is_yaml_style_float(text: &str) -> bool {
+pub(super) fn is_yaml_style_float(text: &str) -> bool {
     let b = text.as_bytes();
     let mut i = 0;
     if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
@@ -608,7 +727,7 @@ fn is_yaml_style_float(text: &str) -> bool {
 
 /// Go's `strconv.ParseInt(s, 0, 64)`, then `ParseUint(s, 0, 64)`, on a text without `_`:
 /// sign, then base prefix `0x`/`0o`/`0b` or a leading `0` for octal.
-fn parse_go_int(text: &str) -> Option<Plain> {
+pub(super) fn parse_go_int(text: &str) -> Option<Plain> {
     let (negative, body) = match text.as_bytes().first()? {
         b'+' => (false, &text[1..]),
         b'-' => (true, &text[1..]),
@@ -644,62 +763,102 @@ fn parse_go_int(text: &str) -> Option<Plain> {
     }
 }
 
-/// The timestamp shapes go-yaml v3 accepts (`2006-1-2`, `2006-1-2T15:4:5.999999999Z07:00`,
-/// lower-case `t`, `2006-1-2 15:4:5.999999999`); only needed for an explicit `!!timestamp`.
-fn is_timestamp(text: &str) -> bool {
-    fn number(s: &str, min: usize, max: usize, low: u32, high: u32) -> bool {
-        (min..=max).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_digit())
-            && s.parse::<u32>().is_ok_and(|n| (low..=high).contains(&n))
+/// Whether go-yaml (v2 and v3 alike) resolves a plain scalar as a timestamp.
+pub(super) fn is_timestamp(text: &str) -> bool {
+    parse_timestamp(text).is_some()
+}
+
+/// A timestamp as go-yaml resolves it: Go's `time.Parse` with the layouts
+/// `2006-1-2T15:4:5.999999999Z07:00` (also with a lower-case `t`), `2006-1-2 15:4:5.999999999`
+/// and `2006-1-2`, including its range checks (a day must exist in its month: `2021-02-30` is
+/// no timestamp). Returns the value as kustomize prints it: v3 decodes it into a `time.Time`,
+/// which Go's JSON encoder writes in RFC 3339 with nanoseconds (`2001-12-14T00:00:00Z`).
+pub(super) fn parse_timestamp(text: &str) -> Option<String> {
+    /// One or two digits (Go's non-fixed `getnum`), within a range.
+    fn number(s: &str, low: u32, high: u32) -> Option<u32> {
+        if !(1..=2).contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse::<u32>().ok().filter(|n| (low..=high).contains(n))
+    }
+    fn fixed_two(s: &str) -> Option<u32> {
+        (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+    }
+    let bytes = text.as_bytes();
+    if bytes.len() < 5 || !bytes[..4].iter().all(u8::is_ascii_digit) || bytes[4] != b'-' {
+        return None;
     }
     let (date, time) = match text.find(['T', 't', ' ']) {
         Some(at) => (&text[..at], Some((&text[at..at + 1], &text[at + 1..]))),
         None => (text, None),
     };
-    let parts: Vec<&str> = date.split('-').collect();
-    if parts.len() != 3
-        || !number(parts[0], 4, 4, 0, 9999)
-        || !number(parts[1], 1, 2, 1, 12)
-        || !number(parts[2], 1, 2, 1, 31)
-    {
-        return false;
+    let mut parts = date[5..].splitn(2, '-');
+    let (month, day) = (parts.next()?, parts.next()?);
+    let year: u32 = date[..4].parse().ok()?;
+    let month = number(month, 1, 12)?;
+    let day = number(day, 1, 31)?;
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let days_in_month = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if day > days_in_month {
+        return None;
     }
+    let date_part = format!("{year:04}-{month:02}-{day:02}");
     let Some((separator, time)) = time else {
-        return true;
+        return Some(format!("{date_part}T00:00:00Z"));
     };
-    let (clock, zone) = if separator == " " {
-        (time, None)
-    } else if let Some(clock) = time.strip_suffix('Z') {
-        (clock, None)
-    } else {
-        match time.rfind(['+', '-']) {
-            Some(at) => (&time[..at], Some(&time[at + 1..])),
-            None => return false,
-        }
-    };
-    if let Some(zone) = zone {
-        let zone_parts: Vec<&str> = zone.split(':').collect();
-        if zone_parts.len() != 2
-            || !number(zone_parts[0], 2, 2, 0, 23)
-            || !number(zone_parts[1], 2, 2, 0, 59)
-        {
-            return false;
+    // The clock: hour, minute, second, then an optional fraction of any length.
+    let mut rest = time;
+    let mut clock = [0u32; 3];
+    for (index, high) in [23, 59, 59].into_iter().enumerate() {
+        let digits = rest.bytes().take(2).take_while(u8::is_ascii_digit).count();
+        clock[index] = number(&rest[..digits], 0, high)?;
+        rest = &rest[digits..];
+        if index < 2 {
+            rest = rest.strip_prefix(':')?;
         }
     }
-    let (clock, fraction) = match clock.split_once('.') {
-        Some((clock, fraction)) => (clock, Some(fraction)),
-        None => (clock, None),
-    };
-    if fraction
-        .is_some_and(|f| f.is_empty() || f.len() > 9 || !f.bytes().all(|b| b.is_ascii_digit()))
+    let mut fraction = String::new();
+    if rest.len() >= 2
+        && matches!(rest.as_bytes()[0], b'.' | b',')
+        && rest.as_bytes()[1].is_ascii_digit()
     {
-        return false;
+        let digits = rest[1..].bytes().take_while(u8::is_ascii_digit).count();
+        // Go keeps nanoseconds (the first nine digits) and prints them without trailing zeros.
+        fraction = rest[1..1 + digits.min(9)].trim_end_matches('0').to_owned();
+        rest = &rest[1 + digits..];
     }
-    let hms: Vec<&str> = clock.split(':').collect();
-    hms.len() == 3
-        && number(hms[0], 1, 2, 0, 23)
-        && number(hms[1], 1, 2, 0, 59)
-        && number(hms[2], 1, 2, 0, 59)
+    let zone = if separator == " " {
+        if !rest.is_empty() {
+            return None;
+        }
+        "Z".to_owned()
+    } else if rest == "Z" {
+        "Z".to_owned()
+    } else {
+        // `±hh:mm`; Go allows hours up to 24 and minutes up to 60 here.
+        let zone = rest.as_bytes();
+        if zone.len() != 6 || !matches!(zone[0], b'+' | b'-') || zone[3] != b':' {
+            return None;
+        }
+        let hours = fixed_two(&rest[1..3]).filter(|h| *h <= 24)?;
+        let minutes = fixed_two(&rest[4..6]).filter(|m| *m <= 60)?;
+        let total = hours * 60 + minutes;
+        if total == 0 {
+            "Z".to_owned()
+        } else {
+            format!("{}{:02}:{:02}", &rest[..1], total / 60, total % 60)
+        }
+    };
+    let dot = if fraction.is_empty() { "" } else { "." };
+    Some(format!(
+        "{date_part}T{:02}:{:02}:{:02}{dot}{fraction}{zone}",
+        clock[0], clock[1], clock[2]
+    ))
 }
 
 /// Go's `base64.StdEncoding.DecodeString`: standard alphabet, padding required, `\r` and `\n`
@@ -773,9 +932,26 @@ mod tests {
         assert_eq!(scalar("~"), Value::Null);
         assert_eq!(scalar(""), Value::Null);
         assert_eq!(scalar("Null"), Value::Null);
-        assert_eq!(scalar("2001-12-14"), Value::from("2001-12-14"));
-        assert_eq!(scalar("2001-12-14T21:59:43.10Z"), Value::from("2001-12-14T21:59:43.10Z"));
+        assert_eq!(scalar("2001-12-14"), Value::from("2001-12-14T00:00:00Z"));
+        assert_eq!(scalar("2001-12-14T21:59:43.10Z"), Value::from("2001-12-14T21:59:43.1Z"));
+        assert_eq!(scalar("2001-1-4 1:2:3"), Value::from("2001-01-04T01:02:03Z"));
+        assert_eq!(scalar("2001-1-4t1:2:3.0+00:00"), Value::from("2001-01-04T01:02:03Z"));
+        assert_eq!(
+            scalar("2001-1-4T1:2:3.1234567891-05:30"),
+            Value::from("2001-01-04T01:02:03.123456789-05:30")
+        );
+        assert_eq!(scalar("'2001-12-14'"), Value::from("2001-12-14"));
+        assert_eq!(scalar("2023-02-29"), Value::from("2023-02-29"));
         assert_eq!(scalar("1:20"), Value::from("1:20"));
+        assert!(is_timestamp("2001-12-14"));
+        assert!(is_timestamp("2001-1-4t1:2:3.1234567891+05:30"));
+        assert!(is_timestamp("2001-12-14 21:59:43,5"));
+        assert!(is_timestamp("2024-02-29T00:00:00Z"));
+        assert!(!is_timestamp("2023-02-29"));
+        assert!(!is_timestamp("2001-12-14T21:59:43"));
+        assert!(!is_timestamp("2001-12-14 21:59:43Z"));
+        assert!(!is_timestamp("2001-13-01"));
+        assert!(!is_timestamp("12001-12-01"));
         assert_eq!(scalar("9223372036854775807"), Value::Int(i64::MAX));
         assert_eq!(scalar("-9223372036854775808"), Value::Int(i64::MIN));
         assert_eq!(scalar("1e400"), Value::from("1e400"));
@@ -794,7 +970,7 @@ mod tests {
         assert_eq!(scalar("!!float 1"), Value::Float(1.0));
         assert_eq!(scalar("!!binary aGVsbG8="), Value::from("hello"));
         assert_eq!(scalar("!custom 12"), Value::from("12"));
-        assert_eq!(scalar("!!timestamp 2001-12-14"), Value::from("2001-12-14"));
+        assert_eq!(scalar("!!timestamp 2001-12-14"), Value::from("2001-12-14T00:00:00Z"));
         let err = parse_document("k: !!int abc\n", "f.yaml").unwrap_err();
         assert!(err.to_string().contains("cannot decode !!str `abc` as a !!int"), "{err}");
         let err = parse_document("k: !!bool yes\n", "f.yaml").unwrap_err();
@@ -845,6 +1021,41 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_kustomize_cannot_print_are_refused() {
+        assert!(parse_document("a: \"x\\x7fy\"\n", "f.yaml").is_err());
+        assert!(parse_document("\"k\\x9f\": v\n", "f.yaml").is_err());
+        assert!(parse_document("a: \"x\\uffffy\"\n", "f.yaml").is_err());
+        assert!(parse_document("\"k\\x85\": v\n", "f.yaml").is_err());
+        assert_eq!(scalar("\"x\\x85y\""), Value::from("x\u{85}y"));
+    }
+
+    #[test]
+    fn kustomization_files_are_read_as_sigs_k8s_io_yaml_reads_them() {
+        // Recorded with kubectl kustomize: in a kustomization `yes`/`on`/`y` are booleans,
+        // `0o12` and `1e3` numbers, dates stay text, `~` null, repeated keys last-wins.
+        let k = parse_kustomization(
+            "a: yes\nb: on\nc: y\nd: 0o12\ne: 2001-12-14\nf: ~\ng: 1:20\na: no\n",
+            "kustomization.yaml",
+        )
+        .expect("parses");
+        assert_eq!(k.get_path(&["a"]), Some(&Value::Bool(false)));
+        assert_eq!(k.get_path(&["b"]), Some(&Value::Bool(true)));
+        assert_eq!(k.get_path(&["c"]), Some(&Value::Bool(true)));
+        assert_eq!(k.get_path(&["d"]), Some(&Value::Int(10)));
+        assert_eq!(k.get_path(&["e"]), Some(&Value::from("2001-12-14")));
+        assert_eq!(k.get_path(&["f"]), Some(&Value::Null));
+        assert_eq!(k.get_path(&["g"]), Some(&Value::from("1:20")));
+        let nested = parse_kustomization("a:\n  1: x\n", "k.yaml").expect("parses");
+        assert_eq!(nested.get_path(&["a", "1"]), Some(&Value::from("x")));
+        assert!(parse_kustomization("a: .inf\n", "k.yaml").is_err());
+        assert_eq!(parse_document_last_key_wins("a: 1\na: 2\n", "k.yaml").unwrap(), {
+            let mut m = Map::new();
+            m.insert("a".into(), Value::Int(2));
+            Value::Map(m)
+        });
+    }
+
+    #[test]
     fn infinities_and_nan_are_refused_like_kustomizes_json_step() {
         let err = parse_document("a: .inf\n", "f.yaml").unwrap_err();
         assert!(err.to_string().contains("+Inf"), "{err}");
@@ -876,6 +1087,20 @@ mod tests {
         assert!(err.line().is_some(), "{err}");
         // An input that makes the engine itself panic is still just an error.
         assert!(parse_documents("[!!str, a]\n", "bad.yaml").is_err());
+    }
+
+    #[test]
+    fn files_without_a_final_newline_keep_their_values() {
+        // Recorded with kubectl kustomize: a block scalar cut by the end of the file has no
+        // final newline.
+        assert_eq!(one("a: |\n  echo hi").get_path(&["a"]), Some(&Value::from("echo hi")));
+        assert_eq!(one("a: >\n  echo\n  hi").get_path(&["a"]), Some(&Value::from("echo hi")));
+        assert_eq!(one("a: |+\n  x\n\n  y").get_path(&["a"]), Some(&Value::from("x\n\ny")));
+        assert_eq!(one("a: |-\n  x").get_path(&["a"]), Some(&Value::from("x")));
+        assert_eq!(one("a: |\n  x\nb: 1").get_path(&["a"]), Some(&Value::from("x\n")));
+        assert_eq!(one("a: 'x'\n  ").get_path(&["a"]), Some(&Value::from("x")));
+        assert_eq!(one("a: x").get_path(&["a"]), Some(&Value::from("x")));
+        assert!(parse_documents("a: \"x\\", "f.yaml").is_err());
     }
 
     #[test]
