@@ -3,8 +3,9 @@
 //! (environment, unit) applied last, which prune and teardown read.
 //!
 //! The labels are the authority: an inventory entry alone never justifies a deletion. These
-//! keys are a contract with the preview transform (which labels preview namespaces) and with
-//! users' clusters: change them only with a migration.
+//! keys are a contract with the preview transform (`crate::preview`, which labels and annotates
+//! preview namespaces; the shared keys are taken from there) and with users' clusters: change
+//! them only with a migration.
 
 use std::collections::BTreeSet;
 
@@ -15,20 +16,14 @@ use super::{ObjectRef, Scope};
 /// The field manager of every apply.
 pub const FIELD_MANAGER: &str = "gitops-env";
 /// `app.kubernetes.io/managed-by: gitops-env` marks everything we create.
-pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-pub const MANAGED_BY_VALUE: &str = "gitops-env";
+pub const MANAGED_BY_LABEL: &str = crate::preview::LABEL_MANAGED_BY;
+pub const MANAGED_BY_VALUE: &str = crate::preview::MANAGER;
 /// The environment (for previews: the preview namespace), label-safe.
 pub const ENVIRONMENT_LABEL: &str = "gitops-env.io/environment";
 /// The unit, label-safe (see [`label_value`]).
 pub const UNIT_LABEL: &str = "gitops-env.io/unit";
-/// On preview namespaces: the preview slug.
-pub const PREVIEW_LABEL: &str = "gitops-env.io/preview";
-/// On preview namespaces: the pull request number, when the preview is for a PR.
-pub const PR_LABEL: &str = "gitops-env.io/pr";
-/// On preview namespaces: RFC 3339 creation time (the namespace's own timestamp otherwise).
-pub const CREATED_AT_ANNOTATION: &str = "gitops-env.io/created-at";
-/// On preview namespaces: time to live (`72h`, `7d`...), after which `sweep` removes it.
-pub const TTL_ANNOTATION: &str = "gitops-env.io/ttl";
+/// On preview namespaces (and objects): the preview slug. Shared with `crate::preview`.
+pub const PREVIEW_LABEL: &str = crate::preview::LABEL_PREVIEW;
 /// Where inventories live.
 pub const INVENTORY_NAMESPACE: &str = "gitops-env-system";
 /// Inventory ConfigMaps carry this label, so they can be listed.

@@ -3,11 +3,12 @@
 //! inventories themselves — and waiting until they are gone. Idempotent: nothing there is
 //! success. `sweep` finds preview namespaces whose time to live ran out and tears them down.
 //!
-//! Previews are found by their namespace's labels ([`inventory::PREVIEW_LABEL`],
-//! [`inventory::PR_LABEL`]), so this works whatever the namespace template is.
+//! Previews are found by their namespace's ownership labels and read through
+//! [`crate::preview::PreviewRecord`] (slug, pull request, expiry), so this works whatever the
+//! namespace template is.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use kube::api::ListParams;
 use serde_json::Value as Json;
@@ -15,7 +16,9 @@ use serde_json::Value as Json;
 use super::client::{Cluster, with_retry};
 use super::inventory::{self, INVENTORY_NAMESPACE};
 use super::prune::{Deletion, delete_owned};
-use super::{ClusterError, Failure, ObjectRef};
+use super::{ClusterError, Failure, ObjectRef, from_json};
+use crate::preview::PreviewRecord;
+use crate::timestamp::Timestamp;
 
 /// Which preview to tear down.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,59 +69,30 @@ fn namespace_ref(name: &str) -> ObjectRef {
     }
 }
 
-/// Parses an RFC 3339 UTC timestamp (`2026-01-02T03:04:05Z`, fractions allowed).
-pub fn parse_timestamp(text: &str) -> Option<SystemTime> {
-    let text = text.trim();
-    let (date, time) = text.split_once('T')?;
-    let mut date_parts = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (year, month, day) = (date_parts.next()??, date_parts.next()??, date_parts.next()??);
-    let time = time.strip_suffix('Z')?;
-    let time = time.split('.').next()?;
-    let mut time_parts = time.split(':').map(|p| p.parse::<i64>().ok());
-    let (hour, minute, second) = (time_parts.next()??, time_parts.next()??, time_parts.next()??);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
-    u64::try_from(seconds).ok().map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
-}
-
-/// Whether a preview namespace has outlived its TTL at `now`: the `ttl` override, else its TTL
-/// annotation; created at its created-at annotation, else its creation timestamp. A namespace
-/// without any TTL never expires.
-pub fn expiry(
-    namespace: &Json,
-    now: SystemTime,
+/// Whether a preview has outlived its time to live at `now`. With a `ttl_override` (the sweep's
+/// `--ttl`), expiry is its creation time plus that; otherwise its own expiry annotation decides.
+/// A preview without a readable time never expires: deleting on a guess is worse than keeping
+/// a namespace a little longer.
+pub fn expired(
+    record: &PreviewRecord,
+    creation_timestamp: Option<&str>,
+    now: Timestamp,
     ttl_override: Option<Duration>,
 ) -> Result<bool, String> {
-    let annotations = &namespace["metadata"]["annotations"];
-    let ttl = match ttl_override {
-        Some(ttl) => ttl,
-        None => match annotations[inventory::TTL_ANNOTATION].as_str() {
-            Some(text) => crate::config::parse_duration(text)
-                .map_err(|e| format!("annotation {}: {e}", inventory::TTL_ANNOTATION))?,
-            None => return Err("no TTL (annotation or --ttl); kept".into()),
-        },
-    };
-    let created_text = annotations[inventory::CREATED_AT_ANNOTATION]
-        .as_str()
-        .or(namespace["metadata"]["creationTimestamp"].as_str())
-        .ok_or("no creation time")?;
-    let created = parse_timestamp(created_text)
-        .ok_or_else(|| format!("creation time {created_text:?} is not RFC 3339"))?;
-    Ok(created + ttl <= now)
+    match ttl_override {
+        None if record.expires_at.is_none() => {
+            Err("no expiry (no TTL annotation, no --ttl); kept".into())
+        }
+        None => Ok(record.expired(now)),
+        Some(ttl) => {
+            let created = match record.created_at {
+                Some(created) => created,
+                None => Timestamp::parse(creation_timestamp.ok_or("no creation time")?)
+                    .map_err(|e| e.0)?,
+            };
+            Ok(created.plus(ttl) <= now)
+        }
+    }
 }
 
 impl Cluster {
@@ -241,7 +215,7 @@ impl Cluster {
     pub async fn previews(
         &self,
         selector: Option<&PreviewSelector>,
-    ) -> Result<Vec<Json>, ClusterError> {
+    ) -> Result<Vec<(PreviewRecord, Json)>, ClusterError> {
         let namespaces = self.builtin("v1", "Namespace").await?;
         let api = self.api_all(&namespaces);
         let mut labels = format!(
@@ -250,24 +224,24 @@ impl Cluster {
             inventory::MANAGED_BY_VALUE,
             inventory::PREVIEW_LABEL
         );
-        match selector {
-            Some(PreviewSelector::Slug(slug)) => {
-                labels = format!(
-                    "{labels},{}={}",
-                    inventory::PREVIEW_LABEL,
-                    inventory::label_value(slug)
-                )
-            }
-            Some(PreviewSelector::PullRequest(number)) => {
-                labels = format!("{labels},{}={number}", inventory::PR_LABEL)
-            }
-            None => {}
+        if let Some(PreviewSelector::Slug(slug)) = selector {
+            labels =
+                format!("{labels},{}={}", inventory::PREVIEW_LABEL, inventory::label_value(slug));
         }
         let params = ListParams::default().labels(&labels);
         let list = with_retry(&self.retry, "preview namespaces", "list", || api.list(&params))
             .await
             .map_err(|e| e.into_cluster_error("preview namespaces", "list"))?;
-        Ok(list.items.iter().filter_map(|n| serde_json::to_value(n).ok()).collect())
+        Ok(list
+            .items
+            .iter()
+            .filter_map(|n| serde_json::to_value(n).ok())
+            .filter_map(|json| Some((PreviewRecord::from_namespace(&from_json(&json))?, json)))
+            .filter(|(record, _)| match selector {
+                Some(PreviewSelector::PullRequest(number)) => record.pull_request == Some(*number),
+                _ => true,
+            })
+            .collect())
     }
 
     /// Tears down the preview(s) selected; none found is success.
@@ -277,28 +251,28 @@ impl Cluster {
         timeout: Duration,
     ) -> Result<TeardownOutcome, ClusterError> {
         let mut outcome = TeardownOutcome::default();
-        for namespace in self.previews(Some(selector)).await? {
-            let name = namespace["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-            outcome.absorb(self.teardown_environment(&name, timeout).await?);
+        for (record, _) in self.previews(Some(selector)).await? {
+            outcome.absorb(self.teardown_environment(&record.namespace, timeout).await?);
         }
         Ok(outcome)
     }
 
-    /// Tears down previews whose TTL ran out at `now` (see [`expiry`]).
+    /// Tears down previews whose time to live ran out at `now` (see [`expired`]).
     pub async fn sweep(
         &self,
-        now: SystemTime,
+        now: Timestamp,
         ttl_override: Option<Duration>,
         timeout: Duration,
     ) -> Result<SweepOutcome, ClusterError> {
         let mut outcome = SweepOutcome::default();
-        for namespace in self.previews(None).await? {
-            let name = namespace["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        for (record, namespace) in self.previews(None).await? {
+            let name = record.namespace.clone();
             if namespace["metadata"]["deletionTimestamp"].is_string() {
                 outcome.kept.push((name, "already being deleted".into()));
                 continue;
             }
-            match expiry(&namespace, now, ttl_override) {
+            let created = namespace["metadata"]["creationTimestamp"].as_str();
+            match expired(&record, created, now, ttl_override) {
                 Ok(true) => {
                     outcome.teardown.absorb(self.teardown_environment(&name, timeout).await?);
                     outcome.removed.push(name);
@@ -314,35 +288,43 @@ impl Cluster {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    #[test]
-    fn timestamps_parse() {
-        assert_eq!(
-            parse_timestamp("1970-01-02T00:00:01Z"),
-            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(86_401))
-        );
-        assert_eq!(
-            parse_timestamp("2023-11-14T22:13:20.5Z"),
-            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
-        );
-        assert_eq!(parse_timestamp("yesterday"), None);
-        assert_eq!(parse_timestamp("2023-13-14T22:13:20Z"), None);
+    fn record(created_at: Option<&str>, expires_at: Option<&str>) -> PreviewRecord {
+        PreviewRecord {
+            namespace: "preview-x".into(),
+            slug: "x".into(),
+            repository: None,
+            pull_request: None,
+            branch: None,
+            created_at: created_at.map(|t| Timestamp::parse(t).unwrap()),
+            expires_at: expires_at.map(|t| Timestamp::parse(t).unwrap()),
+            problems: Vec::new(),
+        }
     }
 
     #[test]
-    fn expiry_uses_annotations_then_override() {
-        let ns = json!({"metadata": {"creationTimestamp": "2026-01-01T00:00:00Z", "annotations": {"gitops-env.io/ttl": "1h"}}});
-        let at = |s: &str| parse_timestamp(s).unwrap();
-        assert_eq!(expiry(&ns, at("2026-01-01T00:59:00Z"), None), Ok(false));
-        assert_eq!(expiry(&ns, at("2026-01-01T01:00:00Z"), None), Ok(true));
+    fn expiry_uses_the_annotation_or_the_override() {
+        let at = |t: &str| Timestamp::parse(t).unwrap();
+        let preview = record(Some("2026-01-01T00:00:00Z"), Some("2026-01-01T01:00:00Z"));
+        assert_eq!(expired(&preview, None, at("2026-01-01T00:59:00Z"), None), Ok(false));
+        assert_eq!(expired(&preview, None, at("2026-01-01T01:00:00Z"), None), Ok(true));
         assert_eq!(
-            expiry(&ns, at("2026-01-01T00:10:00Z"), Some(Duration::from_secs(60))),
+            expired(&preview, None, at("2026-01-01T00:10:00Z"), Some(Duration::from_secs(60))),
             Ok(true)
         );
-        let no_ttl = json!({"metadata": {"creationTimestamp": "2026-01-01T00:00:00Z"}});
-        assert!(expiry(&no_ttl, at("2030-01-01T00:00:00Z"), None).is_err());
-        let created_at = json!({"metadata": {"creationTimestamp": "2026-01-01T00:00:00Z", "annotations": {"gitops-env.io/ttl": "1h", "gitops-env.io/created-at": "2026-01-02T00:00:00Z"}}});
-        assert_eq!(expiry(&created_at, at("2026-01-01T12:00:00Z"), None), Ok(false));
+        let no_ttl = record(None, None);
+        assert!(
+            expired(&no_ttl, Some("2020-01-01T00:00:00Z"), at("2030-01-01T00:00:00Z"), None)
+                .is_err()
+        );
+        assert_eq!(
+            expired(
+                &no_ttl,
+                Some("2026-01-01T00:00:00Z"),
+                at("2026-01-01T02:00:00Z"),
+                Some(Duration::from_secs(3600))
+            ),
+            Ok(true)
+        );
     }
 }

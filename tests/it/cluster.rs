@@ -1,16 +1,19 @@
 //! The cluster stage against the fake API server: apply, prune, ownership, conflicts, retries,
 //! readiness, dry run, teardown and sweep, asserted on the server's end state.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use fakes::kube::{Behaviour, FakeKube, Fault};
-use gitops_env::cluster::inventory::{
-    self, CREATED_AT_ANNOTATION, MANAGED_BY_LABEL, PR_LABEL, PREVIEW_LABEL, TTL_ANNOTATION,
-};
+use gitops_env::cluster::inventory::{self, MANAGED_BY_LABEL};
 use gitops_env::cluster::{
     Cluster, ClusterError, DeployOptions, KubeconfigSource, PreviewSelector, RetryPolicy, Scope,
     Target, from_json,
 };
+use gitops_env::preview::{
+    ANNOTATION_CREATED_AT, ANNOTATION_EXPIRES_AT, ANNOTATION_PULL_REQUEST, ANNOTATION_TTL,
+    LABEL_PREVIEW, MANAGER,
+};
+use gitops_env::timestamp::Timestamp;
 use kustomize::value::Value;
 use serde_json::{Value as Json, json};
 
@@ -336,11 +339,19 @@ async fn dry_run_pairs_live_and_would_be_objects_without_changing_anything() {
     assert!(fake.get("v1", "Namespace", "", "fresh").is_none());
 }
 
-fn preview_namespace(name: &str, slug: &str, pr: u64, created_at: &str, ttl: &str) -> Json {
+/// A preview namespace as `gitops_env::preview` labels and annotates it.
+fn preview_namespace(name: &str, slug: &str, pr: u64, created_at: &str, ttl_hours: u64) -> Json {
+    let expires_at =
+        Timestamp::parse(created_at).unwrap().plus(Duration::from_secs(ttl_hours * 3600));
     json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
         "name": name,
-        "labels": {PREVIEW_LABEL: slug, PR_LABEL: pr.to_string()},
-        "annotations": {CREATED_AT_ANNOTATION: created_at, TTL_ANNOTATION: ttl},
+        "labels": {MANAGED_BY_LABEL: MANAGER, LABEL_PREVIEW: slug},
+        "annotations": {
+            ANNOTATION_CREATED_AT: created_at,
+            ANNOTATION_TTL: format!("{ttl_hours}h"),
+            ANNOTATION_EXPIRES_AT: expires_at.to_string(),
+            ANNOTATION_PULL_REQUEST: pr.to_string(),
+        },
     }})
 }
 
@@ -350,13 +361,13 @@ async fn deploy_preview(
     slug: &str,
     pr: u64,
     created_at: &str,
-    ttl: &str,
+    ttl_hours: u64,
 ) {
     let units = [
         (
             "apps/web",
             vec![
-                preview_namespace(name, slug, pr, created_at, ttl),
+                preview_namespace(name, slug, pr, created_at, ttl_hours),
                 deployment(name, "web", "nginx:1"),
                 service(name, "web"),
             ],
@@ -392,7 +403,7 @@ async fn preview_teardown_leaves_nothing_behind_and_is_idempotent() {
     let fake = FakeKube::start();
     let before = remaining_names(&fake);
     let cluster = connect(&fake).await;
-    deploy_preview(&cluster, "preview-pr-7", "pr-7", 7, "2026-01-01T00:00:00Z", "72h").await;
+    deploy_preview(&cluster, "preview-pr-7", "pr-7", 7, "2026-01-01T00:00:00Z", 72).await;
     assert!(fake.get("apps/v1", "Deployment", "preview-pr-7", "web").is_some());
 
     let outcome =
@@ -421,16 +432,14 @@ async fn preview_teardown_leaves_nothing_behind_and_is_idempotent() {
 async fn sweep_removes_only_expired_previews() {
     let fake = FakeKube::start();
     let cluster = connect(&fake).await;
-    deploy_preview(&cluster, "preview-old", "old", 1, "2026-01-01T00:00:00Z", "1h").await;
-    deploy_preview(&cluster, "preview-new", "new", 2, "2026-01-01T00:00:00Z", "72h").await;
+    deploy_preview(&cluster, "preview-old", "old", 1, "2026-01-01T00:00:00Z", 1).await;
+    deploy_preview(&cluster, "preview-new", "new", 2, "2026-01-01T00:00:00Z", 72).await;
     // Labelled like a preview but not ours: never touched.
-    fake.apply_as(
-        "someone",
-        preview_namespace("preview-foreign", "foreign", 3, "2020-01-01T00:00:00Z", "1h"),
-    )
-    .unwrap();
+    let mut foreign = preview_namespace("preview-foreign", "foreign", 3, "2020-01-01T00:00:00Z", 1);
+    foreign["metadata"]["labels"][MANAGED_BY_LABEL] = json!("someone-else");
+    fake.apply_as("someone", foreign).unwrap();
 
-    let now = gitops_env::cluster::teardown::parse_timestamp("2026-01-02T00:00:00Z").unwrap();
+    let now = Timestamp::parse("2026-01-02T00:00:00Z").unwrap();
     let outcome = cluster.sweep(now, None, Duration::from_secs(10)).await.unwrap();
     assert_eq!(outcome.removed, ["preview-old"]);
     assert_eq!(outcome.kept, [("preview-new".to_owned(), "not expired".to_owned())]);
@@ -440,7 +449,7 @@ async fn sweep_removes_only_expired_previews() {
     assert!(fake.get("apps/v1", "Deployment", "preview-new", "web").is_some());
     assert!(fake.get("v1", "Namespace", "", "preview-foreign").is_some());
 
-    let later = SystemTime::UNIX_EPOCH + Duration::from_secs(4_000_000_000);
+    let later = Timestamp::parse("2026-01-01T02:00:00Z").unwrap();
     let all = cluster
         .sweep(later, Some(Duration::from_secs(3600)), Duration::from_secs(10))
         .await
