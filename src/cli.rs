@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cluster_commands;
+
 /// Exit code for bad input or configuration.
 pub const EXIT_BAD_INPUT: u8 = 2;
 
@@ -25,7 +27,12 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Tear down a preview environment: its objects, its namespace, its inventory.
+    Teardown(cluster_commands::TeardownArgs),
+    /// Tear down the previews whose time to live ran out.
+    Sweep(cluster_commands::SweepArgs),
+}
 
 pub fn run(
     args: Vec<OsString>,
@@ -42,5 +49,14 @@ pub fn run(
             return if is_help { ExitCode::SUCCESS } else { ExitCode::from(EXIT_BAD_INPUT) };
         }
     };
-    match cli.command {}
+    match cli.command {
+        Command::Teardown(args) => cluster_commands::teardown(args, stdout, stderr),
+        Command::Sweep(args) => {
+            // The clock is read here, at the edge; the stages take the instant as data.
+            let seconds = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            cluster_commands::sweep(args, crate::timestamp::Timestamp(seconds), stdout, stderr)
+        }
+    }
 }

@@ -215,6 +215,7 @@ impl Cluster {
     pub async fn previews(
         &self,
         selector: Option<&PreviewSelector>,
+        repository: Option<&str>,
     ) -> Result<Vec<(PreviewRecord, Json)>, ClusterError> {
         let namespaces = self.builtin("v1", "Namespace").await?;
         let api = self.api_all(&namespaces);
@@ -241,17 +242,23 @@ impl Cluster {
                 Some(PreviewSelector::PullRequest(number)) => record.pull_request == Some(*number),
                 _ => true,
             })
+            // Pull request numbers repeat across repositories sharing a cluster.
+            .filter(|(record, _)| {
+                repository.is_none_or(|r| record.repository.as_deref() == Some(r))
+            })
             .collect())
     }
 
-    /// Tears down the preview(s) selected; none found is success.
+    /// Tears down the preview(s) selected (of `repository` only, when given, as recorded in
+    /// the preview's annotations); none found is success.
     pub async fn teardown(
         &self,
         selector: &PreviewSelector,
+        repository: Option<&str>,
         timeout: Duration,
     ) -> Result<TeardownOutcome, ClusterError> {
         let mut outcome = TeardownOutcome::default();
-        for (record, _) in self.previews(Some(selector)).await? {
+        for (record, _) in self.previews(Some(selector), repository).await? {
             outcome.absorb(self.teardown_environment(&record.namespace, timeout).await?);
         }
         Ok(outcome)
@@ -265,7 +272,7 @@ impl Cluster {
         timeout: Duration,
     ) -> Result<SweepOutcome, ClusterError> {
         let mut outcome = SweepOutcome::default();
-        for (record, namespace) in self.previews(None).await? {
+        for (record, namespace) in self.previews(None, None).await? {
             let name = record.namespace.clone();
             if namespace["metadata"]["deletionTimestamp"].is_string() {
                 outcome.kept.push((name, "already being deleted".into()));

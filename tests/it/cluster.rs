@@ -406,8 +406,10 @@ async fn preview_teardown_leaves_nothing_behind_and_is_idempotent() {
     deploy_preview(&cluster, "preview-pr-7", "pr-7", 7, "2026-01-01T00:00:00Z", 72).await;
     assert!(fake.get("apps/v1", "Deployment", "preview-pr-7", "web").is_some());
 
-    let outcome =
-        cluster.teardown(&PreviewSelector::PullRequest(7), Duration::from_secs(10)).await.unwrap();
+    let outcome = cluster
+        .teardown(&PreviewSelector::PullRequest(7), None, Duration::from_secs(10))
+        .await
+        .unwrap();
     assert!(outcome.is_success(), "{outcome:?}");
     assert_eq!(outcome.environments, ["preview-pr-7"]);
     let mut after = before.clone();
@@ -415,14 +417,16 @@ async fn preview_teardown_leaves_nothing_behind_and_is_idempotent() {
     after.sort();
     assert_eq!(remaining_names(&fake), after);
 
-    let again =
-        cluster.teardown(&PreviewSelector::PullRequest(7), Duration::from_secs(10)).await.unwrap();
+    let again = cluster
+        .teardown(&PreviewSelector::PullRequest(7), None, Duration::from_secs(10))
+        .await
+        .unwrap();
     assert!(
         again.is_success() && again.deleted.is_empty() && again.environments.is_empty(),
         "{again:?}"
     );
     let by_slug = cluster
-        .teardown(&PreviewSelector::Slug("pr-7".into()), Duration::from_secs(10))
+        .teardown(&PreviewSelector::Slug("pr-7".into()), None, Duration::from_secs(10))
         .await
         .unwrap();
     assert!(by_slug.is_success() && by_slug.deleted.is_empty());
@@ -456,4 +460,63 @@ async fn sweep_removes_only_expired_previews() {
         .unwrap();
     assert_eq!(all.removed, ["preview-new"]);
     assert!(fake.get("v1", "Namespace", "", "preview-foreign").is_some());
+}
+
+fn run_cli(args: &[&str]) -> (u8, String, String) {
+    let args: Vec<std::ffi::OsString> =
+        std::iter::once("gitops-env").chain(args.iter().copied()).map(Into::into).collect();
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let code = gitops_env::run(args, &[], &mut stdout, &mut stderr);
+    let code = if code == std::process::ExitCode::SUCCESS {
+        0
+    } else if code == std::process::ExitCode::FAILURE {
+        1
+    } else {
+        2
+    };
+    (
+        code,
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_teardown_and_sweep() {
+    let fake = FakeKube::start();
+    let dir = std::env::temp_dir().join(format!("gitops-env-cli-cluster-{}", fake.addr().port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(&kubeconfig, fake.kubeconfig_yaml()).unwrap();
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let cluster = connect(&fake).await;
+        deploy_preview(&cluster, "preview-pr-7", "pr-7", 7, "2026-01-01T00:00:00Z", 72).await;
+        deploy_preview(&cluster, "preview-old", "old", 8, "2020-01-01T00:00:00Z", 1).await;
+    });
+
+    let (code, stdout, stderr) = run_cli(&["teardown", "--pr", "7", "--kubeconfig", kubeconfig]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("deleted Namespace preview-pr-7\n"), "{stdout}");
+    assert!(stdout.contains("deleted Deployment preview-pr-7/web\n"), "{stdout}");
+    assert!(fake.get("v1", "Namespace", "", "preview-pr-7").is_none());
+    let (code, stdout, _) = run_cli(&["teardown", "--preview", "pr-7", "--kubeconfig", kubeconfig]);
+    assert_eq!((code, stdout.as_str()), (0, "no preview matches; nothing to tear down\n"));
+
+    let (code, stdout, stderr) = run_cli(&["sweep", "--kubeconfig", kubeconfig]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("removed preview preview-old\n"), "{stdout}");
+    assert!(fake.get("v1", "Namespace", "", "preview-old").is_none());
+
+    let (code, _, stderr) = run_cli(&["teardown", "--kubeconfig", kubeconfig]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, stderr) = run_cli(&["sweep", "--ttl", "soon", "--kubeconfig", kubeconfig]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("`soon` is not a duration"), "{stderr}");
+    let missing = dir.join("missing");
+    let (code, _, stderr) = run_cli(&["sweep", "--kubeconfig", missing.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.starts_with(&format!("error: kubeconfig {}:", missing.display())), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
