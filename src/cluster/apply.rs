@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures::StreamExt;
-use kube::api::{Patch, PatchParams};
+use kube::api::{DynamicObject, Patch, PatchParams};
 use kustomize::value::Value;
 use serde_json::{Value as Json, json};
 
@@ -167,7 +167,7 @@ pub async fn apply_one(
     item: &Prepared,
     force: bool,
     dry_run: bool,
-) -> Result<Json, ClusterError> {
+) -> Result<DynamicObject, ClusterError> {
     let described = item.object.to_string();
     let Some(served) = &item.served else {
         return Err(ClusterError::UnknownKinds {
@@ -184,7 +184,7 @@ pub async fn apply_one(
     })
     .await;
     match result {
-        Ok(applied) => Ok(serde_json::to_value(&applied).unwrap_or(Json::Null)),
+        Ok(applied) => Ok(applied),
         Err(RetryError::Permanent(kube::Error::Api(status))) if status.code == 409 => {
             Err(conflict_error(&item.object, &status)
                 .unwrap_or_else(|| api_error(&described, "apply", &kube::Error::Api(status))))
@@ -198,7 +198,7 @@ async fn apply_phase(
     cluster: &Cluster,
     items: &[Prepared],
     options: &DeployOptions,
-) -> Vec<Result<Json, ClusterError>> {
+) -> Vec<Result<DynamicObject, ClusterError>> {
     futures::stream::iter(
         items.iter().map(|item| apply_one(cluster, item, options.force_conflicts, false)),
     )
@@ -367,7 +367,9 @@ impl Cluster {
                         ))
                     });
             let would_be = match apply_one(self, item, options.force_conflicts, true).await {
-                Ok(object) => strip_server_fields(&object),
+                Ok(object) => {
+                    strip_server_fields(&serde_json::to_value(&object).unwrap_or(Json::Null))
+                }
                 // The namespace is created by this very render: nothing to compare against yet.
                 Err(ClusterError::Api { code: 404, .. }) if live.is_none() => {
                     strip_server_fields(&item.json)

@@ -93,7 +93,7 @@ impl Default for DeployOptions {
         DeployOptions {
             force_conflicts: false,
             wait_timeout: Some(Duration::from_secs(300)),
-            concurrency: 8,
+            concurrency: 16,
             retry: RetryPolicy::default(),
             prune: true,
             crd_timeout: Duration::from_secs(60),

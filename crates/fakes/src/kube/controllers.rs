@@ -59,12 +59,16 @@ pub fn is_condition_true(object: &Json, kind: &str) -> bool {
 }
 
 fn finish_deletions(state: &mut State) {
+    if !state.deleting {
+        return;
+    }
     let deleting: Vec<(Key, Json)> = state
         .objects
         .iter()
         .filter(|(_, o)| o["metadata"].get("deletionTimestamp").is_some())
         .map(|(k, o)| (k.clone(), o.clone()))
         .collect();
+    state.deleting = !deleting.is_empty();
     for (key, mut object) in deleting {
         let is_namespace = key.0.is_empty() && key.1 == "namespaces";
         if is_namespace {
@@ -114,6 +118,9 @@ fn dependents_of(state: &State, uid: &Json) -> Vec<Key> {
 
 /// Background propagation: objects whose every owner is gone are deleted.
 fn collect_orphans(state: &mut State) {
+    if !std::mem::take(&mut state.removed_since_tick) {
+        return;
+    }
     let uids: std::collections::HashSet<String> = state
         .objects
         .values()
@@ -147,6 +154,8 @@ fn behaviour_of(state: &State, kind: &str, key: &Key, object: &Json) -> Behaviou
 }
 
 fn progress_workloads(state: &mut State) {
+    // Only workloads not yet settled at their current generation: this runs under the server's
+    // lock every tick, so settled ones must cost nothing.
     let workloads: Vec<(Key, Json)> = state
         .objects
         .iter()
@@ -155,6 +164,10 @@ fn progress_workloads(state: &mut State) {
                 || (k.0 == "batch" && k.1 == "jobs")
         })
         .filter(|(_, o)| o["metadata"].get("deletionTimestamp").is_none())
+        .filter(|(k, o)| {
+            let generation = o["metadata"]["generation"].as_i64().unwrap_or(1);
+            !matches!(state.progress.get(*k), Some((seen, ticks)) if *seen == generation && *ticks >= 1)
+        })
         .map(|(k, o)| (k.clone(), o.clone()))
         .collect();
     for (key, object) in workloads {

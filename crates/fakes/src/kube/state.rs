@@ -165,6 +165,10 @@ pub struct State {
     pub behaviours: HashMap<(String, String, String), Behaviour>,
     /// Per workload: the generation the controller last observed and the ticks since.
     pub progress: HashMap<Key, (i64, u32)>,
+    /// Something was removed since the last controller tick (garbage collection has work).
+    pub removed_since_tick: bool,
+    /// Some object may carry a deletion timestamp (finalizers have work).
+    pub deleting: bool,
     next_uid: u64,
     uid_seed: u64,
 }
@@ -183,6 +187,8 @@ impl State {
             requests: Vec::new(),
             behaviours: HashMap::new(),
             progress: HashMap::new(),
+            removed_since_tick: false,
+            deleting: false,
             next_uid: 0,
             uid_seed,
         }
@@ -224,6 +230,9 @@ impl State {
 
     /// Stores an object (bumping the resource version) and logs the change.
     pub fn store(&mut self, key: Key, mut object: Json, kind: &'static str) -> Json {
+        if object["metadata"].get("deletionTimestamp").is_some() {
+            self.deleting = true;
+        }
         self.resource_version += 1;
         object["metadata"]["resourceVersion"] = json!(self.resource_version.to_string());
         self.log.push(Change {
@@ -241,6 +250,7 @@ impl State {
     /// Removes an object for good and logs `DELETED`.
     pub fn remove(&mut self, key: &Key) -> Option<Json> {
         let mut object = self.objects.remove(key)?;
+        self.removed_since_tick = true;
         self.resource_version += 1;
         object["metadata"]["resourceVersion"] = json!(self.resource_version.to_string());
         self.log.push(Change {
