@@ -28,6 +28,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Build kustomization directories as `kubectl kustomize` would.
+    Render(crate::render::RenderArgs),
     /// Tear down a preview environment: its objects, its namespace, its inventory.
     Teardown(cluster_commands::TeardownArgs),
     /// Tear down the previews whose time to live ran out.
@@ -50,6 +52,7 @@ pub fn run(
         }
     };
     match cli.command {
+        Command::Render(args) => crate::render::run(&args, stdout, stderr),
         Command::Teardown(args) => cluster_commands::teardown(args, stdout, stderr),
         Command::Sweep(args) => {
             // The clock is read here, at the edge; the stages take the instant as data.

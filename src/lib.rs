@@ -17,6 +17,7 @@ pub mod github;
 pub mod image_override;
 pub mod plan;
 pub mod preview;
+pub mod render;
 pub mod report;
 pub mod resource_scope;
 pub mod timestamp;

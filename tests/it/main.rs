@@ -6,4 +6,5 @@ mod container;
 mod events;
 mod github;
 mod preview_homelab;
+mod render;
 mod report;

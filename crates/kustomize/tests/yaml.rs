@@ -237,3 +237,45 @@ fn truncated_and_corrupted_inputs_never_panic() {
     eprintln!("{parses} corrupted inputs parsed");
     assert_eq!(engine_panics, 0, "inputs reached libyaml-safer's internal panics");
 }
+
+/// Throughput of parse + emit over the real-world corpus's kustomize outputs. A measurement,
+/// not a check: run it with
+/// `cargo test -p kustomize --test yaml -- --ignored --nocapture yaml_throughput`.
+#[test]
+#[ignore = "a benchmark: prints timings, asserts nothing about speed"]
+fn yaml_throughput() {
+    let Some(shared) = testsupport::shared_dir("YAML throughput") else {
+        return;
+    };
+    let mut files = Vec::new();
+    files_named(&shared.join("corpus/realworld"), "build.yaml", &mut files);
+    let texts: Vec<String> =
+        files.iter().map(|f| std::fs::read_to_string(f).expect("read")).collect();
+    let bytes: usize = texts.iter().map(String::len).sum();
+    for round in 0..3 {
+        let start = std::time::Instant::now();
+        let mut parsed = Vec::with_capacity(texts.len());
+        for text in &texts {
+            parsed.push(parse_documents(text, "bench.yaml").expect("parses"));
+        }
+        let parse_time = start.elapsed();
+        let start = std::time::Instant::now();
+        let mut emitted = 0;
+        for docs in &parsed {
+            emitted += emit_documents(docs).len();
+        }
+        let emit_time = start.elapsed();
+        let mb = bytes as f64 / 1e6;
+        eprintln!(
+            "round {round}: {} files, {mb:.1} MB: parse {:.0} ms ({:.1} MB/s), emit {:.0} ms ({:.1} MB/s), total {:.0} ms ({:.1} MB/s)",
+            texts.len(),
+            parse_time.as_secs_f64() * 1e3,
+            mb / parse_time.as_secs_f64(),
+            emit_time.as_secs_f64() * 1e3,
+            mb / emit_time.as_secs_f64(),
+            (parse_time + emit_time).as_secs_f64() * 1e3,
+            mb / (parse_time + emit_time).as_secs_f64(),
+        );
+        assert_eq!(emitted, bytes);
+    }
+}

@@ -53,7 +53,6 @@ enum Style {
 /// Where a node sits, as the libyaml emitter tracks it.
 #[derive(Clone, Copy, Debug, Default)]
 struct Context {
-    root: bool,
     mapping: bool,
     simple_key: bool,
 }
@@ -70,8 +69,6 @@ struct Emitter<'o> {
     whitespace: bool,
     /// Only indentation has been written on this line so far.
     indention: bool,
-    /// The document ended on something that needs an explicit `...` end marker.
-    open_ended: bool,
     flow_level: usize,
 }
 
@@ -84,21 +81,16 @@ impl<'o> Emitter<'o> {
             indents: Vec::new(),
             whitespace: true,
             indention: true,
-            open_ended: false,
             flow_level: 0,
         }
     }
 
     /// A whole stream with one implicit document, as v2's `Marshal` emits it.
     fn document(&mut self, value: &Value) {
-        self.node(value, Context { root: true, ..Context::default() });
-        // Document end.
+        self.node(value, Context::default());
+        // Document end. libyaml would also write a `...` end marker after a keep-chomped (`|+`)
+        // literal ending the document; the recorded kustomize output has none.
         self.write_indent();
-        // Stream end.
-        if self.open_ended {
-            self.write_indicator("...", true, false, false);
-            self.write_indent();
-        }
     }
 
     // --- low-level writers (libyaml's put / write / write_indent / write_indicator) ---
@@ -106,6 +98,12 @@ impl<'o> Emitter<'o> {
     fn put(&mut self, c: char) {
         self.out.push(c);
         self.column += 1;
+    }
+
+    /// Copies text that needs no escaping or folding, keeping the column count in characters.
+    fn copy_unfolded(&mut self, text: &str) {
+        self.out.push_str(text);
+        self.column += if text.is_ascii() { text.len() } else { text.chars().count() };
     }
 
     fn put_break(&mut self) {
@@ -150,7 +148,6 @@ impl<'o> Emitter<'o> {
         }
         self.whitespace = is_whitespace;
         self.indention = self.indention && is_indention;
-        self.open_ended = false;
     }
 
     fn increase_indent(&mut self, flow: bool, indentless: bool) {
@@ -223,11 +220,12 @@ impl<'o> Emitter<'o> {
             let analysis = analyze(key);
             let key_context = Context { mapping: true, ..Context::default() };
             if !analysis.multiline && key.len() <= MAX_SIMPLE_KEY_LENGTH {
-                self.scalar(key, string_style(key), Context { simple_key: true, ..key_context });
+                let context = Context { simple_key: true, ..key_context };
+                self.scalar_analyzed(key, string_style(key), context, analysis);
                 self.write_indicator(":", false, false, false);
             } else {
                 self.write_indicator("?", true, false, true);
-                self.scalar(key, string_style(key), key_context);
+                self.scalar_analyzed(key, string_style(key), key_context, analysis);
                 self.write_indent();
                 self.write_indicator(":", true, false, true);
             }
@@ -239,7 +237,16 @@ impl<'o> Emitter<'o> {
     /// libyaml's scalar emission: pick the final style from the requested one and the scalar's
     /// analysis, then write it one level deeper than the current indent.
     fn scalar(&mut self, value: &str, requested: Style, context: Context) {
-        let analysis = analyze(value);
+        self.scalar_analyzed(value, requested, context, analyze(value));
+    }
+
+    fn scalar_analyzed(
+        &mut self,
+        value: &str,
+        requested: Style,
+        context: Context,
+        analysis: Analysis,
+    ) {
         let mut style = requested;
         if context.simple_key && analysis.multiline {
             style = Style::DoubleQuoted;
@@ -265,7 +272,7 @@ impl<'o> Emitter<'o> {
         self.increase_indent(true, false);
         let allow_breaks = !context.simple_key;
         match style {
-            Style::Plain => self.write_plain(value, allow_breaks, context.root),
+            Style::Plain => self.write_plain(value, allow_breaks),
             Style::SingleQuoted => self.write_single_quoted(value, allow_breaks),
             Style::DoubleQuoted => self.write_double_quoted(value, allow_breaks),
             Style::Literal => self.write_literal(value),
@@ -273,16 +280,24 @@ impl<'o> Emitter<'o> {
         self.restore_indent();
     }
 
-    fn write_plain(&mut self, value: &str, allow_breaks: bool, root: bool) {
+    fn write_plain(&mut self, value: &str, allow_breaks: bool) {
         if !self.whitespace {
             self.put(' ');
         }
-        let chars: Vec<char> = value.chars().collect();
+        // Fast path: a single-line value that cannot reach the folding column is copied whole.
+        if !analysis_multiline(value) && (!allow_breaks || self.column + value.len() <= BEST_WIDTH)
+        {
+            self.copy_unfolded(value);
+            self.whitespace = false;
+            self.indention = false;
+            return;
+        }
+        let mut chars = value.chars().peekable();
         let mut spaces = false;
         let mut breaks = false;
-        for (i, &c) in chars.iter().enumerate() {
+        while let Some(c) = chars.next() {
             if c == ' ' {
-                let next_is_space = chars.get(i + 1) == Some(&' ');
+                let next_is_space = chars.peek() == Some(&' ');
                 if allow_breaks && !spaces && self.column > BEST_WIDTH && !next_is_space {
                     self.write_indent();
                 } else {
@@ -308,26 +323,34 @@ impl<'o> Emitter<'o> {
         }
         self.whitespace = false;
         self.indention = false;
-        if root {
-            self.open_ended = true;
-        }
     }
 
     fn write_single_quoted(&mut self, value: &str, allow_breaks: bool) {
         self.write_indicator("'", true, false, false);
-        let chars: Vec<char> = value.chars().collect();
-        let last = chars.len().saturating_sub(1);
+        if !value.contains('\'')
+            && !analysis_multiline(value)
+            && (!allow_breaks || self.column + value.len() <= BEST_WIDTH)
+        {
+            self.copy_unfolded(value);
+            self.write_indicator("'", false, false, false);
+            self.whitespace = false;
+            self.indention = false;
+            return;
+        }
+        let mut chars = value.chars().peekable();
+        let mut first = true;
         let mut spaces = false;
         let mut breaks = false;
-        for (i, &c) in chars.iter().enumerate() {
+        while let Some(c) = chars.next() {
+            let is_first = std::mem::replace(&mut first, false);
             if c == ' ' {
-                let next_is_space = chars.get(i + 1) == Some(&' ');
+                let next = chars.peek();
                 if allow_breaks
                     && !spaces
                     && self.column > BEST_WIDTH
-                    && i > 0
-                    && i < last
-                    && !next_is_space
+                    && !is_first
+                    && next.is_some()
+                    && next != Some(&' ')
                 {
                     self.write_indent();
                 } else {
@@ -364,10 +387,21 @@ impl<'o> Emitter<'o> {
         // libyaml checks for a byte-order mark at the start of the *value* while looking at
         // every character, so a leading BOM makes it escape the whole string.
         let starts_with_bom = value.starts_with('\u{feff}');
-        let chars: Vec<char> = value.chars().collect();
-        let last = chars.len().saturating_sub(1);
+        if !starts_with_bom
+            && (!allow_breaks || self.column + value.len() <= BEST_WIDTH)
+            && value.chars().all(|c| is_printable(c) && !is_break(c) && c != '"' && c != '\\')
+        {
+            self.copy_unfolded(value);
+            self.write_indicator("\"", false, false, false);
+            self.whitespace = false;
+            self.indention = false;
+            return;
+        }
+        let mut chars = value.chars().peekable();
+        let mut first = true;
         let mut spaces = false;
-        for (i, &c) in chars.iter().enumerate() {
+        while let Some(c) = chars.next() {
+            let is_first = std::mem::replace(&mut first, false);
             if !is_printable(c) || starts_with_bom || is_break(c) || c == '"' || c == '\\' {
                 self.put('\\');
                 match c {
@@ -406,9 +440,14 @@ impl<'o> Emitter<'o> {
                 }
                 spaces = false;
             } else if c == ' ' {
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && i > 0 && i < last {
+                if allow_breaks
+                    && !spaces
+                    && self.column > BEST_WIDTH
+                    && !is_first
+                    && chars.peek().is_some()
+                {
                     self.write_indent();
-                    if chars.get(i + 1) == Some(&' ') {
+                    if chars.peek() == Some(&' ') {
                         self.put('\\');
                     }
                 } else {
@@ -429,40 +468,41 @@ impl<'o> Emitter<'o> {
         self.write_indicator("|", true, false, false);
         // Block scalar hints: an indentation indicator when the text starts with a space or a
         // break, and the chomping indicator from how many breaks end it.
-        let chars: Vec<char> = value.chars().collect();
-        if chars.first().is_some_and(|&c| c == ' ' || is_break(c)) {
+        if value.chars().next().is_some_and(|c| c == ' ' || is_break(c)) {
             self.write_indicator(&BEST_INDENT.to_string(), false, false, false);
         }
-        self.open_ended = false;
-        let chomp = match chars.as_slice() {
-            [] => Some('-'),
-            [.., last] if !is_break(*last) => Some('-'),
-            [_] => Some('+'),
-            [.., before, _] if is_break(*before) => Some('+'),
+        let mut from_end = value.chars().rev();
+        let chomp = match (from_end.next(), from_end.next()) {
+            (None, _) => Some('-'),
+            (Some(last), _) if !is_break(last) => Some('-'),
+            (Some(_), None) => Some('+'),
+            (Some(_), Some(before)) if is_break(before) => Some('+'),
             _ => None,
         };
         if let Some(chomp) = chomp {
             self.write_indicator(&chomp.to_string(), false, false, false);
-            if chomp == '+' {
-                self.open_ended = true;
-            }
         }
         self.put_break();
         self.indention = true;
         self.whitespace = true;
         let mut breaks = true;
-        for &c in &chars {
+        let mut rest = value;
+        while let Some(c) = rest.chars().next() {
             if is_break(c) {
                 self.write_break(c);
                 self.indention = true;
                 breaks = true;
+                rest = &rest[c.len_utf8()..];
             } else {
                 if breaks {
                     self.write_indent();
                 }
-                self.put(c);
+                // A literal block never folds: copy the line up to the next break at once.
+                let line_end = rest.find(is_break).unwrap_or(rest.len());
+                self.copy_unfolded(&rest[..line_end]);
                 self.indention = false;
                 breaks = false;
+                rest = &rest[line_end..];
             }
         }
     }
@@ -504,7 +544,12 @@ fn after_json_round_trip(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-fn is_break(c: char) -> bool {
+/// Whether a value holds a line break (only then can plain output differ from a plain copy).
+fn analysis_multiline(value: &str) -> bool {
+    value.contains(['\r', '\n', '\u{85}', '\u{2028}', '\u{2029}'])
+}
+
+pub(super) fn is_break(c: char) -> bool {
     matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
@@ -512,6 +557,12 @@ fn is_break(c: char) -> bool {
 /// Basic Multilingual Plane: emoji end up escaped in double quotes.
 fn is_printable(c: char) -> bool {
     matches!(c as u32, 0x0A | 0x20..=0x7E | 0xA0..=0xD7FF | 0xE000..=0xFEFE | 0xFF00..=0xFFFD)
+}
+
+/// Whether libyaml's emitters (go-yaml v2 and v3 alike) may write this value as a block scalar
+/// (`|` or `>`); otherwise they fall back to double quotes.
+pub(super) fn block_style_allowed(value: &str) -> bool {
+    analyze(value).block_allowed
 }
 
 /// What libyaml's `analyze_scalar` concludes about a scalar.
@@ -551,11 +602,13 @@ fn analyze(value: &str) -> Analysis {
         block_indicators = true;
         flow_indicators = true;
     }
-    let chars: Vec<char> = value.chars().collect();
+    let mut chars = value.chars().peekable();
     let mut preceded_by_whitespace = true;
-    for (i, &c) in chars.iter().enumerate() {
-        let is_last = i + 1 == chars.len();
-        let followed_by_whitespace = is_last || matches!(chars[i + 1], ' ' | '\t');
+    let mut i = 0;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let is_last = next.is_none();
+        let followed_by_whitespace = matches!(next, None | Some(' ' | '\t'));
         if i == 0 {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
@@ -624,6 +677,7 @@ fn analyze(value: &str) -> Analysis {
             previous_break = false;
         }
         preceded_by_whitespace = matches!(c, ' ' | '\t' | '\0') || is_break(c);
+        i += 1;
     }
 
     let mut analysis = Analysis {
@@ -848,28 +902,41 @@ fn is_go_digit(c: char) -> bool {
 }
 
 fn key_less(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        // Same comparison on bytes, without collecting characters (keys are nearly always
+        // ASCII).
+        return natural_less(a.as_bytes(), b.as_bytes(), |&c| c as char);
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
+    natural_less(&ar, &br, |&c| c)
+}
+
+/// `keyList.Less` on two keys given as characters (bytes for ASCII keys, chars otherwise).
+fn natural_less<T: Copy>(ar: &[T], br: &[T], char_of: impl Fn(&T) -> char) -> bool {
+    let a = |i: usize| char_of(&ar[i]);
+    let b = |i: usize| char_of(&br[i]);
     for i in 0..ar.len().min(br.len()) {
-        if ar[i] == br[i] {
+        let (ac, bc) = (a(i), b(i));
+        if ac == bc {
             continue;
         }
-        let al = is_go_letter(ar[i]);
-        let bl = is_go_letter(br[i]);
+        let al = is_go_letter(ac);
+        let bl = is_go_letter(bc);
         if al && bl {
-            return ar[i] < br[i];
+            return ac < bc;
         }
         if al || bl {
             return bl;
         }
         let mut an: i64 = 0;
         let mut bn: i64 = 0;
-        if ar[i] == '0' || br[i] == '0' {
+        if ac == '0' || bc == '0' {
             // A zero inside a longer number (e.g. the 0 of "10") is not a leading zero.
             let mut j = i;
-            while j > 0 && is_go_digit(ar[j - 1]) {
+            while j > 0 && is_go_digit(a(j - 1)) {
                 j -= 1;
-                if ar[j] != '0' {
+                if a(j) != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -877,13 +944,13 @@ fn key_less(a: &str, b: &str) -> bool {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && is_go_digit(ar[ai]) {
-            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+        while ai < ar.len() && is_go_digit(a(ai)) {
+            an = an.wrapping_mul(10).wrapping_add(a(ai) as i64 - '0' as i64);
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && is_go_digit(br[bi]) {
-            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+        while bi < br.len() && is_go_digit(b(bi)) {
+            bn = bn.wrapping_mul(10).wrapping_add(b(bi) as i64 - '0' as i64);
             bi += 1;
         }
         if an != bn {
@@ -892,7 +959,7 @@ fn key_less(a: &str, b: &str) -> bool {
         if ai != bi {
             return ai < bi;
         }
-        return ar[i] < br[i];
+        return ac < bc;
     }
     ar.len() < br.len()
 }

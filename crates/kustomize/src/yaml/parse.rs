@@ -4,9 +4,11 @@
 //! resource into Go `map[string]interface{}` and marshals that to JSON. So what reaches the
 //! output is go-yaml v3's *decoding* of the document: plain scalars resolved by v3's resolver
 //! (YAML 1.2-ish booleans, Go `ParseInt` base-0 integers such as `012` = 10 and `0x1F`, floats,
-//! timestamps kept as strings), aliases expanded, merge keys (`<<`) applied with explicit keys
-//! winning, duplicate keys rejected. This module reproduces that decoding on top of a libyaml
-//! event parser (`libyaml-safer`, the same grammar go-yaml ports).
+//! timestamps as Go `time.Time`, which JSON writes in RFC 3339), aliases expanded, merge keys
+//! (`<<`) applied with explicit keys winning, duplicate keys rejected. This module reproduces
+//! that decoding on top of a libyaml event parser (`libyaml-safer`, the same grammar go-yaml
+//! ports), and also the other reading kustomize uses for kustomization files
+//! (sigs.k8s.io/yaml, go-yaml v2 rules).
 //!
 //! It owns only text → value; it must not know about Kubernetes or kustomize semantics, and it
 //! never panics on user input: every malformed input is a `YamlError` naming the input and the
@@ -17,6 +19,7 @@ use std::collections::HashMap;
 
 use libyaml_safer::{Event, EventData, Mark, Parser, ScalarStyle};
 
+use super::emit::{block_style_allowed, is_break};
 use crate::value::{Map, Value};
 
 /// Why a YAML text could not be turned into values.
@@ -137,6 +140,71 @@ fn with_final_line_break(text: &str) -> (Cow<'_, str>, Option<u64>) {
     (Cow::Owned(format!("{text}\n")), Some(text.len() as u64))
 }
 
+/// A folded (`>`) scalar's value after the trip kustomize gives every resource: kyaml prints
+/// the node with go-yaml v3, keeping the folded style, and reads the text back. libyaml's
+/// folded writer decides whether to double a line break by looking at the start of the whole
+/// value instead of the current line, so the break before a more-indented line is doubled and
+/// reads back as an extra newline (recorded: a Tekton script in the real-world corpus gains a
+/// blank line before each more-indented line). Values the writer would not print as a block
+/// scalar go out double-quoted and come back unchanged.
+fn after_kyaml_folded_round_trip(value: String) -> String {
+    if !block_style_allowed(&value) {
+        return value;
+    }
+    // The printed text, as go-yaml v3's `yaml_emitter_write_folded_scalar` writes it under a
+    // key at indent 0 (content at indent 2), with unlimited width as kyaml uses.
+    let mut text = String::with_capacity(value.len() * 2 + 8);
+    text.push_str("k: >");
+    let mut chars = value.chars();
+    if value.starts_with(|c: char| c == ' ' || is_break(c)) {
+        text.push('2');
+    }
+    let (last, before_last) = {
+        let mut from_end = value.chars().rev();
+        (from_end.next(), from_end.next())
+    };
+    match (last, before_last) {
+        (None, _) => text.push('-'),
+        (Some(last), _) if !is_break(last) => text.push('-'),
+        (Some(_), None) => text.push('+'),
+        (Some(_), Some(before)) if is_break(before) => text.push('+'),
+        _ => {}
+    }
+    text.push('\n');
+    let first_after_breaks = value.trim_start_matches(is_break).chars().next();
+    let doubles_breaks = !matches!(first_after_breaks, None | Some(' ' | '\t'));
+    let mut breaks = true;
+    let mut leading_spaces = true;
+    for c in chars.by_ref() {
+        if is_break(c) {
+            if !breaks && !leading_spaces && c == '\n' && doubles_breaks {
+                text.push('\n');
+            }
+            text.push(c);
+            breaks = true;
+        } else {
+            if breaks {
+                text.push_str("  ");
+                leading_spaces = c == ' ' || c == '\t';
+            }
+            text.push(c);
+            breaks = false;
+        }
+    }
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    let mut builder = Builder::new(&text, "kyaml round trip");
+    builder.inside_kyaml_round_trip = true;
+    match builder.stream().ok().and_then(|mut docs| docs.pop()) {
+        Some(Value::Map(mut map)) => match map.shift_remove("k") {
+            Some(Value::String(refolded)) => refolded,
+            _ => value,
+        },
+        _ => value,
+    }
+}
+
 /// Nesting deeper than this is refused: the builder recurses once per level, and real
 /// manifests nest a few dozen levels at most.
 const MAX_DEPTH: usize = 256;
@@ -156,6 +224,9 @@ struct Builder<'a> {
     /// Set when a final line break was added to the text: the original length in bytes.
     unterminated_last_line: Option<u64>,
     dialect: Dialect,
+    /// Set while re-reading a folded scalar as kyaml printed it (see
+    /// `after_kyaml_folded_round_trip`), so that the re-reading does not recurse.
+    inside_kyaml_round_trip: bool,
 }
 
 impl std::fmt::Debug for Builder<'_> {
@@ -216,6 +287,7 @@ impl<'a> Builder<'a> {
             last_mark: Mark::default(),
             unterminated_last_line: None,
             dialect: Dialect::Resource,
+            inside_kyaml_round_trip: false,
         }
     }
 
@@ -288,6 +360,13 @@ impl<'a> Builder<'a> {
                     // The block scalar ran to the end of a file without a final newline; the
                     // newline `with_final_line_break` added is not part of the original value.
                     value.pop();
+                }
+                if style == ScalarStyle::Folded
+                    && self.dialect == Dialect::Resource
+                    && !self.inside_kyaml_round_trip
+                    && tag.is_none()
+                {
+                    value = after_kyaml_folded_round_trip(value);
                 }
                 let resolved = resolve_scalar(&value, tag.as_deref(), style, self.dialect)
                     .map_err(|message| self.invalid(mark, message))?;
@@ -546,9 +625,7 @@ fn resolve_scalar(
         "!!str" => Ok(Resolved::Value(Value::String(text.to_owned()))),
         "!!merge" if text == "<<" => Ok(Resolved::Merge),
         "!!binary" => decode_base64(text)
-            .map(|bytes| {
-                Resolved::Value(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-            })
+            .map(|bytes| Resolved::Value(Value::String(go_json_lossy_utf8(&bytes))))
             .ok_or_else(|| "!!binary value contains invalid base64 data".to_owned()),
         "!!bool" | "!!int" | "!!float" | "!!null" | "!!timestamp" => {
             let found = if tag == "!!timestamp" && is_timestamp(text) {
@@ -861,6 +938,27 @@ pub(super) fn parse_timestamp(text: &str) -> Option<String> {
     ))
 }
 
+/// Bytes as Go's JSON encoder writes them in a string: every byte that does not start a valid
+/// UTF-8 sequence becomes one U+FFFD (Rust's `from_utf8_lossy` would merge a truncated
+/// sequence into a single one).
+fn go_json_lossy_utf8(mut bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(valid) => {
+                out.push_str(valid);
+                return out;
+            }
+            Err(err) => {
+                let (valid, rest) = bytes.split_at(err.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                out.push('\u{fffd}');
+                bytes = &rest[1..];
+            }
+        }
+    }
+}
+
 /// Go's `base64.StdEncoding.DecodeString`: standard alphabet, padding required, `\r` and `\n`
 /// ignored.
 fn decode_base64(text: &str) -> Option<Vec<u8>> {
@@ -1101,6 +1199,18 @@ mod tests {
         assert_eq!(one("a: 'x'\n  ").get_path(&["a"]), Some(&Value::from("x")));
         assert_eq!(one("a: x").get_path(&["a"]), Some(&Value::from("x")));
         assert!(parse_documents("a: \"x\\", "f.yaml").is_err());
+    }
+
+    #[test]
+    fn folded_scalars_take_kyamls_round_trip() {
+        // A break before a more-indented line gains a newline; ordinary folding is kept.
+        assert_eq!(
+            one("a: >\n  x\n  y\n\n  z\n    more\n  back\n").get_path(&["a"]),
+            Some(&Value::from("x y\nz\n\n  more\nback\n"))
+        );
+        assert_eq!(one("a: >-\n  one\n  two\n").get_path(&["a"]), Some(&Value::from("one two")));
+        // Not printable as a block scalar (trailing space): double-quoted, unchanged.
+        assert_eq!(one("a: >\n  x \n    y\n").get_path(&["a"]), Some(&Value::from("x \n  y\n")));
     }
 
     #[test]

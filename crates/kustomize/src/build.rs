@@ -1,0 +1,965 @@
+//! THE pipeline: `kustomize build`, step for step in kustomize's order.
+//!
+//! For one kustomization (`accumulate`): resources (files, multi-document files, `List`s and
+//! nested kustomization directories, each built on its own first) → transformer configurations
+//! (`configurations`, `crds`) → generators (`configMapGenerator`, `secretGenerator`,
+//! `generators`) → components (each applied to everything accumulated so far) → builtin
+//! transformers in kustomize's fixed order (strategic-merge patches, patches, namespace,
+//! prefix, suffix, labels, annotations, JSON 6902 patches, replicas, images, replacements) →
+//! `transformers` entries → vars collected. Then, once, at the top (`build`): hash suffixes →
+//! name-reference fix-ups → vars resolved → local-config objects dropped → sort.
+//!
+//! The order matters and is kustomize's: names must be final (prefix, suffix, hash) before
+//! references are fixed, and hashes are computed on the transformed content.
+//!
+//! The patch and replacement algorithms live in `patch` (`patch::stage` is their glue) and
+//! `transform::replacements`; legacy vars in `transform::vars`.
+
+use crate::error::BuildError;
+use crate::field_specs::{FieldSpec, TransformerConfig};
+use crate::fs::{self, FileSystem};
+use crate::generate::{self, GeneratorKind};
+use crate::kustomization::{
+    GeneratorArgs, ImageEntry, Kustomization, KustomizationKind, LabelEntry, ReplicaEntry,
+};
+use crate::loader::{self, LoadRestrictor, Loader, Target};
+use crate::patch::stage;
+use crate::resource::{Behavior, Provenance, ResMap, Resource};
+use crate::transform::vars::{self, VarDefinition};
+use crate::transform::{
+    hash_suffix, images, labels, name_affix, name_references, namespace, replicas, sort,
+};
+use crate::value::{Map, Value};
+
+/// How to build.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BuildOptions {
+    pub load_restrictor: LoadRestrictor,
+}
+
+/// Builds the kustomization in `dir` (repository-relative) and returns the rendered objects in
+/// output order.
+pub fn build(
+    fs: &dyn FileSystem,
+    dir: &str,
+    options: &BuildOptions,
+) -> Result<Vec<Value>, BuildError> {
+    let dir = fs::join("", dir).map_err(|e| BuildError::fs(dir, e))?;
+    let loader = Loader::new(fs, options.load_restrictor);
+    let kustomization = loader.load_kustomization(&dir)?;
+    // kustomize tracks provenance whenever the top kustomization has any `buildMetadata`
+    // (nested kustomizations inherit the top's setting).
+    let ctx = Context {
+        loader,
+        provenance_root: (!kustomization.build_metadata.is_empty()).then_some(dir.as_str()),
+    };
+    let mut accumulated = Accumulator::new();
+    accumulate(&ctx, &dir, &kustomization, &mut accumulated)?;
+    let file = kustomization.file.as_str();
+
+    let mut resources = accumulated.resources.into_vec();
+    hash_suffix::add_hash_suffixes(&mut resources);
+    name_references::fix_name_references(&mut resources, &accumulated.config.name_reference)
+        .map_err(|m| BuildError::transform(file, "nameReference", m))?;
+    resolve_vars(&mut resources, &accumulated.vars, &accumulated.config, file)?;
+    resources.retain(|resource| resource.annotation(LOCAL_CONFIG_ANNOTATION) != Some("true"));
+    apply_sort(&mut resources, &kustomization)?;
+    if kustomization.build_metadata.iter().any(|option| option == "managedByLabel") {
+        let label = [(MANAGED_BY_LABEL.to_owned(), format!("kustomize-{KUSTOMIZE_VERSION}"))];
+        labels::set_pairs(&mut resources, &label, &[FieldSpec::any_kind("metadata/labels", true)])
+            .map_err(|m| BuildError::transform(file, "buildMetadata", m))?;
+    }
+    let wants = |option: &str| kustomization.build_metadata.iter().any(|o| o == option);
+    let (origins, transformations) = (wants("originAnnotations"), wants("transformerAnnotations"));
+    for resource in &mut resources {
+        write_provenance(resource, origins, transformations);
+        stringify_annotations(resource);
+        drop_empty_annotations(resource);
+    }
+    Ok(resources.into_iter().map(|resource| resource.value).collect())
+}
+
+/// Prints tracked provenance as kustomize's annotations, when asked for.
+fn write_provenance(resource: &mut Resource, origins: bool, transformations: bool) {
+    let mut annotations = Vec::new();
+    if origins && let Some(origin) = &resource.origin {
+        annotations.push((ORIGIN_ANNOTATION, origin.to_annotation()));
+    }
+    if transformations && !resource.transformations.is_empty() {
+        annotations.push((
+            TRANSFORMATIONS_ANNOTATION,
+            Provenance::list_to_annotation(&resource.transformations),
+        ));
+    }
+    for (key, text) in annotations {
+        let metadata = resource.metadata_mut();
+        let entry =
+            metadata.entry("annotations".to_owned()).or_insert_with(|| Value::Map(Map::new()));
+        if !matches!(entry, Value::Map(_)) {
+            *entry = Value::Map(Map::new());
+        }
+        if let Value::Map(map) = entry {
+            map.insert(key.to_owned(), Value::String(text));
+        }
+    }
+}
+
+/// One build: how files are read, and whether provenance is tracked.
+#[derive(Debug, Clone, Copy)]
+struct Context<'a> {
+    loader: Loader<'a>,
+    /// The directory being built, when provenance is tracked (paths in origins are relative
+    /// to it).
+    provenance_root: Option<&'a str>,
+}
+
+impl Context<'_> {
+    /// `path` as an origin path, when provenance is tracked.
+    fn provenance_path(&self, path: &str) -> Option<String> {
+        self.provenance_root.map(|root| fs::relative_to(path, root))
+    }
+
+    /// Records that a builtin transformer configured in `file` ran over `resources`, as
+    /// kustomize's `AddTransformerAnnotation` (an object without an origin takes it as one).
+    fn record_builtin(&self, resources: &mut [Resource], file: &str, kind: &str, times: usize) {
+        let Some(configured_in) = self.provenance_path(file) else { return };
+        let by = Provenance {
+            configured_in,
+            configured_by: Some(["builtin".into(), kind.into(), String::new(), String::new()]),
+            ..Provenance::default()
+        };
+        for _ in 0..times {
+            record_transformation(resources, &by);
+        }
+    }
+}
+
+fn record_transformation(resources: &mut [Resource], by: &Provenance) {
+    for resource in resources.iter_mut() {
+        if resource.origin.is_none() {
+            resource.origin = Some(by.clone());
+        } else {
+            resource.transformations.push(by.clone());
+        }
+    }
+}
+
+/// The provenance of objects made or changed by a plugin configuration object (kustomize's
+/// `OriginFromCustomPlugin`): configured in the file the configuration came from.
+fn plugin_provenance(config: &Resource) -> Option<Provenance> {
+    let origin = config.origin.as_ref()?;
+    Some(Provenance {
+        configured_in: origin.path.clone(),
+        configured_by: Some([
+            config.api_version().to_owned(),
+            config.kind().to_owned(),
+            config.name().to_owned(),
+            config.namespace().to_owned(),
+        ]),
+        ..Provenance::default()
+    })
+}
+
+/// kustomize rewrites every annotation as a string when it strips its build annotations at the
+/// end, so `port: 8080` in annotations prints as `port: "8080"` (labels keep their type).
+fn stringify_annotations(resource: &mut Resource) {
+    let Some(Value::Map(annotations)) = resource.value.get_path_mut(&["metadata", "annotations"])
+    else {
+        return;
+    };
+    for value in annotations.values_mut() {
+        if !matches!(value, Value::String(_))
+            && let Some(text) = crate::resource::scalar_text(value)
+        {
+            *value = Value::String(text);
+        }
+    }
+}
+
+/// kustomize tags every object with internal annotations while it builds and strips them at
+/// the end; writing the stripped map back removes an `annotations` field that is empty or null
+/// (labels are untouched).
+fn drop_empty_annotations(resource: &mut Resource) {
+    let Some(metadata) = resource.value.get_path_mut(&["metadata"]).and_then(Value::as_map_mut)
+    else {
+        return;
+    };
+    let empty = match metadata.get("annotations") {
+        Some(Value::Null) => true,
+        Some(Value::Map(annotations)) => annotations.is_empty(),
+        _ => false,
+    };
+    if empty {
+        metadata.shift_remove("annotations");
+    }
+}
+
+/// Builds and prints as `kubectl kustomize` does.
+pub fn build_yaml(
+    fs: &dyn FileSystem,
+    dir: &str,
+    options: &BuildOptions,
+) -> Result<String, BuildError> {
+    let objects = build(fs, dir, options)?;
+    Ok(crate::yaml::emit_documents(&objects))
+}
+
+/// Objects carrying this annotation with value "true" are dropped from the output.
+const LOCAL_CONFIG_ANNOTATION: &str = "config.kubernetes.io/local-config";
+const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
+const TRANSFORMATIONS_ANNOTATION: &str = "alpha.config.kubernetes.io/transformations";
+const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// The kustomize release whose behaviour we reproduce (used by `buildMetadata: [managedByLabel]`).
+const KUSTOMIZE_VERSION: &str = "v5.5.0";
+
+/// What a kustomization has gathered so far: objects and the field-spec tables in force.
+#[derive(Debug, Clone)]
+struct Accumulator {
+    resources: ResMap,
+    config: TransformerConfig,
+    /// Legacy `vars` declared so far, by this kustomization and everything it includes.
+    vars: Vec<VarDefinition>,
+}
+
+impl Accumulator {
+    /// An empty accumulator: no objects and empty tables (each kustomization merges the
+    /// builtin tables in, as kustomize's `MergeConfig` does; the merge order matters).
+    fn new() -> Accumulator {
+        Accumulator {
+            resources: ResMap::new(),
+            config: TransformerConfig::default(),
+            vars: Vec::new(),
+        }
+    }
+
+    /// kustomize's `MergeAccumulator`: append (duplicates refused) and merge tables.
+    fn absorb(&mut self, other: Accumulator, file: &str) -> Result<(), BuildError> {
+        self.resources
+            .append_all(other.resources)
+            .map_err(|id| BuildError::DuplicateId { file: file.to_owned(), id: id.to_string() })?;
+        self.config
+            .merge(&other.config)
+            .map_err(|m| BuildError::invalid(file, "configurations", m))?;
+        self.vars.extend(other.vars);
+        vars::check_unique(&self.vars)
+            .map_err(|e| BuildError::transform(file, "vars", e.to_string()))
+    }
+}
+
+/// One kustomization's `accumulateTarget`, adding to `acc`.
+fn accumulate(
+    ctx: &Context<'_>,
+    dir: &str,
+    k: &Kustomization,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    let file = k.file.as_str();
+    for entry in &k.resources {
+        accumulate_resource(ctx, dir, file, "resources", entry, acc)?;
+    }
+    // kustomize's `MakeTransformerConfig`: the builtin tables merged with the configuration
+    // files (themselves merged in order), then merged into what is accumulated.
+    let mut tables = TransformerConfig::builtin().clone();
+    if !k.configurations.is_empty() {
+        let mut files = TransformerConfig::default();
+        for entry in &k.configurations {
+            let (path, bytes) = ctx.loader.read_restricted(dir, file, entry)?;
+            let value = loader::parse_single(&bytes, &path)?;
+            let config = TransformerConfig::from_value(&value)
+                .map_err(|m| BuildError::invalid(&path, "configurations", m))?;
+            files.merge(&config).map_err(|m| BuildError::invalid(&path, "configurations", m))?;
+        }
+        tables.merge(&files).map_err(|m| BuildError::invalid(file, "configurations", m))?;
+    }
+    acc.config.merge(&tables).map_err(|m| BuildError::invalid(file, "configurations", m))?;
+    if !k.crds.is_empty() {
+        return Err(BuildError::Unsupported {
+            file: file.to_owned(),
+            field: "crds".into(),
+            what: "CRD-derived transformer configuration is not implemented".into(),
+        });
+    }
+    run_generators(ctx, dir, k, acc)?;
+    for entry in &k.components {
+        let component_dir = match ctx.loader.resolve(dir, file, "components", entry)? {
+            Target::Dir(path) => path,
+            Target::File(path) => {
+                return Err(BuildError::invalid(
+                    file,
+                    "components",
+                    format!("'{path}' must be a directory"),
+                ));
+            }
+        };
+        let component = ctx.loader.load_kustomization(&component_dir)?;
+        if component.kind != KustomizationKind::Component {
+            return Err(BuildError::invalid(
+                &component.file,
+                "kind",
+                format!("expected kind 'Component' for path '{component_dir}'"),
+            ));
+        }
+        // A component works on everything accumulated so far, as if its content were inlined.
+        accumulate(ctx, &component_dir, &component, acc)?;
+    }
+    run_builtin_transformers(ctx, dir, k, acc)?;
+    for entry in &k.transformers {
+        run_transformer_config(ctx, dir, k, entry, acc)?;
+    }
+    if !k.validators.is_empty() {
+        return Err(BuildError::Unsupported {
+            file: file.to_owned(),
+            field: "validators".into(),
+            what: "validator plugins are not run".into(),
+        });
+    }
+    merge_vars(k, acc)
+}
+
+/// kustomize's `MergeVars`: each var is bound to the one object (by current or previous id) it
+/// names, if present at this level, and joins the set of declared vars.
+fn merge_vars(k: &Kustomization, acc: &mut Accumulator) -> Result<(), BuildError> {
+    let file = k.file.as_str();
+    let fail = |e: vars::VarError| BuildError::transform(file, "vars", e.to_string());
+    for entry in &k.vars {
+        let var = VarDefinition::from_value(entry).map_err(fail)?;
+        let matches: Vec<usize> = acc
+            .resources
+            .iter()
+            .enumerate()
+            .filter(|(_, resource)| {
+                std::iter::once(resource.id()).chain(resource.previous_ids.iter().cloned()).any(
+                    |id| {
+                        var.refers_to(&id.gvk.api_version(), &id.gvk.kind, &id.name, &id.namespace)
+                    },
+                )
+            })
+            .map(|(index, _)| index)
+            .collect();
+        match matches.as_slice() {
+            [] => {}
+            [index] => acc.resources.get_mut(*index).ref_var_names.push(var.name.clone()),
+            _ => {
+                return Err(BuildError::transform(
+                    file,
+                    "vars",
+                    format!(
+                        "found {} resId matches for var {} (unable to disambiguate)",
+                        matches.len(),
+                        var.name
+                    ),
+                ));
+            }
+        }
+        acc.vars.push(var);
+    }
+    vars::check_unique(&acc.vars).map_err(fail)
+}
+
+/// kustomize's `ResolveVars`: every declared var takes its value from its object (after all
+/// renames), then `$(NAME)` references in the `varReference` fields are replaced.
+fn resolve_vars(
+    resources: &mut [Resource],
+    declared: &[VarDefinition],
+    config: &TransformerConfig,
+    file: &str,
+) -> Result<(), BuildError> {
+    if declared.is_empty() {
+        return Ok(());
+    }
+    let fail = |e: vars::VarError| BuildError::transform(file, "vars", e.to_string());
+    let mut values = std::collections::HashMap::new();
+    for var in declared {
+        let owner = resources
+            .iter()
+            .find(|resource| resource.ref_var_names.contains(&var.name))
+            .ok_or_else(|| fail(vars::VarError::Unbound { name: var.name.clone() }))?;
+        values.insert(var.name.clone(), vars::var_value(var, &owner.value).map_err(fail)?);
+    }
+    let mut objects: Vec<Value> =
+        resources.iter_mut().map(|r| std::mem::replace(&mut r.value, Value::Null)).collect();
+    let result = vars::substitute(&mut objects, &values, &config.var_reference);
+    for (resource, object) in resources.iter_mut().zip(objects) {
+        resource.value = object;
+    }
+    result.map(|_| ()).map_err(fail)
+}
+
+/// One `resources` entry: a file of objects or a kustomization directory built on its own.
+fn accumulate_resource(
+    ctx: &Context<'_>,
+    dir: &str,
+    file: &str,
+    field: &str,
+    entry: &str,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    match ctx.loader.resolve(dir, file, field, entry)? {
+        Target::File(path) => {
+            let bytes = ctx.loader.fs.read_file(&path).map_err(|e| BuildError::fs(file, e))?;
+            let origin =
+                ctx.provenance_path(&path).map(|path| Provenance { path, ..Provenance::default() });
+            for mut resource in resources_from_file(&bytes, &path)? {
+                resource.origin.clone_from(&origin);
+                acc.resources.append(resource).map_err(|id| BuildError::DuplicateId {
+                    file: path.clone(),
+                    id: id.to_string(),
+                })?;
+            }
+            Ok(())
+        }
+        Target::Dir(path) => {
+            let nested = ctx.loader.load_kustomization(&path)?;
+            if nested.kind == KustomizationKind::Component {
+                return Err(BuildError::invalid(
+                    &nested.file,
+                    "kind",
+                    format!("expected kind != 'Component' for path '{path}'"),
+                ));
+            }
+            let mut sub = Accumulator::new();
+            accumulate(ctx, &path, &nested, &mut sub)?;
+            acc.absorb(sub, &nested.file)
+        }
+    }
+}
+
+/// The objects of a resource file: every document, `List`s expanded.
+pub fn resources_from_file(bytes: &[u8], path: &str) -> Result<Vec<Resource>, BuildError> {
+    let mut out = Vec::new();
+    for document in loader::parse_many(bytes, path)? {
+        push_objects(document, path, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn push_objects(document: Value, path: &str, out: &mut Vec<Resource>) -> Result<(), BuildError> {
+    let Value::Map(map) = document else {
+        return Err(BuildError::InvalidResource {
+            file: path.to_owned(),
+            message: "expected a mapping".into(),
+        });
+    };
+    if map.is_empty() {
+        return Ok(());
+    }
+    let kind = map.get("kind").and_then(Value::as_str).unwrap_or("").to_owned();
+    if kind.ends_with("List")
+        && let Some(items) = map.get("items")
+    {
+        for item in items.as_seq().unwrap_or(&[]) {
+            push_objects(item.clone(), path, out)?;
+        }
+        return Ok(());
+    }
+    if kind.is_empty() {
+        return Err(BuildError::InvalidResource {
+            file: path.to_owned(),
+            message: "missing kind".into(),
+        });
+    }
+    let value = Value::Map(map);
+    if value.get_path(&["metadata", "name"]).and_then(Value::as_str).is_none_or(str::is_empty) {
+        return Err(BuildError::InvalidResource {
+            file: path.to_owned(),
+            message: format!("missing metadata.name in object of kind {kind}"),
+        });
+    }
+    out.push(Resource::new(value, path));
+    Ok(())
+}
+
+/// `configMapGenerator` then `secretGenerator`, each entry merged into the accumulated objects.
+fn run_generators(
+    ctx: &Context<'_>,
+    dir: &str,
+    k: &Kustomization,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    let file = k.file.as_str();
+    let kinds = [
+        (GeneratorKind::ConfigMap, "configMapGenerator", &k.config_map_generator),
+        (GeneratorKind::Secret, "secretGenerator", &k.secret_generator),
+    ];
+    for (kind, field, entries) in kinds {
+        let by = ctx.provenance_path(file).map(|configured_in| Provenance {
+            configured_in,
+            configured_by: Some([
+                "builtin".into(),
+                kind.kind_name().into(),
+                String::new(),
+                String::new(),
+            ]),
+            ..Provenance::default()
+        });
+        for args in entries {
+            let global = k.generator_options.as_ref();
+            run_generator(ctx, dir, file, field, kind, args, global, by.clone(), acc)?;
+        }
+    }
+    for entry in &k.generators {
+        for config in plugin_configs(ctx, dir, file, "generators", entry)? {
+            let by = plugin_provenance(&config);
+            let config = config.value;
+            let api_version =
+                config.get_path(&["apiVersion"]).and_then(Value::as_str).unwrap_or("");
+            let kind_name = config.get_path(&["kind"]).and_then(Value::as_str).unwrap_or("");
+            let kind = match (api_version, kind_name) {
+                ("builtin", "ConfigMapGenerator") => GeneratorKind::ConfigMap,
+                ("builtin", "SecretGenerator") => GeneratorKind::Secret,
+                _ => {
+                    return Err(BuildError::Unsupported {
+                        file: file.to_owned(),
+                        field: "generators".into(),
+                        what: format!("generator plugin {api_version}/{kind_name}"),
+                    });
+                }
+            };
+            let args = crate::kustomization::plugin_generator_args(
+                &config,
+                file,
+                kind == GeneratorKind::Secret,
+            )?;
+            run_generator(ctx, dir, file, "generators", kind, &args, None, by, acc)?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_generator(
+    ctx: &Context<'_>,
+    dir: &str,
+    file: &str,
+    field: &str,
+    kind: GeneratorKind,
+    args: &GeneratorArgs,
+    global: Option<&crate::kustomization::GeneratorOptions>,
+    provenance: Option<Provenance>,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    let read = |entry: &str| -> Result<Vec<u8>, String> {
+        ctx.loader
+            .read_restricted(dir, file, entry)
+            .map(|(_, bytes)| bytes)
+            .map_err(|e| e.to_string())
+    };
+    let mut resource = generate::generate(kind, args, global, &read)
+        .map_err(|m| BuildError::transform(file, field, m))?;
+    resource.source = file.to_owned();
+    resource.origin = provenance;
+    absorb_generated(&mut acc.resources, resource)
+        .map_err(|m| BuildError::transform(file, field, m))
+}
+
+/// kustomize's `appendReplaceOrMerge`: a generated object is added (`create`), or merged into /
+/// replaces the one object that has (or had) its id.
+fn absorb_generated(resources: &mut ResMap, mut generated: Resource) -> Result<(), String> {
+    let id = generated.id();
+    let behavior = generated.behavior.unwrap_or_default();
+    let matches = resources.indexes_answering_to(&id);
+    match matches.as_slice() {
+        [] => match behavior {
+            Behavior::Create => resources
+                .append(generated)
+                .map_err(|id| format!("may not add resource with an already registered id: {id}")),
+            _ => Err(format!("id {id} does not exist; cannot merge or replace")),
+        },
+        [index] => {
+            let old = resources.get(*index).clone();
+            match behavior {
+                Behavior::Create => {
+                    return Err(format!("id {id} exists; behavior must be merge or replace"));
+                }
+                Behavior::Replace => copy_metadata_from(&mut generated, &old),
+                Behavior::Merge => {
+                    copy_metadata_from(&mut generated, &old);
+                    for field in ["data", "binaryData"] {
+                        merge_string_map_field(&mut generated.value, &old.value, field);
+                    }
+                    // A merged object keeps where it first came from.
+                    if old.origin.is_some() {
+                        generated.origin.clone_from(&old.origin);
+                    }
+                }
+            }
+            resources.set(*index, generated);
+            Ok(())
+        }
+        _ => Err(format!("found multiple objects that could accept merge of {id}")),
+    }
+}
+
+/// kustomize's `CopyMergeMetaDataFieldsFrom`: labels and annotations merged (the new object's
+/// win), name, namespace and build bookkeeping taken from the old object.
+fn copy_metadata_from(new: &mut Resource, old: &Resource) {
+    for field in ["labels", "annotations"] {
+        let mut merged: Map = old
+            .value
+            .get_path(&["metadata", field])
+            .and_then(Value::as_map)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(Value::Map(own)) = new.value.get_path(&["metadata", field]) {
+            for (key, value) in own {
+                merged.insert(key.clone(), value.clone());
+            }
+        }
+        if merged.is_empty() {
+            new.metadata_mut().shift_remove(field);
+        } else {
+            new.metadata_mut().insert(field.to_owned(), Value::Map(merged));
+        }
+    }
+    new.set_name(old.name());
+    new.set_namespace(old.namespace());
+    // Provenance lives in annotations in kustomize, merged like them: the new object's wins.
+    if new.origin.is_none() {
+        new.origin.clone_from(&old.origin);
+    }
+    if new.transformations.is_empty() {
+        new.transformations.clone_from(&old.transformations);
+    }
+    new.previous_ids = old.previous_ids.clone();
+    new.prefixes = old.prefixes.clone();
+    new.suffixes = old.suffixes.clone();
+    // The hash marker survives only when both sides carry it (kustomize keeps the old object's
+    // build annotations and drops the marker when the new one lacks it).
+    new.needs_hash_suffix = new.needs_hash_suffix && old.needs_hash_suffix;
+}
+
+fn merge_string_map_field(new: &mut Value, old: &Value, field: &str) {
+    let Some(Value::Map(old_map)) = old.get_path(&[field]) else { return };
+    let mut merged = old_map.clone();
+    if let Some(Value::Map(own)) = new.get_path(&[field]) {
+        for (key, value) in own {
+            merged.insert(key.clone(), value.clone());
+        }
+    }
+    if let Some(map) = new.as_map_mut()
+        && !merged.is_empty()
+    {
+        map.insert(field.to_owned(), Value::Map(merged));
+    }
+}
+
+/// The builtin transformers, in kustomize's fixed order.
+fn run_builtin_transformers(
+    ctx: &Context<'_>,
+    dir: &str,
+    k: &Kustomization,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    let file = k.file.as_str();
+    let config = acc.config.clone();
+    let mut resources = std::mem::take(&mut acc.resources).into_vec();
+    // Each builtin transformer kustomize would configure is recorded (when provenance is
+    // tracked) right after it runs, as many times as kustomize configures it.
+    let label_transformers =
+        if k.labels.is_empty() && k.common_labels.is_empty() { 0 } else { k.labels.len() + 1 };
+    let result = (|| {
+        let origin = stage::Origin { loader: &ctx.loader, dir, file };
+        let record = |resources: &mut Vec<Resource>, kind: &str, times: usize| {
+            ctx.record_builtin(resources, file, kind, times);
+        };
+        stage::apply_patches_strategic_merge(origin, &k.patches_strategic_merge, &mut resources)?;
+        record(
+            &mut resources,
+            "PatchStrategicMergeTransformer",
+            usize::from(!k.patches_strategic_merge.is_empty()),
+        );
+        stage::apply_patches(origin, &k.patches, &mut resources)?;
+        record(&mut resources, "PatchTransformer", k.patches.len());
+        namespace::set_namespace(&mut resources, &k.namespace, &config.namespace)
+            .map_err(|m| BuildError::transform(file, "namespace", m))?;
+        record(&mut resources, "NamespaceTransformer", usize::from(!k.namespace.is_empty()));
+        name_affix::add_affix(
+            &mut resources,
+            name_affix::Affix::Prefix,
+            &k.name_prefix,
+            &config.name_prefix,
+        )
+        .map_err(|m| BuildError::transform(file, "namePrefix", m))?;
+        record(&mut resources, "PrefixTransformer", usize::from(!k.name_prefix.is_empty()));
+        name_affix::add_affix(
+            &mut resources,
+            name_affix::Affix::Suffix,
+            &k.name_suffix,
+            &config.name_suffix,
+        )
+        .map_err(|m| BuildError::transform(file, "nameSuffix", m))?;
+        record(&mut resources, "SuffixTransformer", usize::from(!k.name_suffix.is_empty()));
+        apply_labels(&mut resources, &k.labels, &k.common_labels, &config)
+            .map_err(|m| BuildError::transform(file, "labels", m))?;
+        record(&mut resources, "LabelTransformer", label_transformers);
+        labels::set_pairs(&mut resources, &k.common_annotations, &config.common_annotations)
+            .map_err(|m| BuildError::transform(file, "commonAnnotations", m))?;
+        record(
+            &mut resources,
+            "AnnotationsTransformer",
+            usize::from(!k.common_annotations.is_empty()),
+        );
+        stage::apply_patches_json6902(origin, &k.patches_json6902, &mut resources)?;
+        record(&mut resources, "PatchJson6902Transformer", k.patches_json6902.len());
+        apply_replicas(&mut resources, &k.replicas, &config)
+            .map_err(|m| BuildError::transform(file, "replicas", m))?;
+        record(&mut resources, "ReplicaCountTransformer", k.replicas.len());
+        apply_images(&mut resources, &k.images, &config)
+            .map_err(|m| BuildError::transform(file, "images", m))?;
+        record(&mut resources, "ImageTagTransformer", k.images.len());
+        stage::apply_replacements(origin, &k.replacements, &mut resources)?;
+        record(&mut resources, "ReplacementTransformer", usize::from(!k.replacements.is_empty()));
+        Ok(())
+    })();
+    acc.resources.replace_all(resources);
+    result
+}
+
+fn apply_labels(
+    resources: &mut [Resource],
+    entries: &[LabelEntry],
+    common_labels: &[(String, String)],
+    config: &TransformerConfig,
+) -> Result<(), String> {
+    for entry in entries {
+        let specs = labels::label_entry_specs(entry, config)?;
+        labels::set_pairs(resources, &entry.pairs, &specs)?;
+    }
+    labels::set_pairs(resources, common_labels, &config.common_labels)
+}
+
+fn apply_replicas(
+    resources: &mut [Resource],
+    entries: &[ReplicaEntry],
+    config: &TransformerConfig,
+) -> Result<(), String> {
+    entries.iter().try_for_each(|entry| replicas::set_replicas(resources, entry, &config.replicas))
+}
+
+fn apply_images(
+    resources: &mut [Resource],
+    entries: &[ImageEntry],
+    config: &TransformerConfig,
+) -> Result<(), String> {
+    entries
+        .iter()
+        .try_for_each(|entry| images::ImageRewrite::new(entry)?.apply(resources, &config.images))
+}
+
+/// A `transformers` entry: builtin transformer configurations, inline or from files or
+/// directories. Plugins that would run external code are refused.
+fn run_transformer_config(
+    ctx: &Context<'_>,
+    dir: &str,
+    k: &Kustomization,
+    entry: &str,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    let file = k.file.as_str();
+    let configs = plugin_configs(ctx, dir, file, "transformers", entry)?;
+    let mut resources = std::mem::take(&mut acc.resources).into_vec();
+    let origin = stage::Origin { loader: &ctx.loader, dir, file };
+    let result = configs.iter().try_for_each(|config| {
+        apply_builtin_transformer(origin, &config.value, &mut resources, &acc.config)?;
+        if ctx.provenance_root.is_some()
+            && let Some(by) = plugin_provenance(config)
+        {
+            record_transformation(&mut resources, &by);
+        }
+        Ok(())
+    });
+    acc.resources.replace_all(resources);
+    result
+}
+
+/// The plugin configuration objects an entry of `transformers` or `generators` names.
+fn plugin_configs(
+    ctx: &Context<'_>,
+    dir: &str,
+    file: &str,
+    field: &str,
+    entry: &str,
+) -> Result<Vec<Resource>, BuildError> {
+    // kustomize first tries the entry as inline YAML objects (their origin is the
+    // kustomization itself), then as a path.
+    if entry.contains('\n')
+        && let Ok(mut resources) = resources_from_file(entry.as_bytes(), file)
+        && !resources.is_empty()
+    {
+        let origin =
+            ctx.provenance_path(file).map(|path| Provenance { path, ..Provenance::default() });
+        for resource in &mut resources {
+            resource.origin.clone_from(&origin);
+        }
+        return Ok(resources);
+    }
+    let mut sub = Accumulator::new();
+    accumulate_resource(ctx, dir, file, field, entry, &mut sub)?;
+    Ok(sub.resources.into_vec())
+}
+
+fn apply_builtin_transformer(
+    origin: stage::Origin<'_>,
+    config: &Value,
+    resources: &mut Vec<Resource>,
+    tables: &TransformerConfig,
+) -> Result<(), BuildError> {
+    let file = origin.file;
+    let api_version = config.get_path(&["apiVersion"]).and_then(Value::as_str).unwrap_or("");
+    let kind = config.get_path(&["kind"]).and_then(Value::as_str).unwrap_or("");
+    let unsupported = || BuildError::Unsupported {
+        file: file.to_owned(),
+        field: "transformers".into(),
+        what: format!("transformer plugin {api_version}/{kind}"),
+    };
+    if api_version != "builtin" {
+        return Err(unsupported());
+    }
+    let text = |key: &str| config.get_path(&[key]).and_then(Value::as_str).unwrap_or("").to_owned();
+    let specs = |key: &str| -> Result<Vec<FieldSpec>, BuildError> {
+        config
+            .get_path(&[key])
+            .and_then(Value::as_seq)
+            .unwrap_or(&[])
+            .iter()
+            .map(|item| {
+                FieldSpec::from_value(item)
+                    .map_err(|m| BuildError::invalid(file, "transformers", m))
+            })
+            .collect()
+    };
+    let pairs = |key: &str| -> Vec<(String, String)> {
+        config
+            .get_path(&[key])
+            .and_then(Value::as_map)
+            .map(|map| {
+                map.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), crate::resource::scalar_text(v)?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let fail = |m: String| BuildError::transform(file, "transformers", format!("{kind}: {m}"));
+    match kind {
+        "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
+            let field_specs = specs("fieldSpecs")?;
+            let prefix = text("prefix");
+            let suffix = text("suffix");
+            if !prefix.is_empty() {
+                name_affix::add_affix(resources, name_affix::Affix::Prefix, &prefix, &field_specs)
+                    .map_err(fail)?;
+            }
+            if !suffix.is_empty() {
+                name_affix::add_affix(resources, name_affix::Affix::Suffix, &suffix, &field_specs)
+                    .map_err(fail)?;
+            }
+            Ok(())
+        }
+        "LabelTransformer" => {
+            labels::set_pairs(resources, &pairs("labels"), &specs("fieldSpecs")?).map_err(fail)
+        }
+        "AnnotationsTransformer" => {
+            labels::set_pairs(resources, &pairs("annotations"), &specs("fieldSpecs")?).map_err(fail)
+        }
+        "NamespaceTransformer" => {
+            let namespace =
+                config.get_path(&["metadata", "namespace"]).and_then(Value::as_str).unwrap_or("");
+            let mut field_specs = specs("fieldSpecs")?;
+            if field_specs.is_empty() {
+                field_specs = tables.namespace.clone();
+            }
+            namespace::set_namespace(resources, namespace, &field_specs).map_err(fail)
+        }
+        "ImageTagTransformer" => {
+            let image = config.get_path(&["imageTag"]).cloned().unwrap_or(Value::Null);
+            let text =
+                |key: &str| image.get_path(&[key]).and_then(Value::as_str).unwrap_or("").to_owned();
+            let entry = ImageEntry {
+                name: text("name"),
+                new_name: text("newName"),
+                new_tag: text("newTag"),
+                tag_suffix: text("tagSuffix"),
+                digest: text("digest"),
+            };
+            let mut field_specs = specs("fieldSpecs")?;
+            if field_specs.is_empty() {
+                field_specs = tables.images.clone();
+            }
+            images::ImageRewrite::new(&entry)
+                .and_then(|r| r.apply(resources, &field_specs))
+                .map_err(fail)
+        }
+        "ReplicaCountTransformer" => {
+            let replica = config.get_path(&["replica"]).cloned().unwrap_or(Value::Null);
+            let entry = ReplicaEntry {
+                name: replica.get_path(&["name"]).and_then(Value::as_str).unwrap_or("").to_owned(),
+                count: match replica.get_path(&["count"]) {
+                    Some(Value::Int(i)) => *i,
+                    _ => 0,
+                },
+            };
+            replicas::set_replicas(resources, &entry, &specs("fieldSpecs")?).map_err(fail)
+        }
+        "PatchTransformer" => {
+            // The plugin's fields are those of a `patches` entry.
+            let mut entry = Map::new();
+            for key in ["path", "patch", "target", "options"] {
+                if let Some(value) = config.get_path(&[key]) {
+                    entry.insert(key.to_owned(), value.clone());
+                }
+            }
+            stage::apply_patches(origin, &[Value::Map(entry)], resources)
+        }
+        "PatchStrategicMergeTransformer" => {
+            let paths = config.get_path(&["paths"]).and_then(Value::as_seq).unwrap_or(&[]).to_vec();
+            let mut entries = paths;
+            if let Some(patches) = config.get_path(&["patches"]).and_then(Value::as_str) {
+                entries.push(Value::String(patches.to_owned()));
+            }
+            stage::apply_patches_strategic_merge(origin, &entries, resources)
+        }
+        "ReplacementTransformer" => {
+            let replacements =
+                config.get_path(&["replacements"]).and_then(Value::as_seq).unwrap_or(&[]);
+            stage::apply_replacements(origin, replacements, resources)
+        }
+        _ => Err(unsupported()),
+    }
+}
+
+/// `sortOptions`, or kustomize's default legacy order.
+fn apply_sort(resources: &mut [Resource], k: &Kustomization) -> Result<(), BuildError> {
+    let Some(options) = &k.sort_options else {
+        sort::default_legacy_sort(resources);
+        return Ok(());
+    };
+    match options.order.as_str() {
+        "legacy" => {
+            // Without `legacySortOptions` the default kinds apply; with it, only what it lists.
+            let (first, last) = if options.has_legacy_options {
+                (
+                    options.legacy_order_first.clone().unwrap_or_default(),
+                    options.legacy_order_last.clone().unwrap_or_default(),
+                )
+            } else {
+                (
+                    sort::DEFAULT_ORDER_FIRST.iter().map(|s| s.to_string()).collect(),
+                    sort::DEFAULT_ORDER_LAST.iter().map(|s| s.to_string()).collect(),
+                )
+            };
+            sort::legacy_sort(resources, &first, &last);
+            Ok(())
+        }
+        "fifo" if !options.has_legacy_options => Ok(()),
+        "fifo" => Err(BuildError::invalid(
+            &k.file,
+            "sortOptions",
+            "the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'",
+        )),
+        _ => Err(BuildError::invalid(
+            &k.file,
+            "sortOptions.order",
+            "the field 'sortOptions.order' must be one of [fifo, legacy]",
+        )),
+    }
+}

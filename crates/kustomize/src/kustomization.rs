@@ -1,0 +1,618 @@
+//! The kustomization file model: every field kustomize v5 accepts, deprecated ones included,
+//! read strictly from the parsed YAML.
+//!
+//! As kustomize decodes with unknown fields disallowed, an unknown field anywhere in the parts we
+//! model is an error naming the field and the file. Deprecated fields are folded into their
+//! replacements the way kustomize's `FixKustomization` does (`bases` after `resources`,
+//! `imageTags` after `images`, `env` after `envs`). Patch, replacement and var entries are kept
+//! as raw values: their meaning belongs to the patch module.
+//!
+//! This module reads and validates; it touches no file other than the one it is given.
+
+use crate::error::BuildError;
+use crate::field_specs::FieldSpec;
+use crate::resource::scalar_text;
+use crate::value::{Map, Value};
+
+/// `Kustomization` or `Component`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KustomizationKind {
+    #[default]
+    Kustomization,
+    Component,
+}
+
+/// One entry of `labels`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LabelEntry {
+    pub pairs: Vec<(String, String)>,
+    pub include_selectors: bool,
+    pub include_templates: bool,
+    pub fields: Vec<FieldSpec>,
+}
+
+/// One entry of `images`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageEntry {
+    pub name: String,
+    pub new_name: String,
+    pub new_tag: String,
+    pub tag_suffix: String,
+    pub digest: String,
+}
+
+/// One entry of `replicas`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplicaEntry {
+    pub name: String,
+    pub count: i64,
+}
+
+/// `generatorOptions`, or a generator's own `options`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GeneratorOptions {
+    pub labels: Vec<(String, String)>,
+    pub annotations: Vec<(String, String)>,
+    pub disable_name_suffix_hash: bool,
+    pub immutable: bool,
+}
+
+impl GeneratorOptions {
+    /// kustomize's `MergeGlobalOptionsIntoLocal`: the generator's own keys win, flags add up.
+    pub fn merged_with_global(
+        local: Option<&GeneratorOptions>,
+        global: Option<&GeneratorOptions>,
+    ) -> Option<GeneratorOptions> {
+        let Some(global) = global else { return local.cloned() };
+        let mut merged = local.cloned().unwrap_or_default();
+        for (key, value) in &global.labels {
+            if !merged.labels.iter().any(|(k, _)| k == key) {
+                merged.labels.push((key.clone(), value.clone()));
+            }
+        }
+        for (key, value) in &global.annotations {
+            if !merged.annotations.iter().any(|(k, _)| k == key) {
+                merged.annotations.push((key.clone(), value.clone()));
+            }
+        }
+        merged.disable_name_suffix_hash |= global.disable_name_suffix_hash;
+        merged.immutable |= global.immutable;
+        Some(merged)
+    }
+}
+
+/// One `configMapGenerator` or `secretGenerator` entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GeneratorArgs {
+    pub name: String,
+    pub namespace: String,
+    pub behavior: String,
+    pub literals: Vec<String>,
+    pub files: Vec<String>,
+    pub envs: Vec<String>,
+    pub options: Option<GeneratorOptions>,
+    /// Secrets only: the `type`.
+    pub secret_type: String,
+}
+
+/// `sortOptions`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SortOptions {
+    pub order: String,
+    pub legacy_order_first: Option<Vec<String>>,
+    pub legacy_order_last: Option<Vec<String>>,
+    pub has_legacy_options: bool,
+}
+
+/// A parsed kustomization file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Kustomization {
+    /// The file this was read from.
+    pub file: String,
+    pub kind: KustomizationKind,
+    pub name_prefix: String,
+    pub name_suffix: String,
+    pub namespace: String,
+    pub common_labels: Vec<(String, String)>,
+    pub labels: Vec<LabelEntry>,
+    pub common_annotations: Vec<(String, String)>,
+    /// Raw `patchesStrategicMerge` entries (paths or inline patches).
+    pub patches_strategic_merge: Vec<Value>,
+    /// Raw `patchesJson6902` entries.
+    pub patches_json6902: Vec<Value>,
+    /// Raw `patches` entries.
+    pub patches: Vec<Value>,
+    pub images: Vec<ImageEntry>,
+    /// Raw `replacements` entries.
+    pub replacements: Vec<Value>,
+    pub replicas: Vec<ReplicaEntry>,
+    /// Raw `vars` entries.
+    pub vars: Vec<Value>,
+    pub sort_options: Option<SortOptions>,
+    /// `resources` followed by the deprecated `bases`.
+    pub resources: Vec<String>,
+    pub components: Vec<String>,
+    pub crds: Vec<String>,
+    pub config_map_generator: Vec<GeneratorArgs>,
+    pub secret_generator: Vec<GeneratorArgs>,
+    pub generator_options: Option<GeneratorOptions>,
+    pub configurations: Vec<String>,
+    pub generators: Vec<String>,
+    pub transformers: Vec<String>,
+    pub validators: Vec<String>,
+    pub build_metadata: Vec<String>,
+    /// `openapi` (accepted; its schema is not used by our build).
+    pub openapi: Vec<(String, String)>,
+}
+
+/// Reads a kustomization from its parsed YAML; `file` names it in errors.
+pub fn parse(value: &Value, file: &str) -> Result<Kustomization, BuildError> {
+    let mut k = Kustomization { file: file.to_owned(), ..Kustomization::default() };
+    let map = match value {
+        Value::Map(map) => map,
+        Value::Null => {
+            return Err(BuildError::invalid(file, "", "kustomization.yaml is empty"));
+        }
+        _ => return Err(BuildError::invalid(file, "", "a kustomization must be a mapping")),
+    };
+    let reader = Reader { file };
+    let mut api_version = String::new();
+    let mut kind = String::new();
+    let mut bases = Vec::new();
+    let mut image_tags = Vec::new();
+    let mut meaningful = false;
+    for (key, field) in map {
+        let key = canonical(key, TOP_LEVEL_FIELDS);
+        if !matches!(key, "apiVersion" | "kind") && !matches!(field, Value::Null) {
+            meaningful = true;
+        }
+        match key {
+            "apiVersion" => api_version = reader.string(field, key)?,
+            "kind" => kind = reader.string(field, key)?,
+            "metadata" => reader.check_metadata(field)?,
+            "openapi" => k.openapi = reader.string_map(field, key)?,
+            "namePrefix" => k.name_prefix = reader.string(field, key)?,
+            "nameSuffix" => k.name_suffix = reader.string(field, key)?,
+            "namespace" => k.namespace = reader.string(field, key)?,
+            "commonLabels" => k.common_labels = reader.string_map(field, key)?,
+            "labels" => {
+                for item in reader.list(field, key)? {
+                    k.labels.push(reader.label(item)?);
+                }
+            }
+            "commonAnnotations" => k.common_annotations = reader.string_map(field, key)?,
+            "patchesStrategicMerge" => {
+                k.patches_strategic_merge = reader.list(field, key)?.to_vec()
+            }
+            "patchesJson6902" => k.patches_json6902 = reader.list(field, key)?.to_vec(),
+            "patches" => k.patches = reader.list(field, key)?.to_vec(),
+            "images" => {
+                for item in reader.list(field, key)? {
+                    k.images.push(reader.image(item, key)?);
+                }
+            }
+            "imageTags" => {
+                for item in reader.list(field, key)? {
+                    image_tags.push(reader.image(item, key)?);
+                }
+            }
+            "replacements" => k.replacements = reader.list(field, key)?.to_vec(),
+            "replicas" => {
+                for item in reader.list(field, key)? {
+                    k.replicas.push(reader.replica(item)?);
+                }
+            }
+            "vars" => k.vars = reader.list(field, key)?.to_vec(),
+            "sortOptions" => k.sort_options = reader.sort_options(field)?,
+            "resources" => k.resources = reader.strings(field, key)?,
+            "components" => k.components = reader.strings(field, key)?,
+            "crds" => k.crds = reader.strings(field, key)?,
+            "bases" => bases = reader.strings(field, key)?,
+            "configMapGenerator" => {
+                for item in reader.list(field, key)? {
+                    k.config_map_generator.push(reader.generator(item, key, false)?);
+                }
+            }
+            "secretGenerator" => {
+                for item in reader.list(field, key)? {
+                    k.secret_generator.push(reader.generator(item, key, true)?);
+                }
+            }
+            "helmGlobals" | "helmCharts" | "helmChartInflationGenerator" => {
+                if !matches!(field, Value::Null) {
+                    return Err(BuildError::Unsupported {
+                        file: file.to_owned(),
+                        field: key.to_owned(),
+                        what: "helm charts are not rendered by gitops-env".into(),
+                    });
+                }
+            }
+            "generatorOptions" => k.generator_options = reader.generator_options(field, key)?,
+            "configurations" => k.configurations = reader.strings(field, key)?,
+            "generators" => k.generators = reader.strings(field, key)?,
+            "transformers" => k.transformers = reader.strings(field, key)?,
+            "validators" => k.validators = reader.strings(field, key)?,
+            "buildMetadata" => k.build_metadata = reader.strings(field, key)?,
+            other => {
+                return Err(BuildError::UnknownField {
+                    file: file.to_owned(),
+                    field: other.to_owned(),
+                });
+            }
+        }
+    }
+    // kustomize refuses a kustomization holding nothing but its type.
+    if !meaningful {
+        return Err(BuildError::invalid(file, "", "kustomization.yaml is empty"));
+    }
+    k.kind = match kind.as_str() {
+        "" | "Kustomization" => KustomizationKind::Kustomization,
+        "Component" => KustomizationKind::Component,
+        _ => {
+            return Err(BuildError::invalid(
+                file,
+                "kind",
+                "kind should be Kustomization or Component",
+            ));
+        }
+    };
+    let required_version = match k.kind {
+        KustomizationKind::Kustomization => "kustomize.config.k8s.io/v1beta1",
+        KustomizationKind::Component => "kustomize.config.k8s.io/v1alpha1",
+    };
+    if !api_version.is_empty() && api_version != required_version {
+        return Err(BuildError::invalid(
+            file,
+            "apiVersion",
+            format!("apiVersion for {kind} should be {required_version}"),
+        ));
+    }
+    k.resources.extend(bases);
+    k.images.extend(image_tags);
+    Ok(k)
+}
+
+/// Every top-level field kustomize v5 knows.
+const TOP_LEVEL_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "openapi",
+    "namePrefix",
+    "nameSuffix",
+    "namespace",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "patches",
+    "images",
+    "imageTags",
+    "replacements",
+    "replicas",
+    "vars",
+    "sortOptions",
+    "resources",
+    "components",
+    "crds",
+    "bases",
+    "configMapGenerator",
+    "secretGenerator",
+    "helmGlobals",
+    "helmCharts",
+    "helmChartInflationGenerator",
+    "generatorOptions",
+    "configurations",
+    "generators",
+    "transformers",
+    "validators",
+    "buildMetadata",
+];
+
+/// The field name a key stands for: Go's JSON decoding (which kustomize uses for
+/// kustomizations) matches field names exactly first, then ignoring case (`nameprefix` is
+/// `namePrefix`).
+fn canonical<'k>(key: &'k str, known: &[&'static str]) -> &'k str {
+    if known.contains(&key) {
+        return key;
+    }
+    known.iter().find(|name| name.eq_ignore_ascii_case(key)).copied().unwrap_or(key)
+}
+
+/// The fields of a `configMapGenerator` / `secretGenerator` entry.
+const GENERATOR_FIELDS: &[&str] =
+    &["name", "namespace", "behavior", "literals", "files", "envs", "env", "options", "type"];
+
+/// Reads the configuration of a builtin generator plugin (`apiVersion: builtin`,
+/// `kind: ConfigMapGenerator` or `SecretGenerator`) named by a `generators` entry: the
+/// generator fields plus `metadata`, whose name and namespace fill in missing ones.
+pub fn plugin_generator_args(
+    value: &Value,
+    file: &str,
+    is_secret: bool,
+) -> Result<GeneratorArgs, BuildError> {
+    let reader = Reader { file };
+    let mut own = Map::new();
+    let mut metadata = (String::new(), String::new());
+    for (key, field) in value.as_map().into_iter().flatten() {
+        match key.as_str() {
+            "apiVersion" | "kind" => {}
+            "metadata" => {
+                let text =
+                    |k: &str| field.get_path(&[k]).and_then(Value::as_str).unwrap_or("").to_owned();
+                metadata = (text("name"), text("namespace"));
+            }
+            // Plugin configurations are decoded leniently: unknown keys are ignored.
+            known if GENERATOR_FIELDS.contains(&known) => {
+                own.insert(key.clone(), field.clone());
+            }
+            _ => {}
+        }
+    }
+    let mut args = reader.generator(&Value::Map(own), "generators", is_secret)?;
+    if args.name.is_empty() {
+        args.name = metadata.0;
+    }
+    if args.namespace.is_empty() {
+        args.namespace = metadata.1;
+    }
+    Ok(args)
+}
+
+/// Reads typed fields out of values, naming the file in every error.
+struct Reader<'a> {
+    file: &'a str,
+}
+
+impl Reader<'_> {
+    fn error(&self, field: &str, message: impl Into<String>) -> BuildError {
+        BuildError::invalid(self.file, field, message)
+    }
+
+    fn unknown(&self, field: &str) -> BuildError {
+        BuildError::UnknownField { file: self.file.to_owned(), field: field.to_owned() }
+    }
+
+    fn string(&self, value: &Value, field: &str) -> Result<String, BuildError> {
+        match value {
+            Value::String(s) => Ok(s.clone()),
+            Value::Null => Ok(String::new()),
+            _ => Err(self.error(field, "expected a string")),
+        }
+    }
+
+    fn bool(&self, value: &Value, field: &str) -> Result<bool, BuildError> {
+        match value {
+            Value::Bool(b) => Ok(*b),
+            Value::Null => Ok(false),
+            _ => Err(self.error(field, "expected true or false")),
+        }
+    }
+
+    fn list<'v>(&self, value: &'v Value, field: &str) -> Result<&'v [Value], BuildError> {
+        match value {
+            Value::Seq(items) => Ok(items),
+            Value::Null => Ok(&[]),
+            _ => Err(self.error(field, "expected a list")),
+        }
+    }
+
+    fn strings(&self, value: &Value, field: &str) -> Result<Vec<String>, BuildError> {
+        self.list(value, field)?.iter().map(|item| self.string(item, field)).collect()
+    }
+
+    fn mapping<'v>(&self, value: &'v Value, field: &str) -> Result<Option<&'v Map>, BuildError> {
+        match value {
+            Value::Map(map) => Ok(Some(map)),
+            Value::Null => Ok(None),
+            _ => Err(self.error(field, "expected a mapping")),
+        }
+    }
+
+    /// A `map[string]string`: kustomize's JSON decoding refuses non-string values.
+    fn string_map(&self, value: &Value, field: &str) -> Result<Vec<(String, String)>, BuildError> {
+        let Some(map) = self.mapping(value, field)? else { return Ok(Vec::new()) };
+        map.iter()
+            .map(|(key, value)| match value {
+                Value::String(s) => Ok((key.clone(), s.clone())),
+                Value::Null => Ok((key.clone(), String::new())),
+                Value::Seq(_) | Value::Map(_) => {
+                    Err(self.error(field, format!("the value of '{key}' must be a string")))
+                }
+                other => Err(self.error(
+                    field,
+                    format!(
+                        "the value of '{key}' must be a string, not {}",
+                        scalar_text(other).unwrap_or_default()
+                    ),
+                )),
+            })
+            .collect()
+    }
+
+    fn check_metadata(&self, value: &Value) -> Result<(), BuildError> {
+        let Some(map) = self.mapping(value, "metadata")? else { return Ok(()) };
+        for (key, field) in map {
+            match key.as_str() {
+                "name" | "namespace" => {
+                    self.string(field, "metadata")?;
+                }
+                "labels" | "annotations" => {
+                    self.string_map(field, "metadata")?;
+                }
+                other => return Err(self.unknown(&format!("metadata.{other}"))),
+            }
+        }
+        Ok(())
+    }
+
+    fn label(&self, value: &Value) -> Result<LabelEntry, BuildError> {
+        let Some(map) = self.mapping(value, "labels")? else { return Ok(LabelEntry::default()) };
+        let mut entry = LabelEntry::default();
+        let known = &[
+            "pairs",
+            "includeSelectors",
+            "includeTemplates",
+            "includeVolumeClaimTemplates",
+            "fields",
+        ];
+        for (key, field) in map {
+            match canonical(key, known) {
+                "pairs" => entry.pairs = self.string_map(field, "labels.pairs")?,
+                "includeSelectors" => {
+                    entry.include_selectors = self.bool(field, "labels.includeSelectors")?
+                }
+                "includeTemplates" => {
+                    entry.include_templates = self.bool(field, "labels.includeTemplates")?
+                }
+                "fields" => {
+                    for item in self.list(field, "labels.fields")? {
+                        entry.fields.push(
+                            FieldSpec::from_value(item)
+                                .map_err(|m| self.error("labels.fields", m))?,
+                        );
+                    }
+                }
+                other => return Err(self.unknown(&format!("labels.{other}"))),
+            }
+        }
+        Ok(entry)
+    }
+
+    fn image(&self, value: &Value, field: &str) -> Result<ImageEntry, BuildError> {
+        let Some(map) = self.mapping(value, field)? else { return Ok(ImageEntry::default()) };
+        let mut entry = ImageEntry::default();
+        let known = &["name", "newName", "newTag", "tagSuffix", "digest"];
+        for (key, item) in map {
+            let key = canonical(key, known);
+            // kustomize decodes through JSON into strings; a numeric tag (`newTag: 1.0`) is refused
+            // by it too, so only strings are accepted.
+            let text = || self.string(item, &format!("{field}.{key}"));
+            match key {
+                "name" => entry.name = text()?,
+                "newName" => entry.new_name = text()?,
+                "newTag" => entry.new_tag = text()?,
+                "tagSuffix" => entry.tag_suffix = text()?,
+                "digest" => entry.digest = text()?,
+                other => return Err(self.unknown(&format!("{field}.{other}"))),
+            }
+        }
+        Ok(entry)
+    }
+
+    fn replica(&self, value: &Value) -> Result<ReplicaEntry, BuildError> {
+        let Some(map) = self.mapping(value, "replicas")? else {
+            return Ok(ReplicaEntry::default());
+        };
+        let mut entry = ReplicaEntry::default();
+        for (key, item) in map {
+            match canonical(key, &["name", "count"]) {
+                "name" => entry.name = self.string(item, "replicas.name")?,
+                "count" => {
+                    entry.count = match item {
+                        Value::Int(i) => *i,
+                        Value::Null => 0,
+                        _ => return Err(self.error("replicas.count", "expected an integer")),
+                    }
+                }
+                other => return Err(self.unknown(&format!("replicas.{other}"))),
+            }
+        }
+        Ok(entry)
+    }
+
+    fn sort_options(&self, value: &Value) -> Result<Option<SortOptions>, BuildError> {
+        let Some(map) = self.mapping(value, "sortOptions")? else { return Ok(None) };
+        let mut options = SortOptions::default();
+        for (key, item) in map {
+            match canonical(key, &["order", "legacySortOptions"]) {
+                "order" => options.order = self.string(item, "sortOptions.order")?,
+                "legacySortOptions" => {
+                    let Some(legacy) = self.mapping(item, "sortOptions.legacySortOptions")? else {
+                        continue;
+                    };
+                    options.has_legacy_options = true;
+                    for (key, list) in legacy {
+                        let field = format!("sortOptions.legacySortOptions.{key}");
+                        match key.as_str() {
+                            "orderFirst" => {
+                                options.legacy_order_first = Some(self.strings(list, &field)?)
+                            }
+                            "orderLast" => {
+                                options.legacy_order_last = Some(self.strings(list, &field)?)
+                            }
+                            _ => return Err(self.unknown(&field)),
+                        }
+                    }
+                }
+                other => return Err(self.unknown(&format!("sortOptions.{other}"))),
+            }
+        }
+        Ok(Some(options))
+    }
+
+    fn generator_options(
+        &self,
+        value: &Value,
+        field: &str,
+    ) -> Result<Option<GeneratorOptions>, BuildError> {
+        let Some(map) = self.mapping(value, field)? else { return Ok(None) };
+        let mut options = GeneratorOptions::default();
+        let known = &["labels", "annotations", "disableNameSuffixHash", "immutable"];
+        for (key, item) in map {
+            let name = format!("{field}.{key}");
+            match canonical(key, known) {
+                "labels" => options.labels = self.string_map(item, &name)?,
+                "annotations" => options.annotations = self.string_map(item, &name)?,
+                "disableNameSuffixHash" => {
+                    options.disable_name_suffix_hash = self.bool(item, &name)?
+                }
+                "immutable" => options.immutable = self.bool(item, &name)?,
+                _ => return Err(self.unknown(&name)),
+            }
+        }
+        Ok(Some(options))
+    }
+
+    fn generator(
+        &self,
+        value: &Value,
+        field: &str,
+        is_secret: bool,
+    ) -> Result<GeneratorArgs, BuildError> {
+        let Some(map) = self.mapping(value, field)? else { return Ok(GeneratorArgs::default()) };
+        let mut args = GeneratorArgs::default();
+        let mut env = String::new();
+        let known = &[
+            "name",
+            "namespace",
+            "behavior",
+            "literals",
+            "files",
+            "envs",
+            "env",
+            "options",
+            "type",
+        ];
+        for (key, item) in map {
+            let name = format!("{field}.{key}");
+            match canonical(key, known) {
+                "name" => args.name = self.string(item, &name)?,
+                "namespace" => args.namespace = self.string(item, &name)?,
+                "behavior" => args.behavior = self.string(item, &name)?,
+                "literals" => args.literals = self.strings(item, &name)?,
+                "files" => args.files = self.strings(item, &name)?,
+                "envs" => args.envs = self.strings(item, &name)?,
+                "env" => env = self.string(item, &name)?,
+                "options" => args.options = self.generator_options(item, &name)?,
+                "type" if is_secret => args.secret_type = self.string(item, &name)?,
+                _ => return Err(self.unknown(&name)),
+            }
+        }
+        if !env.is_empty() {
+            args.envs.push(env);
+        }
+        Ok(args)
+    }
+}

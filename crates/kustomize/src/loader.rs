@@ -1,0 +1,240 @@
+//! Finding and reading what a kustomization names: its own file, resource files, nested
+//! kustomization directories, generator inputs, configuration files.
+//!
+//! It enforces kustomize's load restrictor: with `RootOnly` (kustomize's default) a file must lie
+//! in or below the directory of the kustomization that names it, while other kustomization
+//! directories may be anywhere in the file system's root; `None` (Flux's setting) allows any
+//! file in the root. Remote targets (URLs, git references) are refused with an `Unsupported`
+//! error: this crate never touches the network.
+//!
+//! Every access goes through the `FileSystem`, so a `RecordingFs` sees the whole read set.
+
+use crate::error::BuildError;
+use crate::fs::{self, EntryKind, FileSystem, FsError};
+use crate::kustomization::{self, Kustomization};
+use crate::value::Value;
+use crate::yaml;
+
+/// kustomize's recognised kustomization file names, in its lookup order.
+pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Where files named by a kustomization may live.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LoadRestrictor {
+    /// Files must be in or below the kustomization's directory (kustomize's default).
+    #[default]
+    RootOnly,
+    /// Any file in the file system's root.
+    None,
+}
+
+/// What a kustomization entry names on disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    File(String),
+    Dir(String),
+}
+
+/// Reads on behalf of kustomizations, applying the restrictor.
+#[derive(Clone, Copy, Debug)]
+pub struct Loader<'a> {
+    pub fs: &'a dyn FileSystem,
+    pub restrictor: LoadRestrictor,
+}
+
+impl<'a> Loader<'a> {
+    pub fn new(fs: &'a dyn FileSystem, restrictor: LoadRestrictor) -> Loader<'a> {
+        Loader { fs, restrictor }
+    }
+
+    /// Finds and parses the kustomization file of `dir`.
+    pub fn load_kustomization(&self, dir: &str) -> Result<Kustomization, BuildError> {
+        let mut found = Vec::new();
+        for name in KUSTOMIZATION_FILE_NAMES {
+            let path = fs::join(dir, name).map_err(|e| BuildError::fs(dir, e))?;
+            if self.fs.kind(&path).map_err(|e| BuildError::fs(&path, e))? == Some(EntryKind::File) {
+                found.push(path);
+            }
+        }
+        let file = match found.len() {
+            0 => return Err(BuildError::MissingKustomization { dir: display_dir(dir) }),
+            1 => found.remove(0),
+            _ => return Err(BuildError::MultipleKustomizations { dir: display_dir(dir) }),
+        };
+        let bytes = self.fs.read_file(&file).map_err(|e| BuildError::fs(&file, e))?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| BuildError::Yaml {
+            file: file.clone(),
+            message: "not valid UTF-8".into(),
+        })?;
+        let value = yaml::parse_document_last_key_wins(text, &file)
+            .map_err(|e| BuildError::Yaml { file: file.clone(), message: e.to_string() })?;
+        kustomization::parse(&value, &file)
+    }
+
+    /// Resolves an entry of `field` in the kustomization at `dir`: a file (restricted) or a
+    /// directory (anywhere in the root, but never the kustomization's own directory or one
+    /// above it).
+    pub fn resolve(
+        &self,
+        dir: &str,
+        file: &str,
+        field: &str,
+        entry: &str,
+    ) -> Result<Target, BuildError> {
+        let joined = fs::join(dir, entry);
+        let kind = match &joined {
+            Ok(path) => self.fs.kind(path).map_err(|e| BuildError::fs(file, e))?,
+            Err(_) => None,
+        };
+        match (kind, joined) {
+            (Some(EntryKind::File), Ok(path)) => {
+                self.check_restriction(dir, file, &path)?;
+                Ok(Target::File(path))
+            }
+            (Some(EntryKind::Dir), Ok(path)) => {
+                if fs::is_within(dir, &path) {
+                    return Err(BuildError::Cycle {
+                        file: file.to_owned(),
+                        dir: display_dir(dir),
+                        target: display_dir(&path),
+                    });
+                }
+                Ok(Target::Dir(path))
+            }
+            _ if looks_remote(entry) => Err(BuildError::Unsupported {
+                file: file.to_owned(),
+                field: field.to_owned(),
+                what: format!(
+                    "remote target '{entry}' (only local files and directories are built)"
+                ),
+            }),
+            (_, Err(source)) => Err(BuildError::fs(file, source)),
+            (_, Ok(path)) => Err(BuildError::fs(file, FsError::NotFound { path })),
+        }
+    }
+
+    /// Reads a file named by the kustomization at `dir` (generator inputs, configurations).
+    pub fn read_restricted(
+        &self,
+        dir: &str,
+        file: &str,
+        entry: &str,
+    ) -> Result<(String, Vec<u8>), BuildError> {
+        let path = fs::join(dir, entry).map_err(|e| BuildError::fs(file, e))?;
+        self.check_restriction(dir, file, &path)?;
+        let bytes = self.fs.read_file(&path).map_err(|e| BuildError::fs(file, e))?;
+        Ok((path, bytes))
+    }
+
+    fn check_restriction(&self, dir: &str, file: &str, path: &str) -> Result<(), BuildError> {
+        if self.restrictor == LoadRestrictor::RootOnly && !fs::is_within(path, dir) {
+            return Err(BuildError::Restricted {
+                file: file.to_owned(),
+                path: path.to_owned(),
+                root: display_dir(dir),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Parses a file that must hold one YAML document (a kustomization, a configuration).
+pub fn parse_single(bytes: &[u8], file: &str) -> Result<Value, BuildError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| BuildError::Yaml {
+        file: file.to_owned(),
+        message: "not valid UTF-8".into(),
+    })?;
+    yaml::parse_document(text, file)
+        .map_err(|e| BuildError::Yaml { file: file.to_owned(), message: e.to_string() })
+}
+
+/// Parses a file of one or more YAML documents.
+pub fn parse_many(bytes: &[u8], file: &str) -> Result<Vec<Value>, BuildError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| BuildError::Yaml {
+        file: file.to_owned(),
+        message: "not valid UTF-8".into(),
+    })?;
+    yaml::parse_documents(text, file)
+        .map_err(|e| BuildError::Yaml { file: file.to_owned(), message: e.to_string() })
+}
+
+/// Whether an entry that names nothing locally is a URL or a git reference, which kustomize
+/// would fetch.
+pub fn looks_remote(entry: &str) -> bool {
+    entry.contains("://")
+        || entry.starts_with("git@")
+        || entry.starts_with("github.com/")
+        || entry.starts_with("gitlab.com/")
+        || entry.starts_with("bitbucket.org/")
+        || entry.contains("?ref=")
+        || entry.contains(".git//")
+}
+
+fn display_dir(dir: &str) -> String {
+    if dir.is_empty() { ".".to_owned() } else { dir.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::MemoryFs;
+
+    const K: &str = "resources:\n- a.yaml\n";
+
+    #[test]
+    fn two_kustomization_files_are_an_error() {
+        let fs = MemoryFs::new().with("app/kustomization.yaml", K).with("app/Kustomization", K);
+        let loader = Loader::new(&fs, LoadRestrictor::RootOnly);
+        assert!(matches!(
+            loader.load_kustomization("app"),
+            Err(BuildError::MultipleKustomizations { .. })
+        ));
+        assert!(matches!(
+            loader.load_kustomization("other"),
+            Err(BuildError::MissingKustomization { .. })
+        ));
+    }
+
+    #[test]
+    fn root_only_refuses_files_outside_the_kustomization() {
+        let fs = MemoryFs::new()
+            .with("app/kustomization.yaml", K)
+            .with("shared/cm.yaml", "x: 1")
+            .with("base/kustomization.yaml", K);
+        let strict = Loader::new(&fs, LoadRestrictor::RootOnly);
+        let file = "app/kustomization.yaml";
+        assert!(matches!(
+            strict.resolve("app", file, "resources", "../shared/cm.yaml"),
+            Err(BuildError::Restricted { .. })
+        ));
+        assert_eq!(
+            strict.resolve("app", file, "resources", "../base").unwrap(),
+            Target::Dir("base".into())
+        );
+        let loose = Loader::new(&fs, LoadRestrictor::None);
+        assert_eq!(
+            loose.resolve("app", file, "resources", "../shared/cm.yaml").unwrap(),
+            Target::File("shared/cm.yaml".into())
+        );
+    }
+
+    #[test]
+    fn remote_targets_and_cycles_are_refused() {
+        let fs = MemoryFs::new().with("app/kustomization.yaml", K);
+        let loader = Loader::new(&fs, LoadRestrictor::RootOnly);
+        let file = "app/kustomization.yaml";
+        assert!(matches!(
+            loader.resolve("app", file, "resources", "https://github.com/x/y//z?ref=v1"),
+            Err(BuildError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            loader.resolve("app", file, "resources", "."),
+            Err(BuildError::Cycle { .. })
+        ));
+        assert!(matches!(
+            loader.resolve("app", file, "resources", "missing.yaml"),
+            Err(BuildError::Fs { .. })
+        ));
+    }
+}

@@ -1,0 +1,301 @@
+//! Name-reference fix-up: after prefixes, suffixes, namespaces and hashes renamed objects,
+//! rewrite the fields that refer to them (a Deployment's `configMapRef.name`, a RoleBinding's
+//! `roleRef`, a StatefulSet's `serviceName`...), as listed in kustomize's `nameReference` table.
+//!
+//! The candidate selection follows kustomize's name-reference filter step by step: a referral
+//! is an object of the target kind that once had the referenced name, in a namespace the
+//! referrer can see; ties are broken by equal prefixes and suffixes; remaining ties are an error
+//! unless all candidates now have the same name.
+
+use crate::field_specs::{FieldSpec, Leaf, NameBackReference, visit};
+use crate::resource::{Gvk, ResId, Resource};
+use crate::value::Value;
+
+/// What the filter needs to know about a possible referral; names do not change during the
+/// fix-up, so this is taken once.
+#[derive(Debug, Clone)]
+struct Candidate {
+    id: ResId,
+    original_id: ResId,
+    previous_ids: Vec<ResId>,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+}
+
+impl Candidate {
+    fn of(resource: &Resource) -> Candidate {
+        Candidate {
+            id: resource.id(),
+            original_id: resource.original_id(),
+            previous_ids: resource.previous_ids.clone(),
+            prefixes: resource.prefixes.clone(),
+            suffixes: resource.suffixes.clone(),
+        }
+    }
+}
+
+/// The referrer's side of one selection.
+struct Referrer<'a> {
+    id: ResId,
+    prefixes: &'a [String],
+    suffixes: &'a [String],
+    role_ref: Option<Gvk>,
+}
+
+/// Rewrites references in every resource.
+pub fn fix_name_references(
+    resources: &mut [Resource],
+    back_references: &[NameBackReference],
+) -> Result<(), String> {
+    let candidates: Vec<Candidate> = resources.iter().map(Candidate::of).collect();
+    for index in 0..resources.len() {
+        let original_gvk = candidates[index].original_id.gvk.clone();
+        let filters: Vec<(&FieldSpec, &Gvk)> = back_references
+            .iter()
+            .flat_map(|back| back.referrers.iter().map(move |spec| (spec, &back.gvk)))
+            .filter(|(spec, _)| spec.selects(&original_gvk))
+            .collect();
+        if filters.is_empty() {
+            continue;
+        }
+        let visible = visible_candidates(&resources[index], &candidates)?;
+        let resource = &mut resources[index];
+        let prefixes = resource.prefixes.clone();
+        let suffixes = resource.suffixes.clone();
+        let role_ref = role_ref_gvk(&resource.value);
+        let current_gvk = resource.gvk();
+        for (spec, target) in filters {
+            if !spec.selects(&current_gvk) {
+                continue;
+            }
+            let referrer = Referrer {
+                id: resource.id(),
+                prefixes: &prefixes,
+                suffixes: &suffixes,
+                role_ref: if spec.path.ends_with("roleRef/name") { role_ref.clone() } else { None },
+            };
+            let selection = Selection { referrer: &referrer, target, candidates: &visible };
+            visit(&mut resource.value, spec, Leaf::Existing, &mut |node| selection.set(node))
+                .map_err(|message| {
+                    format!(
+                        "updating name reference in '{}' field of '{}': {message}",
+                        spec.path, referrer.id
+                    )
+                })?;
+        }
+    }
+    Ok(())
+}
+
+/// kustomize's `SubsetThatCouldBeReferencedByResource`.
+fn visible_candidates(
+    referrer: &Resource,
+    candidates: &[Candidate],
+) -> Result<Vec<Candidate>, String> {
+    let referrer_id = referrer.id();
+    if referrer_id.gvk.is_cluster_scoped() {
+        return Ok(candidates.to_vec());
+    }
+    let binding_namespaces = role_binding_namespaces(referrer)?;
+    Ok(candidates
+        .iter()
+        .filter(|candidate| {
+            candidate.id.gvk.is_cluster_scoped()
+                || candidate.id.effective_namespace() == referrer_id.effective_namespace()
+                || binding_namespaces.contains(&candidate.id.namespace)
+        })
+        .cloned()
+        .collect())
+}
+
+/// Namespaces of the ServiceAccount subjects of a RoleBinding; a subject whose namespace is
+/// present but not a string is an error, as in kustomize.
+fn role_binding_namespaces(resource: &Resource) -> Result<Vec<String>, String> {
+    if resource.kind() != "RoleBinding" {
+        return Ok(Vec::new());
+    }
+    let Some(subjects) = resource.value.get_path(&["subjects"]).and_then(Value::as_seq) else {
+        return Ok(Vec::new());
+    };
+    let mut namespaces = Vec::new();
+    for subject in subjects {
+        if subject.get_path(&["kind"]).and_then(Value::as_str) != Some("ServiceAccount") {
+            continue;
+        }
+        match subject.get_path(&["namespace"]) {
+            None => {}
+            Some(Value::String(namespace)) => namespaces.push(namespace.clone()),
+            Some(_) => {
+                return Err(format!(
+                    "Invalid Input: namespace is blank for resource \"{}\"",
+                    resource.id()
+                ));
+            }
+        }
+    }
+    Ok(namespaces)
+}
+
+fn role_ref_gvk(object: &Value) -> Option<Gvk> {
+    let group = object.get_path(&["roleRef", "apiGroup"])?.as_str()?;
+    let kind = object.get_path(&["roleRef", "kind"])?.as_str()?;
+    Some(Gvk { group: group.to_owned(), version: String::new(), kind: kind.to_owned() })
+}
+
+struct Selection<'a> {
+    referrer: &'a Referrer<'a>,
+    target: &'a Gvk,
+    candidates: &'a [Candidate],
+}
+
+impl Selection<'_> {
+    fn set(&self, node: &mut Value) -> Result<(), String> {
+        match node {
+            Value::Null => Ok(()),
+            Value::Seq(items) => {
+                for item in items.iter_mut() {
+                    match item {
+                        Value::Null => {}
+                        Value::Map(_) => self.set_mapping(item)?,
+                        Value::Seq(_) => {
+                            return Err("expected either a string or a map of string".into());
+                        }
+                        _ => self.set_scalar(item)?,
+                    }
+                }
+                Ok(())
+            }
+            Value::Map(_) => self.set_mapping(node),
+            _ => self.set_scalar(node),
+        }
+    }
+
+    fn set_scalar(&self, node: &mut Value) -> Result<(), String> {
+        let Value::String(old_name) = node else { return Ok(()) };
+        let all: Vec<&Candidate> = self.candidates.iter().collect();
+        let Some(referral) = self.select(old_name, all, false)? else { return Ok(()) };
+        if referral.id.name != *old_name {
+            *old_name = referral.id.name.clone();
+        }
+        Ok(())
+    }
+
+    fn set_mapping(&self, node: &mut Value) -> Result<(), String> {
+        let map = node.as_map_mut().ok_or("expect a mapping node")?;
+        let Some(name) = map.get("name") else {
+            return Err("path config error; no 'name' field in node".into());
+        };
+        let old_name = name.as_str().unwrap_or("").to_owned();
+        let candidates: Vec<&Candidate> = match map.get("namespace").and_then(Value::as_str) {
+            None if !map.contains_key("namespace") => self.candidates.iter().collect(),
+            namespace => {
+                let namespace = namespace.unwrap_or("");
+                let by_original: Vec<&Candidate> = self
+                    .candidates
+                    .iter()
+                    .filter(|c| !c.original_id.gvk.is_cluster_scoped())
+                    .filter(|c| c.original_id.effective_namespace() == namespace)
+                    .collect();
+                if !by_original.is_empty() {
+                    by_original
+                } else {
+                    self.candidates
+                        .iter()
+                        .filter(|c| !c.id.gvk.is_cluster_scoped())
+                        .filter(|c| c.id.effective_namespace() == namespace)
+                        .collect()
+                }
+            }
+        };
+        let Some(referral) = self.select(&old_name, candidates, true)? else { return Ok(()) };
+        if referral.id.name == old_name && referral.id.namespace.is_empty() {
+            return Ok(());
+        }
+        map.insert("name".into(), Value::String(referral.id.name.clone()));
+        if !referral.id.namespace.is_empty() {
+            map.insert("namespace".into(), Value::String(referral.id.namespace.clone()));
+        }
+        Ok(())
+    }
+
+    /// kustomize's `selectReferral`.
+    fn select<'c>(
+        &self,
+        old_name: &str,
+        candidates: Vec<&'c Candidate>,
+        compare_namespaces: bool,
+    ) -> Result<Option<&'c Candidate>, String> {
+        let target = self.target;
+        let referrer = self.referrer;
+        let mut list: Vec<&Candidate> = candidates
+            .into_iter()
+            .filter(|c| c.previous_ids.iter().any(|id| id.name == old_name))
+            .filter(|c| {
+                c.previous_ids
+                    .iter()
+                    .any(|id| id.gvk.is_selected_by(&target.group, &target.version, &target.kind))
+            })
+            .filter(|c| match &referrer.role_ref {
+                Some(gvk) => c
+                    .previous_ids
+                    .iter()
+                    .any(|id| id.gvk.is_selected_by(&gvk.group, &gvk.version, &gvk.kind)),
+                None => true,
+            })
+            .filter(|c| {
+                referrer.id.gvk.is_cluster_scoped()
+                    || c.id.gvk.is_cluster_scoped()
+                    || c.id.gvk.kind == "ServiceAccount"
+                    || referrer.id.effective_namespace() == c.id.effective_namespace()
+            })
+            .collect();
+        if list.len() == 1 {
+            return Ok(list.pop());
+        }
+        list.retain(|c| affixes_equal(c, referrer, true));
+        if list.len() > 1 {
+            list.retain(|c| affixes_equal(c, referrer, false));
+        }
+        match list.len() {
+            0 => Ok(None),
+            1 => Ok(list.pop()),
+            _ => {
+                let first = &list[0].id;
+                let identical = list.iter().all(|c| {
+                    c.id.name == first.name
+                        && (!compare_namespaces || c.id.namespace == first.namespace)
+                });
+                if identical {
+                    return Ok(Some(list[0]));
+                }
+                let ids: Vec<String> = list.iter().map(|c| c.id.to_string()).collect();
+                Err(format!("found multiple possible referrals: {}", ids.join(", ")))
+            }
+        }
+    }
+}
+
+/// kustomize's `PrefixesSuffixesEquals`.
+fn affixes_equal(candidate: &Candidate, referrer: &Referrer<'_>, allow_empty: bool) -> bool {
+    if allow_empty {
+        let prefix_ok = candidate.prefixes.is_empty()
+            || referrer.prefixes.is_empty()
+            || same_ending(&candidate.prefixes, referrer.prefixes);
+        let suffix_ok = candidate.suffixes.is_empty()
+            || referrer.suffixes.is_empty()
+            || same_ending(&candidate.suffixes, referrer.suffixes);
+        prefix_ok && suffix_ok
+    } else {
+        same_ending(&candidate.prefixes, referrer.prefixes)
+            && same_ending(&candidate.suffixes, referrer.suffixes)
+    }
+}
+
+/// Whether the shorter list is the tail of the longer one (kustomize's `SameEndingSubSlice`).
+fn same_ending(a: &[String], b: &[String]) -> bool {
+    let (shorter, longer) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if shorter.is_empty() {
+        return longer.is_empty();
+    }
+    longer.ends_with(shorter)
+}

@@ -1,0 +1,91 @@
+//! Output order: kustomize's "legacy" order (by kind priority, then group/version/kind, then
+//! namespace and name) or "fifo" (the order resources were accumulated).
+
+use std::collections::HashMap;
+
+use crate::resource::{Gvk, Resource};
+
+/// The kinds kustomize puts first, in order.
+pub const DEFAULT_ORDER_FIRST: &[&str] = &[
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
+];
+
+/// The kinds kustomize puts last, in order.
+pub const DEFAULT_ORDER_LAST: &[&str] =
+    &["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
+
+/// Sorts in kustomize's legacy order with the given first and last kinds.
+pub fn legacy_sort(resources: &mut [Resource], order_first: &[String], order_last: &[String]) {
+    let mut rank: HashMap<&str, i64> = HashMap::new();
+    let first_len = order_first.len() as i64;
+    for (i, kind) in order_first.iter().enumerate() {
+        rank.insert(kind, i as i64 - first_len);
+    }
+    for (i, kind) in order_last.iter().enumerate() {
+        rank.insert(kind, 1 + i as i64);
+    }
+    let mut keyed: Vec<(i64, Gvk, String, Resource)> = Vec::with_capacity(resources.len());
+    for resource in resources.iter() {
+        let id = resource.id();
+        let rank = rank.get(id.gvk.kind.as_str()).copied().unwrap_or(0);
+        let namespace = if id.namespace.is_empty() { "~X" } else { id.namespace.as_str() };
+        let name = if id.name.is_empty() { "~N" } else { id.name.as_str() };
+        let id_key = format!("{}|{namespace}|{name}", id.gvk);
+        keyed.push((rank, id.gvk, id_key, resource.clone()));
+    }
+    keyed.sort_by(|a, b| {
+        if a.1 != b.1 {
+            if a.0 != b.0 {
+                return a.0.cmp(&b.0);
+            }
+            let (ga, gb) = (gvk_sort_key(&a.1), gvk_sort_key(&b.1));
+            // kustomize orders core Namespaces after namespaces of other groups, reversing the
+            // usual comparison when one of the two is core.
+            if a.1.kind == "Namespace"
+                && b.1.kind == "Namespace"
+                && (a.1.group.is_empty() || b.1.group.is_empty())
+            {
+                return gb.cmp(&ga);
+            }
+            return ga.cmp(&gb);
+        }
+        a.2.cmp(&b.2)
+    });
+    for (slot, (_, _, _, resource)) in resources.iter_mut().zip(keyed) {
+        *slot = resource;
+    }
+}
+
+fn gvk_sort_key(gvk: &Gvk) -> String {
+    let or =
+        |s: &str, empty: &'static str| if s.is_empty() { empty.to_owned() } else { s.to_owned() };
+    format!("{}_{}_{}", or(&gvk.group, "~G"), or(&gvk.version, "~V"), or(&gvk.kind, "~K"))
+}
+
+/// The default legacy order.
+pub fn default_legacy_sort(resources: &mut [Resource]) {
+    let first: Vec<String> = DEFAULT_ORDER_FIRST.iter().map(|s| s.to_string()).collect();
+    let last: Vec<String> = DEFAULT_ORDER_LAST.iter().map(|s| s.to_string()).collect();
+    legacy_sort(resources, &first, &last);
+}
