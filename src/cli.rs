@@ -30,6 +30,8 @@ struct Cli {
 enum Command {
     /// Build kustomization directories as `kubectl kustomize` would.
     Render(crate::render::RenderArgs),
+    /// Render units and apply them to an environment (server-side apply, prune, wait).
+    Deploy(cluster_commands::DeployArgs),
     /// Tear down a preview environment: its objects, its namespace, its inventory.
     Teardown(cluster_commands::TeardownArgs),
     /// Tear down the previews whose time to live ran out.
@@ -53,6 +55,7 @@ pub fn run(
     };
     match cli.command {
         Command::Render(args) => crate::render::run(&args, stdout, stderr),
+        Command::Deploy(args) => cluster_commands::deploy(args, stdout, stderr),
         Command::Teardown(args) => cluster_commands::teardown(args, stdout, stderr),
         Command::Sweep(args) => {
             // The clock is read here, at the edge; the stages take the instant as data.

@@ -1,5 +1,5 @@
-//! The `teardown` and `sweep` commands: argument syntax, the async runtime, and printing what
-//! the cluster stage (`crate::cluster`) did. Decisions live in the cluster stage, not here.
+//! The `deploy`, `teardown` and `sweep` commands: argument syntax, the async runtime, and
+//! printing what the cluster stage (`crate::cluster`) did. Decisions live in the stages, not here.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,7 +9,8 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::cluster::{
-    Cluster, ClusterError, KubeconfigSource, PreviewSelector, RetryPolicy, Target, TeardownOutcome,
+    Cluster, ClusterError, DeployOptions, KubeconfigSource, PreviewSelector, RetryPolicy, Scope,
+    Target, TeardownOutcome,
 };
 use crate::timestamp::Timestamp;
 
@@ -151,6 +152,110 @@ pub fn sweep(
             print_teardown(&outcome.teardown, stdout, stderr);
             if outcome.teardown.is_success() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
+        Err(error) => {
+            let _ = writeln!(stderr, "error: {error}");
+            exit_for(&error)
+        }
+    }
+}
+
+/// `gitops-env deploy`: renders units and applies them to an environment.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The repository (the root kustomizations may read from).
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    pub repo: PathBuf,
+    /// The environment the units are deployed as (inventory and ownership labels).
+    #[arg(long, value_name = "NAME")]
+    pub env: String,
+    /// A unit's kustomization directory for this environment, relative to the repository.
+    #[arg(long = "unit", value_name = "PATH", required = true)]
+    pub units: Vec<String>,
+    /// Server-side dry run: report what would change; nothing is persisted.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Take over fields that other field managers own.
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// How long to wait for workloads to become ready (`0s`: do not wait).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub wait: Duration,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+pub fn deploy(args: DeployArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
+    // Every unit renders before anything touches the cluster: no partial deploys on bad input.
+    let fs = match kustomize::DiskFs::new(&args.repo) {
+        Ok(fs) => fs,
+        Err(error) => {
+            let _ = writeln!(stderr, "error: --repo {}: {error}", args.repo.display());
+            return ExitCode::from(super::EXIT_BAD_INPUT);
+        }
+    };
+    let options = kustomize::BuildOptions { load_restrictor: kustomize::LoadRestrictor::RootOnly };
+    let mut rendered = Vec::new();
+    for unit in &args.units {
+        match kustomize::build(&fs, unit, &options) {
+            Ok(objects) => rendered.push((unit.clone(), objects)),
+            Err(error) => {
+                let _ = writeln!(stderr, "error: {unit}: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let deploy_options = DeployOptions {
+        force_conflicts: args.force_conflicts,
+        wait_timeout: (!args.wait.is_zero()).then_some(args.wait),
+        ..DeployOptions::default()
+    };
+    let Some(runtime) = runtime(stderr) else { return ExitCode::FAILURE };
+    let result = runtime.block_on(async {
+        let cluster =
+            Cluster::connect(&args.cluster.target(), deploy_options.retry.clone()).await?;
+        let mut success = true;
+        for (unit, objects) in &rendered {
+            let scope = Scope { environment: args.env.clone(), unit: unit.clone() };
+            if args.dry_run {
+                let pairs = cluster.dry_run(objects, &scope, &deploy_options).await?;
+                for pair in pairs {
+                    let verdict = match &pair.live {
+                        None => "would create",
+                        Some(live) if *live == pair.would_be => "unchanged",
+                        Some(_) => "would change",
+                    };
+                    let _ = writeln!(stdout, "{unit}: {verdict} {}", pair.object);
+                }
+                continue;
+            }
+            let outcome = cluster.deploy(objects, &scope, &deploy_options).await?;
+            let _ = writeln!(
+                stdout,
+                "{unit}: applied {}, pruned {}, not ready {}, failed {}",
+                outcome.applied.len(),
+                outcome.pruned.len(),
+                outcome.not_ready.len(),
+                outcome.failed.len()
+            );
+            for object in &outcome.pruned {
+                let _ = writeln!(stdout, "  pruned {object}");
+            }
+            for (object, reason) in &outcome.prune_skipped {
+                let _ = writeln!(stdout, "  kept {object}: {reason}");
+            }
+            for not_ready in &outcome.not_ready {
+                let _ = writeln!(stderr, "error: {not_ready}");
+            }
+            for failure in &outcome.failed {
+                let _ = writeln!(stderr, "error: {}", failure.error);
+            }
+            success &= outcome.is_success();
+        }
+        Ok::<bool, ClusterError>(success)
+    });
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(error) => {
             let _ = writeln!(stderr, "error: {error}");
             exit_for(&error)

@@ -520,3 +520,77 @@ fn cli_teardown_and_sweep() {
     assert!(stderr.starts_with(&format!("error: kubeconfig {}:", missing.display())), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn cli_deploy_renders_then_applies_and_dry_runs() {
+    let fake = FakeKube::start();
+    let repo = std::env::temp_dir().join(format!("gitops-env-cli-deploy-{}", fake.addr().port()));
+    let unit = repo.join("apps/web/overlays/testing");
+    std::fs::create_dir_all(&unit).unwrap();
+    let write_unit = |mode: &str| {
+        std::fs::write(
+            unit.join("kustomization.yaml"),
+            "namespace: web\nresources:\n- namespace.yaml\n- settings.yaml\n",
+        )
+        .unwrap();
+        std::fs::write(
+            unit.join("namespace.yaml"),
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n",
+        )
+        .unwrap();
+        std::fs::write(
+            unit.join("settings.yaml"),
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: {mode}\n"),
+        )
+        .unwrap();
+    };
+    write_unit("fast");
+    let kubeconfig = repo.join("kubeconfig");
+    std::fs::write(&kubeconfig, fake.kubeconfig_yaml()).unwrap();
+    let (repo_arg, kubeconfig_arg) = (repo.to_str().unwrap(), kubeconfig.to_str().unwrap());
+    let deploy = |extra: &[&str]| {
+        let mut args = vec![
+            "deploy",
+            "--repo",
+            repo_arg,
+            "--env",
+            "testing",
+            "--unit",
+            "apps/web/overlays/testing",
+        ];
+        args.extend_from_slice(&["--kubeconfig", kubeconfig_arg]);
+        args.extend_from_slice(extra);
+        run_cli(&args)
+    };
+
+    let (code, stdout, stderr) = deploy(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "apps/web/overlays/testing: applied 2, pruned 0, not ready 0, failed 0\n");
+    assert_eq!(fake.get("v1", "ConfigMap", "web", "settings").unwrap()["data"]["mode"], "fast");
+
+    write_unit("slow");
+    let (code, stdout, stderr) = deploy(&["--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "apps/web/overlays/testing: unchanged Namespace web\napps/web/overlays/testing: would change ConfigMap web/settings\n"
+    );
+    assert_eq!(fake.get("v1", "ConfigMap", "web", "settings").unwrap()["data"]["mode"], "fast");
+
+    fake.clear_requests();
+    let (code, _, stderr) = run_cli(&[
+        "deploy",
+        "--repo",
+        repo_arg,
+        "--env",
+        "testing",
+        "--unit",
+        "apps/missing",
+        "--kubeconfig",
+        kubeconfig_arg,
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.starts_with("error: apps/missing:"), "{stderr}");
+    assert!(fake.requests().is_empty(), "a render failure touches nothing");
+    let _ = std::fs::remove_dir_all(&repo);
+}
