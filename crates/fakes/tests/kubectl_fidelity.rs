@@ -230,3 +230,89 @@ fn kubectl_rollout_status_reports_a_failed_deployment() {
         timed_out.stderr
     );
 }
+
+const WORKLOADS: &str = r#"apiVersion: v1
+kind: Namespace
+metadata:
+  name: demo
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+  namespace: demo
+spec:
+  serviceName: db
+  replicas: 2
+  selector:
+    matchLabels: {app: db}
+  template:
+    metadata:
+      labels: {app: db}
+    spec:
+      containers:
+      - name: db
+        image: postgres:16
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: agent
+  namespace: demo
+spec:
+  selector:
+    matchLabels: {app: agent}
+  template:
+    metadata:
+      labels: {app: agent}
+    spec:
+      containers:
+      - name: agent
+        image: agent:1
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+  namespace: demo
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: m
+        image: migrate:1
+"#;
+
+#[test]
+fn kubectl_rollout_of_statefulsets_daemonsets_and_jobs() {
+    let fake = FakeKube::start();
+    let Some(kubectl) = Kubectl::new(&fake) else { return };
+    let manifest = kubectl.write("workloads.yaml", WORKLOADS);
+    let applied = kubectl.run(&["apply", "--server-side", "-f", path_str(&manifest)]);
+    assert!(applied.ok, "{}", applied.stderr);
+    // The API server defaults `rollingUpdate.partition: 0`, so kubectl reports a partitioned roll out.
+    let sts = kubectl.run(&["rollout", "status", "statefulset/db", "-n", "demo", "--timeout=20s"]);
+    assert!(sts.ok, "{}", sts.stderr);
+    assert_eq!(sts.stdout, "partitioned roll out complete: 2 new pods have been updated...\n");
+    let ds = kubectl.run(&["rollout", "status", "daemonset/agent", "-n", "demo", "--timeout=20s"]);
+    assert!(ds.ok, "{}", ds.stderr);
+    assert_eq!(ds.stdout, "daemon set \"agent\" successfully rolled out\n");
+    let job = kubectl.run(&[
+        "wait",
+        "--for=condition=complete",
+        "job/migrate",
+        "-n",
+        "demo",
+        "--timeout=20s",
+    ]);
+    assert!(job.ok, "{}", job.stderr);
+    assert_eq!(job.stdout, "job.batch/migrate condition met\n");
+    let deleted = kubectl.run(&["delete", "-f", path_str(&manifest), "--timeout=20s"]);
+    assert!(deleted.ok, "{}", deleted.stderr);
+    assert!(
+        fake.all_objects()
+            .iter()
+            .all(|o| o["metadata"]["namespace"] != "demo" && o["metadata"]["name"] != "demo")
+    );
+}
