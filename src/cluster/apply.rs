@@ -302,6 +302,7 @@ impl Cluster {
             outcome.prune_skipped = result.skipped;
             // What could not be deleted stays on record, so the next deploy tries again.
             recorded.extend(result.failed.iter().map(|f| f.object.clone()));
+            recorded.extend(result.held.iter().cloned());
             outcome.failed.extend(result.failed);
         } else {
             // Nothing is pruned after a failure; keep tracking what was there.

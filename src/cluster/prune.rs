@@ -3,12 +3,16 @@
 //! our ownership labels for the same environment and unit on it. A same-named object someone
 //! else created, or one that lost our labels, is kept and reported.
 //!
+//! Deleting a namespace deletes everything in it, so a namespace that left the render is only
+//! pruned when it holds nothing but our objects (and what controllers derive from them).
+//!
 //! Also the inventory's reads and writes, and the owned-delete primitive teardown reuses.
 
 use std::collections::BTreeSet;
 
 use futures::StreamExt;
-use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams, Preconditions};
+use kube::discovery::{Scope as ResourceScope, verbs};
 use serde_json::Value as Json;
 
 use super::client::{Cluster, RetryError, with_retry};
@@ -23,6 +27,8 @@ pub enum Deletion {
     Gone,
     /// Kept: the reason names why it is not ours.
     NotOurs(String),
+    /// Ours, but kept for now (a namespace still holding others' objects); stays on record.
+    Held(String),
 }
 
 /// Deletes `object` if the live one satisfies `owned`; background propagation, with a uid
@@ -65,6 +71,59 @@ pub async fn delete_owned(
         Err(error) if error.code() == Some(404) => Ok(Deletion::Gone),
         Err(error) => Err(error.into_cluster_error(&described, "delete")),
     }
+}
+
+/// Objects every namespace gets from the cluster itself, never from a user.
+const NAMESPACE_DEFAULTS: &[(&str, &str)] =
+    &[("ServiceAccount", "default"), ("ConfigMap", "kube-root-ca.crt")];
+
+/// Up to `limit` objects in `namespace` that neither `owned` accepts nor a controller derived
+/// (an owner reference) nor the cluster created by default. One LIST per namespaced kind.
+pub async fn foreign_content(
+    cluster: &Cluster,
+    namespace: &str,
+    owned: impl Fn(&Json) -> bool,
+    limit: usize,
+) -> Result<Vec<String>, ClusterError> {
+    let discovery = cluster.discovery(false).await?;
+    let mut foreign = Vec::new();
+    for group in discovery.groups() {
+        for (resource, capabilities) in group.recommended_resources() {
+            if capabilities.scope != ResourceScope::Namespaced
+                || !capabilities.supports_operation(verbs::LIST)
+                || resource.kind == "Event"
+            {
+                continue;
+            }
+            let api = kube::Api::<kube::api::DynamicObject>::namespaced_with(
+                cluster.client().clone(),
+                namespace,
+                &resource,
+            );
+            let params = ListParams::default();
+            let what = format!("{} in {namespace}", resource.plural);
+            let list = match with_retry(&cluster.retry, &what, "list", || api.list(&params)).await {
+                Ok(list) => list,
+                // Kinds this client may not list (RBAC) or that vanished: nothing to judge.
+                Err(error) if matches!(error.code(), Some(403..=405)) => continue,
+                Err(error) => return Err(error.into_cluster_error(&what, "list")),
+            };
+            for item in list.items {
+                let name = item.metadata.name.clone().unwrap_or_default();
+                let derived =
+                    item.metadata.owner_references.as_ref().is_some_and(|refs| !refs.is_empty());
+                let default = NAMESPACE_DEFAULTS.contains(&(resource.kind.as_str(), name.as_str()));
+                if derived || default || owned(&serde_json::to_value(&item).unwrap_or(Json::Null)) {
+                    continue;
+                }
+                foreign.push(format!("{} {namespace}/{name}", resource.kind));
+                if foreign.len() >= limit {
+                    return Ok(foreign);
+                }
+            }
+        }
+    }
+    Ok(foreign)
 }
 
 /// The objects the inventory of `scope` records (empty when there is none yet).
@@ -137,6 +196,8 @@ pub fn leftovers(previous: &BTreeSet<ObjectRef>, current: &BTreeSet<ObjectRef>) 
 pub struct PruneResult {
     pub pruned: Vec<ObjectRef>,
     pub skipped: Vec<(ObjectRef, String)>,
+    /// Ours but kept for now: they stay in the inventory so a later deploy retries.
+    pub held: Vec<ObjectRef>,
     pub failed: Vec<Failure>,
 }
 
@@ -155,6 +216,21 @@ pub async fn prune(
     for batch in [others, namespaces] {
         let outcomes: Vec<(ObjectRef, Result<Deletion, ClusterError>)> =
             futures::stream::iter(batch.into_iter().map(|object| async move {
+                if object.group().is_empty() && object.kind == "Namespace" {
+                    // Objects of the same environment (any unit) go with it; others must not.
+                    let ours = |live: &Json| inventory::owned_by_environment(live, &scope.environment);
+                    match foreign_content(cluster, &object.name, ours, 3).await {
+                        Ok(foreign) if !foreign.is_empty() => {
+                            let reason = format!(
+                                "{object} still holds objects gitops-env did not create ({}); left in place",
+                                foreign.join(", ")
+                            );
+                            return (object, Ok(Deletion::Held(reason)));
+                        }
+                        Ok(_) => {}
+                        Err(error) => return (object, Err(error)),
+                    }
+                }
                 let deletion =
                     delete_owned(cluster, &object, |live| inventory::owned_by(live, scope)).await;
                 (object, deletion)
@@ -167,6 +243,10 @@ pub async fn prune(
                 Ok(Deletion::Deleted) => result.pruned.push(object),
                 Ok(Deletion::Gone) => {}
                 Ok(Deletion::NotOurs(reason)) => result.skipped.push((object, reason)),
+                Ok(Deletion::Held(reason)) => {
+                    result.held.push(object.clone());
+                    result.skipped.push((object, reason));
+                }
                 Err(error) => result.failed.push(Failure { object, error }),
             }
         }

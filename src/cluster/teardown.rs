@@ -149,7 +149,7 @@ impl Cluster {
                         outcome.deleted.push(object);
                     }
                     Ok(Deletion::Gone) => {}
-                    Ok(Deletion::NotOurs(reason)) => {
+                    Ok(Deletion::NotOurs(reason) | Deletion::Held(reason)) => {
                         // The environment's namespace is only a guess when no inventory names it.
                         if object != namespace_ref(environment) || !inventory_names.is_empty() {
                             outcome.skipped.push((object, reason));

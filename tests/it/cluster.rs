@@ -594,3 +594,34 @@ fn cli_deploy_renders_then_applies_and_dry_runs() {
     assert!(fake.requests().is_empty(), "a render failure touches nothing");
     let _ = std::fs::remove_dir_all(&repo);
 }
+
+#[tokio::test]
+async fn a_namespace_holding_foreign_objects_is_not_pruned() {
+    let fake = FakeKube::start();
+    let cluster = connect(&fake).await;
+    let unit = scope("testing", "apps/web");
+    let outcome = cluster
+        .deploy(&values(&[namespace("web"), configmap("web", "a", "x")]), &unit, &options())
+        .await
+        .unwrap();
+    assert!(outcome.is_success(), "{outcome:?}");
+    fake.apply_as("someone", configmap("web", "theirs", "keep me")).unwrap();
+
+    let outcome = cluster.deploy(&values(&[namespace("other")]), &unit, &options()).await.unwrap();
+    assert!(outcome.failed.is_empty(), "{outcome:?}");
+    let pruned: Vec<String> = outcome.pruned.iter().map(|o| o.to_string()).collect();
+    assert_eq!(pruned, ["ConfigMap web/a"]);
+    assert_eq!(outcome.prune_skipped.len(), 1);
+    assert_eq!(
+        outcome.prune_skipped[0].1,
+        "Namespace web still holds objects gitops-env did not create (ConfigMap web/theirs); left in place"
+    );
+    assert!(fake.get("v1", "ConfigMap", "web", "theirs").is_some());
+    assert!(fake.get("v1", "Namespace", "", "web").is_some());
+
+    // Once the foreign object is gone, the next deploy prunes the namespace it still records.
+    fake.remove("v1", "ConfigMap", "web", "theirs");
+    let outcome = cluster.deploy(&values(&[namespace("other")]), &unit, &options()).await.unwrap();
+    let pruned: Vec<String> = outcome.pruned.iter().map(|o| o.to_string()).collect();
+    assert_eq!(pruned, ["Namespace web"], "{outcome:?}");
+}
