@@ -142,6 +142,16 @@ pub async fn prepare(
     if !unknown.is_empty() {
         return Err(ClusterError::UnknownKinds { kinds: unknown.into_iter().collect() });
     }
+    // The same object twice would be applied twice, the last one silently winning.
+    let mut seen = BTreeSet::new();
+    for item in &prepared {
+        if !seen.insert(item.object.identity()) {
+            return Err(ClusterError::InvalidObject {
+                object: item.object.to_string(),
+                message: "appears more than once in the render".into(),
+            });
+        }
+    }
     Ok(prepared)
 }
 

@@ -275,6 +275,11 @@ async fn unknown_kinds_fail_before_anything_is_applied() {
     let error =
         cluster.deploy(&invalid, &scope("testing", "apps/web"), &options()).await.unwrap_err();
     assert_eq!(error.to_string(), "object #1 (ConfigMap <no name>): metadata.name is missing");
+    let twice = values(&[configmap("web", "a", "1"), configmap("web", "a", "2")]);
+    let error =
+        cluster.deploy(&twice, &scope("testing", "apps/web"), &options()).await.unwrap_err();
+    assert_eq!(error.to_string(), "ConfigMap web/a: appears more than once in the render");
+    assert_eq!(patches(&fake), 0);
 }
 
 #[tokio::test]

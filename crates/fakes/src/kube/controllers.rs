@@ -13,14 +13,21 @@ use super::state::{Key, State, now};
 /// Annotation a test (or a demo) can put on a workload to choose its behaviour.
 pub const BEHAVIOUR_ANNOTATION: &str = "fake-kube.gitops-env.io/behaviour";
 
-/// Runs every controller once; returns whether anything changed.
+/// Runs every controller once; returns whether anything changed. (The server interleaves the
+/// same steps with requests; see `http::serve`.)
+#[cfg(test)]
 pub fn tick(state: &mut State) -> bool {
     let before = state.resource_version;
+    tick_cluster_wide(state);
+    progress_workloads(state);
+    state.resource_version != before
+}
+
+/// The controllers that look at the whole store (CRDs, deletions, garbage collection).
+pub fn tick_cluster_wide(state: &mut State) {
     establish_crds(state);
     finish_deletions(state);
     collect_orphans(state);
-    progress_workloads(state);
-    state.resource_version != before
 }
 
 fn establish_crds(state: &mut State) {
@@ -153,10 +160,17 @@ fn behaviour_of(state: &State, kind: &str, key: &Key, object: &Json) -> Behaviou
     }
 }
 
+#[cfg(test)]
 fn progress_workloads(state: &mut State) {
-    // Only workloads not yet settled at their current generation: this runs under the server's
-    // lock every tick, so settled ones must cost nothing.
-    let workloads: Vec<(Key, Json)> = state
+    for key in pending_workloads(state) {
+        progress_workload(state, &key);
+    }
+}
+
+/// Workloads not yet settled at their current generation. The HTTP layer takes them one at a
+/// time (`progress_workload`), so a burst of new workloads does not hold the server's lock.
+pub fn pending_workloads(state: &State) -> Vec<Key> {
+    state
         .objects
         .iter()
         .filter(|(k, _)| {
@@ -168,34 +182,37 @@ fn progress_workloads(state: &mut State) {
             let generation = o["metadata"]["generation"].as_i64().unwrap_or(1);
             !matches!(state.progress.get(*k), Some((seen, ticks)) if *seen == generation && *ticks >= 1)
         })
-        .map(|(k, o)| (k.clone(), o.clone()))
-        .collect();
-    for (key, object) in workloads {
-        let kind = object["kind"].as_str().unwrap_or_default().to_owned();
-        let generation = object["metadata"]["generation"].as_i64().unwrap_or(1);
-        let behaviour = behaviour_of(state, &kind, &key, &object);
-        let ticks = match state.progress.get(&key) {
-            Some((seen, ticks)) if *seen == generation => ticks + 1,
-            _ => 0,
-        };
-        state.progress.insert(key.clone(), (generation, ticks));
-        // Tick 0 observes the new generation with nothing ready yet; tick 1 settles.
-        let settled = ticks >= 1;
-        let status = match kind.as_str() {
-            "Deployment" => deployment_status(&object, generation, behaviour, settled),
-            "StatefulSet" => statefulset_status(&object, generation, behaviour, settled),
-            "DaemonSet" => daemonset_status(generation, behaviour, settled),
-            "Job" => job_status(&object, behaviour, settled),
-            _ => continue,
-        };
-        if object.get("status") != Some(&status) {
-            let mut updated = object.clone();
-            updated["status"] = status;
-            state.store(key.clone(), updated, "MODIFIED");
-        }
-        if settled && ticks == 1 {
-            emit_events(state, &key, &object, &kind, behaviour);
-        }
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// One controller step for one workload.
+pub fn progress_workload(state: &mut State, key: &Key) {
+    let Some(object) = state.objects.get(key).cloned() else { return };
+    let kind = object["kind"].as_str().unwrap_or_default().to_owned();
+    let generation = object["metadata"]["generation"].as_i64().unwrap_or(1);
+    let behaviour = behaviour_of(state, &kind, key, &object);
+    let ticks = match state.progress.get(key) {
+        Some((seen, ticks)) if *seen == generation => ticks + 1,
+        _ => 0,
+    };
+    state.progress.insert(key.clone(), (generation, ticks));
+    // Tick 0 observes the new generation with nothing ready yet; tick 1 settles.
+    let settled = ticks >= 1;
+    let status = match kind.as_str() {
+        "Deployment" => deployment_status(&object, generation, behaviour, settled),
+        "StatefulSet" => statefulset_status(&object, generation, behaviour, settled),
+        "DaemonSet" => daemonset_status(generation, behaviour, settled),
+        "Job" => job_status(&object, behaviour, settled),
+        _ => return,
+    };
+    if object.get("status") != Some(&status) {
+        let mut updated = object.clone();
+        updated["status"] = status;
+        state.store(key.clone(), updated, "MODIFIED");
+    }
+    if settled && ticks == 1 {
+        emit_events(state, key, &object, &kind, behaviour);
     }
 }
 

@@ -73,12 +73,19 @@ pub async fn serve(
     let controllers = tokio::spawn(async move {
         loop {
             tokio::time::sleep(controller_shared.tick).await;
-            let changed = {
+            let (before, pending) = {
                 let mut state = controller_shared.lock();
-                controllers::tick(&mut state).then_some(state.resource_version)
+                let before = state.resource_version;
+                controllers::tick_cluster_wide(&mut state);
+                (before, controllers::pending_workloads(&state))
             };
-            if let Some(rv) = changed {
-                controller_shared.notify(rv);
+            // One workload per lock, like independent controllers: requests interleave.
+            for key in pending {
+                controllers::progress_workload(&mut controller_shared.lock(), &key);
+            }
+            let after = controller_shared.lock().resource_version;
+            if after != before {
+                controller_shared.notify(after);
             }
         }
     });
