@@ -66,6 +66,12 @@ fn measure(fake: &FakeKube, action: impl FnOnce()) -> Run {
     }
 }
 
+/// The run with the median wall time.
+fn median(mut runs: Vec<Run>) -> Run {
+    runs.sort_by_key(|r| r.wall);
+    runs.swap_remove(runs.len() / 2)
+}
+
 fn report(label: &str, run: &Run, count: usize) {
     println!(
         "{label:<34} {:>8.0} ms {:>6} requests {:>6.2} per object ({} PATCH)",
@@ -92,29 +98,40 @@ fn main() {
         .expect("runtime");
     let target =
         Target { kubeconfig: KubeconfigSource::Inline(fake.kubeconfig_yaml()), context: None };
-    let scope = Scope { environment: "bench".into(), unit: "bench".into() };
     let concurrency = std::env::var("CONCURRENCY")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(DeployOptions::default().concurrency);
     let options = DeployOptions { wait_timeout: None, concurrency, ..DeployOptions::default() };
-    let engine_objects: Vec<_> = objects("bench-engine", count).iter().map(from_json).collect();
+    let repeat: usize =
+        std::env::var("REPEAT").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
     println!(
-        "{count} objects, {} ms latency per request, gitops-env concurrency {concurrency}\n",
+        "{count} objects, {} ms latency per request, gitops-env concurrency {concurrency}, median of {repeat} runs\n",
         latency().as_millis()
     );
 
-    // A fresh connection each time, so discovery is counted like in a real run.
-    let deploy = || {
-        runtime.block_on(async {
-            let cluster = Cluster::connect(&target, RetryPolicy::default()).await.expect("connect");
-            let outcome = cluster.deploy(&engine_objects, &scope, &options).await.expect("deploy");
-            assert!(outcome.is_success(), "{outcome:?}");
-        })
-    };
-    let engine_first = measure(&fake, deploy);
+    let mut engine_first = Vec::new();
+    let mut engine_steady = Vec::new();
+    for run in 0..repeat {
+        let engine_objects: Vec<_> =
+            objects(&format!("bench-engine-{run}"), count).iter().map(from_json).collect();
+        let scope = Scope { environment: "bench".into(), unit: format!("bench-{run}") };
+        // A fresh connection each time, so discovery is counted as in a real run.
+        let deploy = || {
+            runtime.block_on(async {
+                let cluster =
+                    Cluster::connect(&target, RetryPolicy::default()).await.expect("connect");
+                let outcome =
+                    cluster.deploy(&engine_objects, &scope, &options).await.expect("deploy");
+                assert!(outcome.is_success(), "{outcome:?}");
+            })
+        };
+        engine_first.push(measure(&fake, deploy));
+        engine_steady.push(measure(&fake, deploy));
+    }
+    let engine_first = median(engine_first);
+    let engine_steady = median(engine_steady);
     report("gitops-env deploy (create)", &engine_first, count);
-    let engine_steady = measure(&fake, deploy);
     report("gitops-env deploy (unchanged)", &engine_steady, count);
 
     let Some(kubectl) = kubectl() else {
@@ -124,27 +141,34 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("gitops-env-bench-{}", fake.addr().port()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     std::fs::write(dir.join("kubeconfig"), fake.kubeconfig_yaml()).expect("kubeconfig");
-    let manifest: Vec<String> = objects("bench-kubectl", count)
-        .iter()
-        .map(|o| serde_json::to_string(o).expect("json"))
-        .collect();
-    std::fs::write(dir.join("objects.yaml"), manifest.join("\n---\n")).expect("manifest");
-    let apply = || {
-        let output = Command::new(&kubectl)
-            .arg("--kubeconfig")
-            .arg(dir.join("kubeconfig"))
-            .arg("--cache-dir")
-            .arg(dir.join("cache"))
-            .args(["apply", "--server-side", "-f"])
-            .arg(dir.join("objects.yaml"))
-            .env("HOME", &dir)
-            .output()
-            .expect("run kubectl");
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    };
-    let kubectl_first = measure(&fake, apply);
+    let mut kubectl_first = Vec::new();
+    let mut kubectl_steady = Vec::new();
+    for run in 0..repeat {
+        let manifest: Vec<String> = objects(&format!("bench-kubectl-{run}"), count)
+            .iter()
+            .map(|o| serde_json::to_string(o).expect("json"))
+            .collect();
+        let file = dir.join(format!("objects-{run}.yaml"));
+        std::fs::write(&file, manifest.join("\n---\n")).expect("manifest");
+        let apply = || {
+            let output = Command::new(&kubectl)
+                .arg("--kubeconfig")
+                .arg(dir.join("kubeconfig"))
+                .arg("--cache-dir")
+                .arg(dir.join(format!("cache-{run}")))
+                .args(["apply", "--server-side", "-f"])
+                .arg(&file)
+                .env("HOME", &dir)
+                .output()
+                .expect("run kubectl");
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        };
+        kubectl_first.push(measure(&fake, apply));
+        kubectl_steady.push(measure(&fake, apply));
+    }
+    let kubectl_first = median(kubectl_first);
+    let kubectl_steady = median(kubectl_steady);
     report("kubectl apply --server-side (create)", &kubectl_first, count);
-    let kubectl_steady = measure(&fake, apply);
     report("kubectl apply --server-side (unchanged)", &kubectl_steady, count);
     let _ = std::fs::remove_dir_all(&dir);
 
