@@ -219,10 +219,11 @@ pub fn deploy(args: DeployArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
             if args.dry_run {
                 let pairs = cluster.dry_run(objects, &scope, &deploy_options).await?;
                 for pair in pairs {
-                    let verdict = match &pair.live {
-                        None => "would create",
-                        Some(live) if *live == pair.would_be => "unchanged",
-                        Some(_) => "would change",
+                    let verdict = match (&pair.live, &pair.would_be) {
+                        (None, _) => "would create",
+                        (Some(_), None) => "would prune",
+                        (Some(live), Some(would_be)) if live == would_be => "unchanged",
+                        (Some(_), Some(_)) => "would change",
                     };
                     let _ = writeln!(stdout, "{unit}: {verdict} {}", pair.object);
                 }

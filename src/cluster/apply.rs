@@ -351,6 +351,7 @@ impl Cluster {
     /// Server-side dry run of `objects` (labelled as `scope` would label them), each paired with
     /// the live object; both stripped of server-managed noise. Objects that cannot be dry-run
     /// yet (their namespace or CRD is new in this render) are paired as they were rendered.
+    /// Objects a deploy would prune come last, with no would-be object. Nothing is persisted.
     pub async fn dry_run(
         &self,
         objects: &[Value],
@@ -363,7 +364,7 @@ impl Cluster {
                 return Ok(LivePair {
                     object: item.object.clone(),
                     live: None,
-                    would_be: from_json(&strip_server_fields(&item.json)),
+                    would_be: Some(from_json(&strip_server_fields(&item.json))),
                 });
             };
             let described = item.object.to_string();
@@ -387,12 +388,36 @@ impl Cluster {
                 }
                 Err(error) => return Err(error),
             };
-            Ok(LivePair { object: item.object.clone(), live, would_be: from_json(&would_be) })
+            Ok(LivePair { object: item.object.clone(), live, would_be: Some(from_json(&would_be)) })
         }))
         .buffered(options.concurrency.max(1))
         .collect::<Vec<Result<LivePair, ClusterError>>>()
         .await;
-        pairs.into_iter().collect()
+        let mut pairs: Vec<LivePair> = pairs.into_iter().collect::<Result<_, _>>()?;
+        // What a deploy would prune: recorded, no longer rendered, and still ours.
+        let previous = super::prune::read_inventory(self, scope).await?;
+        let current: BTreeSet<ObjectRef> = prepared.iter().map(|p| p.object.clone()).collect();
+        for object in super::prune::leftovers(&previous, &current) {
+            let Some(served) = self.resolve(&object.api_version, &object.kind).await? else {
+                continue;
+            };
+            let described = object.to_string();
+            let api = self.api(&served, &object.namespace);
+            let live = with_retry(&self.retry, &described, "get", || api.get_opt(&object.name))
+                .await
+                .map_err(|e| e.into_cluster_error(&described, "get"))?;
+            if let Some(live) = live {
+                let json = serde_json::to_value(&live).unwrap_or(Json::Null);
+                if inventory::owned_by(&json, scope) {
+                    pairs.push(LivePair {
+                        object,
+                        live: Some(from_json(&strip_server_fields(&json))),
+                        would_be: None,
+                    });
+                }
+            }
+        }
+        Ok(pairs)
     }
 }
 

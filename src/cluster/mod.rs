@@ -173,7 +173,16 @@ pub struct LivePair {
     pub object: ObjectRef,
     /// `None` when the object does not exist yet.
     pub live: Option<Value>,
-    pub would_be: Value,
+    /// `None` when a deploy would prune it.
+    pub would_be: Option<Value>,
+}
+
+/// The two sides of a live diff for `crate::diff::diff_unit`: live objects as the base,
+/// would-be objects as the head (absent sides are left out, so they show as added / removed).
+pub fn live_diff_sides(pairs: &[LivePair]) -> (Vec<Value>, Vec<Value>) {
+    let live = pairs.iter().filter_map(|p| p.live.clone()).collect();
+    let would_be = pairs.iter().filter_map(|p| p.would_be.clone()).collect();
+    (live, would_be)
 }
 
 /// Errors of the cluster stage. Messages name the object and never include object content.

@@ -306,10 +306,8 @@ async fn dry_run_pairs_live_and_would_be_objects_without_changing_anything() {
     let fake = FakeKube::start();
     let cluster = connect(&fake).await;
     let unit = scope("testing", "apps/web");
-    let outcome = cluster
-        .deploy(&values(&[namespace("web"), configmap("web", "a", "fast")]), &unit, &options())
-        .await
-        .unwrap();
+    let first = [namespace("web"), configmap("web", "a", "fast"), configmap("web", "gone", "x")];
+    let outcome = cluster.deploy(&values(&first), &unit, &options()).await.unwrap();
     assert!(outcome.is_success());
     let version =
         fake.get("v1", "ConfigMap", "web", "a").unwrap()["metadata"]["resourceVersion"].clone();
@@ -321,10 +319,21 @@ async fn dry_run_pairs_live_and_would_be_objects_without_changing_anything() {
         configmap("fresh", "new", "x"),
     ]);
     let pairs = cluster.dry_run(&changed, &unit, &options()).await.unwrap();
-    assert_eq!(pairs.len(), 4);
+    assert_eq!(pairs.len(), 5);
+    let gone = pairs.last().unwrap();
+    assert_eq!(
+        (gone.object.name.as_str(), gone.would_be.is_none()),
+        ("gone", true),
+        "would be pruned"
+    );
+    let (live_side, head_side) = gitops_env::cluster::live_diff_sides(&pairs);
+    let diff = gitops_env::diff::diff_unit("apps/web", "testing", &live_side, &head_side);
+    let counts =
+        (diff.counts.added, diff.counts.changed, diff.counts.removed, diff.counts.unchanged);
+    assert_eq!(counts, (2, 1, 1, 1), "{:#?}", diff.objects);
     let a = pairs.iter().find(|p| p.object.name == "a").unwrap();
     let live = gitops_env::cluster::to_json(a.live.as_ref().unwrap());
-    let would_be = gitops_env::cluster::to_json(&a.would_be);
+    let would_be = gitops_env::cluster::to_json(a.would_be.as_ref().unwrap());
     assert_eq!(live["data"]["mode"], "fast");
     assert_eq!(would_be["data"]["mode"], "slow");
     for stripped in ["managedFields", "resourceVersion", "uid", "creationTimestamp"] {
@@ -336,7 +345,7 @@ async fn dry_run_pairs_live_and_would_be_objects_without_changing_anything() {
     }
     let new = pairs.iter().find(|p| p.object.name == "new").unwrap();
     assert!(new.live.is_none());
-    assert_eq!(gitops_env::cluster::to_json(&new.would_be)["data"]["mode"], "x");
+    assert_eq!(gitops_env::cluster::to_json(new.would_be.as_ref().unwrap())["data"]["mode"], "x");
     assert_eq!(
         fake.get("v1", "ConfigMap", "web", "a").unwrap()["metadata"]["resourceVersion"],
         version
