@@ -639,3 +639,47 @@ async fn a_namespace_holding_foreign_objects_is_not_pruned() {
     let pruned: Vec<String> = outcome.pruned.iter().map(|o| o.to_string()).collect();
     assert_eq!(pruned, ["Namespace web"], "{outcome:?}");
 }
+
+#[tokio::test]
+async fn kubeconfig_context_selects_the_cluster() {
+    let fake = FakeKube::start();
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: elsewhere\nclusters:\n- name: fake\n  cluster:\n    server: {}\n- name: closed\n  cluster:\n    server: http://127.0.0.1:1\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: u, namespace: team}}\n- name: elsewhere\n  context: {{cluster: closed, user: u}}\nusers:\n- name: u\n  user: {{token: secret-token}}\n",
+        fake.url()
+    );
+    let target = Target {
+        kubeconfig: KubeconfigSource::Inline(kubeconfig.clone()),
+        context: Some("fake".into()),
+    };
+    let cluster = Cluster::connect(&target, fast_retry()).await.unwrap();
+    assert_eq!(cluster.default_namespace(), "team");
+    let objects = values(&[
+        namespace("team"),
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "no-namespace"}}),
+    ]);
+    let outcome =
+        cluster.deploy(&objects, &scope("testing", "apps/team"), &options()).await.unwrap();
+    assert!(outcome.is_success(), "{outcome:?}");
+    assert!(
+        fake.get("v1", "ConfigMap", "team", "no-namespace").is_some(),
+        "the context's namespace is the default"
+    );
+
+    let missing = Target {
+        kubeconfig: KubeconfigSource::Inline(kubeconfig.clone()),
+        context: Some("nope".into()),
+    };
+    let error = Cluster::connect(&missing, fast_retry()).await.unwrap_err().to_string();
+    assert!(error.contains("nope"), "{error}");
+    assert!(!error.contains("secret-token"), "{error}");
+
+    // The current context points at a closed port: a bounded, clear failure.
+    let closed = Target { kubeconfig: KubeconfigSource::Inline(kubeconfig), context: None };
+    let cluster = Cluster::connect(&closed, fast_retry()).await.unwrap();
+    let error = cluster
+        .deploy(&objects, &scope("testing", "apps/team"), &options())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.starts_with("discovery: discover failed after 6 attempts"), "{error}");
+}
