@@ -28,6 +28,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The GitHub Action's entrypoint: runs the whole pipeline for the workflow's event, reading
+    /// the runner's environment (GITHUB_*, INPUT_*).
+    Action,
     /// What a run would do: the plan per environment and the PR comment, without a cluster.
     Plan(crate::plan::command::PlanArgs),
     /// Build kustomization directories as `kubectl kustomize` would.
@@ -44,7 +47,7 @@ enum Command {
 
 pub fn run(
     args: Vec<OsString>,
-    _env: &[(String, String)],
+    env: &[(String, String)],
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> ExitCode {
@@ -58,6 +61,7 @@ pub fn run(
         }
     };
     match cli.command {
+        Command::Action => crate::action::run(env, stdout, stderr),
         Command::Plan(args) => crate::plan::command::run(args, stdout, stderr),
         Command::Render(args) => crate::render::run(&args, stdout, stderr),
         Command::Detect(args) => crate::detect::command::run(args, stdout, stderr),
