@@ -94,7 +94,7 @@ pub fn detect(setup: &Setup, pull: Option<&CurrentPull>) -> Result<Detection, St
         Event::Push(push) if push.branch().is_some() && !push.is_deletion() => DiffRequest::Push {
             before: push.before.clone(),
             after: push.after.clone(),
-            integration_branch: format!("origin/{}", setup.config.integration_branch()),
+            integration_branch: integration_rev(setup),
         },
         Event::PullRequest(_) | Event::IssueComment(_) => {
             let Some(pull) = pull else { return Ok(Detection::default()) };
@@ -131,6 +131,19 @@ pub fn detect(setup: &Setup, pull: Option<&CurrentPull>) -> Result<Detection, St
         DetectOptions::default(),
     )
     .map_err(|err| err.to_string())
+}
+
+/// The integration branch as a revision: the remote-tracking branch of a CI checkout, else the
+/// local branch (a clone made without a remote, as in local runs).
+fn integration_rev(setup: &Setup) -> String {
+    let branch = setup.config.integration_branch();
+    let remote = format!("origin/{branch}");
+    match crate::git::GitRepo::open(setup.repo_path()) {
+        Ok(repo) if repo.resolve(&remote).is_err() && repo.resolve(branch).is_ok() => {
+            branch.to_owned()
+        }
+        _ => remote,
+    }
 }
 
 /// The previews of this repository in the preview environment's cluster, with what GitHub says
