@@ -51,6 +51,7 @@ fn push_to_a_feature_branch_deploys_the_changed_app_into_its_preview() {
     let urls = &run.outputs["preview-urls"];
     assert!(urls.contains("https://web-feat-new-theme-"), "{urls}");
     assert_eq!(&run.outputs["preview-namespace"], namespace);
+    assert!(run.summary.contains("apps/overlays/testing/web"), "{}", run.summary);
     let image = world.testing.get("apps/v1", "Deployment", namespace, "web").unwrap()["spec"]["template"]["spec"]["containers"][0]["image"].clone();
     assert_eq!(image, "ghcr.io/me/web:2.0.0");
 }
