@@ -264,14 +264,9 @@ impl Executor<'_> {
             .await
         {
             Ok(outcome) if outcome.is_success() => done(UnitStatus::TornDown),
-            Ok(outcome) => failed(
-                outcome
-                    .failed
-                    .iter()
-                    .map(|f| format!("{}: {}", f.object, f.error))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
+            Ok(outcome) => {
+                failed(outcome.failed.iter().map(describe_failure).collect::<Vec<_>>().join("; "))
+            }
             Err(error) => failed(error.to_string()),
         };
         if let (Some(github), true) = (&self.setup.github, self.setup.options.deployments)
@@ -388,10 +383,15 @@ fn outcome_of(outcome: &Outcome) -> StepOutcome {
     if outcome.is_success() {
         return done(UnitStatus::Applied);
     }
-    let mut problems: Vec<String> =
-        outcome.failed.iter().map(|f| format!("{}: {}", f.object, f.error)).collect();
+    let mut problems: Vec<String> = outcome.failed.iter().map(describe_failure).collect();
     problems.extend(outcome.not_ready.iter().map(ToString::to_string));
     failed(problems.join("\n"))
+}
+
+/// One object's failure, naming the object once: most cluster errors already start with it.
+fn describe_failure(failure: &crate::cluster::Failure) -> String {
+    let (object, error) = (failure.object.to_string(), failure.error.to_string());
+    if error.starts_with(&object) { error } else { format!("{object}: {error}") }
 }
 
 fn done(status: UnitStatus) -> StepOutcome {
@@ -411,5 +411,36 @@ mod tests {
         assert_eq!(app_name("apps/overlays/testing/web"), "web");
         assert_eq!(app_name("apps/overlays/testing"), "");
         assert_eq!(app_name("apps/web/overlays/testing"), "web");
+    }
+
+    #[test]
+    fn a_failure_names_its_object_once() {
+        use crate::cluster::{ClusterError, Failure, ObjectRef};
+        let object = ObjectRef {
+            api_version: "v1".into(),
+            kind: "Service".into(),
+            namespace: "web".into(),
+            name: "web".into(),
+        };
+        let api = Failure {
+            object: object.clone(),
+            error: ClusterError::Api {
+                object: object.to_string(),
+                verb: "apply",
+                code: 404,
+                reason: "NotFound".into(),
+                message: "namespaces \"web\" not found".into(),
+            },
+        };
+        let described = describe_failure(&api);
+        assert_eq!(described.matches(&object.to_string()).count(), 1, "{described}");
+        let timeout = Failure {
+            object: object.clone(),
+            error: ClusterError::Timeout {
+                what: "deletion".into(),
+                timeout: std::time::Duration::from_secs(1),
+            },
+        };
+        assert!(describe_failure(&timeout).starts_with(&format!("{object}: timed out")));
     }
 }
