@@ -1,3 +1,4 @@
 //! The action end to end, one module per flow of the three-branch workflow (issue 8).
 
 mod feature;
+mod merge_to_develop;

@@ -153,6 +153,18 @@ impl World {
         }
     }
 
+    /// Creates the apps' namespaces in `kube` as the cluster's administrator (or an earlier
+    /// infrastructure deploy) did: the apps' overlays deploy into namespaces they do not create.
+    pub fn app_namespaces_exist(&self, kube: &FakeKube) {
+        for name in ["web", "api"] {
+            kube.apply_as(
+                "admin",
+                json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": name } }),
+            )
+            .expect("namespace created");
+        }
+    }
+
     /// Changes `path` on the current branch and commits; returns the commit.
     pub fn change(&self, path: &str, content: &str, message: &str) -> String {
         self.repo.write(path, content);
@@ -308,6 +320,19 @@ pub fn push(branch: &str, before: &str, after: &str) -> Json {
         "base_ref": null, "commits": [], "head_commit": null,
         "repository": repository(), "pusher": { "name": "me" }, "sender": { "login": "me" },
     })
+}
+
+/// A `delete` payload for the branch `branch` (GitHub sends it when a branch is deleted).
+pub fn delete_branch(branch: &str) -> Json {
+    json!({
+        "ref": branch, "ref_type": "branch", "pusher_type": "user",
+        "repository": repository(), "sender": { "login": "me" },
+    })
+}
+
+/// The `web` app's base Deployment running `image`: the usual change of a flow.
+pub fn web_deployment(image: &str) -> String {
+    WEB_DEPLOYMENT.replace("ghcr.io/me/web:1.0.0", image)
 }
 
 /// A `pull_request` payload for `pull` with `action`.

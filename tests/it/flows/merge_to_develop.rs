@@ -1,0 +1,78 @@
+//! Integrate: a feature PR merged into `develop` tears its preview down and deploys the changed
+//! units to the shared testing environment, with GitHub deployment statuses to match.
+
+use fakes::github::PullState;
+
+use crate::support::flow::{REPOSITORY, World, pull_request, web_deployment};
+
+/// The last status's state of each deployment of `environment` (prefix), oldest first.
+fn latest_states(world: &World, environment: &str) -> Vec<String> {
+    world
+        .github
+        .deployments(REPOSITORY)
+        .iter()
+        .filter(|d| d.environment.starts_with(environment))
+        .map(|d| d.statuses.last().map(|s| s.state.clone()).unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn a_merged_pr_tears_its_preview_down_and_deploys_testing() {
+    let world = World::new();
+    world.app_namespaces_exist(&world.testing);
+    world.repo.checkout("develop").checkout_new("feat/x");
+    world.change("apps/base/web/deployment.yaml", &web_deployment("ghcr.io/me/web:2.0.0"), "web 2");
+    world.change(
+        "apps/base/api/kustomization.yaml",
+        "resources: [deployment.yaml]\nconfigMapGenerator:\n- name: api-config\n  literals: [LOG_LEVEL=warn]\n",
+        "quieter api",
+    );
+    let pull = world.open_pull(3, "feat/x", "develop");
+    let opened = world.run("pull_request", Some(pull_request("opened", &pull, false, None)), &[]);
+    assert_eq!(opened.code, 0, "stdout:\n{}\nstderr:\n{}", opened.stdout, opened.stderr);
+    let previews = world.namespaces(&world.testing, "preview-");
+    assert_eq!(previews.len(), 1, "{previews:?}");
+    assert_eq!(latest_states(&world, "preview/"), ["success"]);
+
+    // GitHub merges the PR with a merge commit on develop.
+    world.repo.checkout("develop");
+    let merge = world.repo.merge("feat/x");
+    world.github.update_pull(REPOSITORY, 3, |p| {
+        p.state = PullState::Closed;
+        p.merged = true;
+    });
+    let pull = world.github_pull(3);
+    let merged =
+        world.run("pull_request", Some(pull_request("closed", &pull, true, Some(&merge))), &[]);
+    assert_eq!(merged.code, 0, "stdout:\n{}\nstderr:\n{}", merged.stdout, merged.stderr);
+
+    // The preview is gone, testing runs the merged change.
+    assert!(world.namespaces(&world.testing, "preview-").is_empty());
+    assert!(world.objects_in(&world.testing, &previews[0]).is_empty());
+    let web = world.testing.get("apps/v1", "Deployment", "web", "web").expect("web deployed");
+    assert_eq!(web["spec"]["template"]["spec"]["containers"][0]["image"], "ghcr.io/me/web:2.0.0");
+    let api = world.objects_in(&world.testing, "api");
+    assert!(api.contains(&"Deployment/api".to_owned()), "{api:?}");
+    assert!(api.iter().any(|o| o.starts_with("ConfigMap/api-config-")), "{api:?}");
+    // Nothing reached production.
+    assert!(world.objects_in(&world.production, "web").is_empty());
+
+    // The testing deployment succeeded at the merge commit; the preview's is inactive.
+    let testing: Vec<_> = world
+        .github
+        .deployments(REPOSITORY)
+        .into_iter()
+        .filter(|d| d.environment == "testing")
+        .collect();
+    assert_eq!(testing.len(), 1, "{testing:?}");
+    assert_eq!(testing[0].sha, merge);
+    assert!(!testing[0].transient_environment && !testing[0].production_environment);
+    assert_eq!(testing[0].statuses.last().unwrap().state, "success");
+    assert_eq!(latest_states(&world, "preview/"), ["inactive"]);
+    assert!(merged.outputs["environment"].contains("testing"), "{:?}", merged.outputs);
+    // The PR keeps its one comment, now telling where the change went.
+    let comments = world.github.comments(REPOSITORY, 3);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(comments[0].body.contains("apps/overlays/testing/web"), "{}", comments[0].body);
+    world.github.assert_no_violations();
+}
