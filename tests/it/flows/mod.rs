@@ -2,3 +2,4 @@
 
 mod feature;
 mod merge_to_develop;
+mod release;

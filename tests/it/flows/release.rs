@@ -1,0 +1,53 @@
+//! Release: a PR from `develop` into `main` shows the production diff and deploys nothing; the
+//! push of the merge to `main` deploys production, only the units the release changes.
+
+use crate::support::flow::{REPOSITORY, World, pull_request, push, web_deployment};
+
+#[test]
+fn a_release_pr_shows_the_production_diff_and_the_push_to_main_deploys_it() {
+    let world = World::new();
+    world.app_namespaces_exist(&world.production);
+    world.repo.checkout("develop");
+    world.change(
+        "apps/base/web/deployment.yaml",
+        &web_deployment("ghcr.io/me/web:3.1.0"),
+        "web 3.1",
+    );
+    let pull = world.open_pull(12, "develop", "main");
+    let opened = world.run("pull_request", Some(pull_request("opened", &pull, false, None)), &[]);
+    assert_eq!(opened.code, 0, "stdout:\n{}\nstderr:\n{}", opened.stdout, opened.stderr);
+
+    let comments = world.github.comments(REPOSITORY, 12);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    let body = &comments[0].body;
+    assert!(body.contains("apps/overlays/production/web"), "{body}");
+    assert!(body.contains("ghcr.io/me/web:3.1.0"), "{body}");
+    assert!(!body.contains("apps/overlays/production/api"), "{body}");
+    // A diff, not a deploy: no object, no namespace, no deployment anywhere.
+    assert!(world.objects_in(&world.production, "web").is_empty());
+    assert!(world.namespaces(&world.testing, "preview-").is_empty());
+    assert!(world.github.deployments(REPOSITORY).is_empty());
+
+    // The release is merged: main gets a merge commit and its push.
+    world.repo.checkout("main");
+    let before = world.repo.head();
+    let after = world.repo.merge("develop");
+    let pushed = world.run("push", Some(push("main", &before, &after)), &[]);
+    assert_eq!(pushed.code, 0, "stdout:\n{}\nstderr:\n{}", pushed.stdout, pushed.stderr);
+
+    let web = world.production.get("apps/v1", "Deployment", "web", "web").expect("web deployed");
+    assert_eq!(web["spec"]["template"]["spec"]["containers"][0]["image"], "ghcr.io/me/web:3.1.0");
+    assert_eq!(web["spec"]["replicas"], 2, "the production overlay's replicas");
+    // Only the affected unit: api did not change, infrastructure did not change.
+    assert!(world.objects_in(&world.production, "api").is_empty());
+    assert_eq!(pushed.outputs["affected-units"], r#"["apps/overlays/production/web"]"#);
+    assert!(world.objects_in(&world.testing, "web").is_empty(), "testing touched by a release");
+
+    let deployments = world.github.deployments(REPOSITORY);
+    assert_eq!(deployments.len(), 1, "{deployments:?}");
+    assert_eq!(deployments[0].environment, "production");
+    assert!(deployments[0].production_environment && !deployments[0].transient_environment);
+    assert_eq!(deployments[0].sha, after);
+    assert_eq!(deployments[0].statuses.last().unwrap().state, "success");
+    world.github.assert_no_violations();
+}
