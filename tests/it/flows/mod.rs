@@ -4,3 +4,4 @@ mod feature;
 mod merge_to_develop;
 mod release;
 mod pr_closed;
+mod sweep;
