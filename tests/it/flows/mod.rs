@@ -5,3 +5,4 @@ mod merge_to_develop;
 mod release;
 mod pr_closed;
 mod sweep;
+mod fork;
