@@ -6,3 +6,4 @@ mod release;
 mod pr_closed;
 mod sweep;
 mod fork;
+mod failures;
