@@ -7,3 +7,4 @@ mod pr_closed;
 mod sweep;
 mod fork;
 mod failures;
+mod idempotent;
