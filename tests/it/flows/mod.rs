@@ -1,10 +1,10 @@
 //! The action end to end, one module per flow of the three-branch workflow (issue 8).
 
-mod feature;
-mod merge_to_develop;
-mod release;
-mod pr_closed;
-mod sweep;
-mod fork;
 mod failures;
+mod feature;
+mod fork;
 mod idempotent;
+mod merge_to_develop;
+mod pr_closed;
+mod release;
+mod sweep;
