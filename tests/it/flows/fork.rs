@@ -65,3 +65,45 @@ fn the_opt_in_label_deploys_a_fork_pr_into_its_pr_named_preview() {
     assert_eq!(deployments[0].environment, "preview/pr-32");
     world.github.assert_no_violations();
 }
+
+/// Deploys fork PR `number` with the opt-in label already set when it is opened.
+fn deployed_fork_pull(world: &World, number: u64) -> fakes::github::Pull {
+    fork_pull(world, number);
+    world.github.update_pull(REPOSITORY, number, |p| p.labels = vec!["deploy-preview".into()]);
+    let pull = world.github_pull(number);
+    let run = world.run("pull_request", Some(pull_request("opened", &pull, false, None)), &[]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let namespace = format!("preview-pr-{number}");
+    assert_eq!(world.namespaces(&world.testing, "preview-"), [namespace]);
+    pull
+}
+
+#[test]
+fn removing_the_opt_in_label_tears_the_fork_preview_down() {
+    let world = World::new();
+    deployed_fork_pull(&world, 33);
+    world.github.update_pull(REPOSITORY, 33, |p| p.labels.clear());
+    let pull = world.github_pull(33);
+    let mut unlabeled = pull_request("unlabeled", &pull, false, None);
+    unlabeled["label"] = json!({ "name": "deploy-preview" });
+    let run = world.run("pull_request", Some(unlabeled), &[]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(world.namespaces(&world.testing, "preview-").is_empty());
+    assert!(world.objects_in(&world.testing, "preview-pr-33").is_empty());
+    let deployments = world.github.deployments(REPOSITORY);
+    assert_eq!(deployments.len(), 1, "{deployments:?}");
+    assert_eq!(deployments[0].statuses.last().unwrap().state, "inactive");
+}
+
+#[test]
+fn closing_a_deployed_fork_pr_tears_its_preview_down() {
+    let world = World::new();
+    deployed_fork_pull(&world, 34);
+    world.github.update_pull(REPOSITORY, 34, |p| p.state = fakes::github::PullState::Closed);
+    let pull = world.github_pull(34);
+    let run = world.run("pull_request", Some(pull_request("closed", &pull, false, None)), &[]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(world.namespaces(&world.testing, "preview-").is_empty());
+    assert!(world.objects_in(&world.testing, "preview-pr-34").is_empty());
+    world.github.assert_no_violations();
+}
