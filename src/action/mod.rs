@@ -256,7 +256,12 @@ impl Setup {
 
         // 5. Report.
         let failed = blocked || report.units.iter().any(|u| u.status == UnitStatus::Failed);
-        let published = self.publish(&plan, &report, preview_namespace.as_deref(), stdout).await;
+        // A superseded run must not overwrite the comment: the newer commit's run owns it, and
+        // may already have reported what it deployed.
+        let update_comment = superseded.is_none();
+        let published = self
+            .publish(&plan, &report, preview_namespace.as_deref(), update_comment, stdout)
+            .await;
         if let Err(err) = &published {
             let _ = writeln!(stderr, "error: reporting: {err}");
         }
@@ -295,6 +300,7 @@ impl Setup {
         plan: &Plan,
         report: &Report,
         preview_namespace: Option<&str>,
+        update_comment: bool,
         stdout: &mut dyn Write,
     ) -> Result<(), String> {
         for annotation in report::annotations(report) {
@@ -326,7 +332,7 @@ impl Setup {
             .map_err(|err| format!("GITHUB_OUTPUT: {err}"))?;
         }
         if let (Some(github), Some(number), true) =
-            (&self.github, plan.pull_request, self.options.comment)
+            (&self.github, plan.pull_request, self.options.comment && update_comment)
             && !report.units.is_empty()
         {
             let rendered = report::comment_body(report);

@@ -137,3 +137,35 @@ fn a_pr_closed_while_its_preview_deploys_leaves_nothing_behind() {
     let deployments = world.github.deployments(REPOSITORY);
     assert!(deployments.iter().all(|d| d.statuses.last().is_some_and(|s| s.state == "inactive")));
 }
+
+#[test]
+fn an_event_for_a_commit_the_pr_already_moved_past_deploys_nothing() {
+    let world = World::new();
+    world.repo.checkout("develop").checkout_new("feat/fast");
+    world.change("apps/base/web/deployment.yaml", &web_deployment("ghcr.io/me/web:2.0.0"), "web 2");
+    let stale = world.open_pull(45, "feat/fast", "develop");
+    // Another push landed before this run started: GitHub already reports the newer head.
+    let newer = world.change(
+        "apps/base/web/deployment.yaml",
+        &web_deployment("ghcr.io/me/web:2.0.1"),
+        "fix",
+    );
+    world.github.update_pull(REPOSITORY, 45, |p| p.head_sha = newer.clone());
+    let current = world.github_pull(45);
+    let first =
+        world.run("pull_request", Some(pull_request("synchronize", &current, false, None)), &[]);
+    assert_eq!(first.code, 0, "stdout:\n{}\nstderr:\n{}", first.stdout, first.stderr);
+    let namespace = first.outputs["preview-namespace"].clone();
+    let comment = world.github.comments(REPOSITORY, 45);
+    // The older commit's run comes last (its runner was slower).
+    let run =
+        world.run("pull_request", Some(pull_request("synchronize", &stale, false, None)), &[]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("superseded"), "{}", run.stdout);
+    assert!(run.stdout.contains(&newer), "{}", run.stdout);
+    // The newer commit stays deployed, and the comment still describes it.
+    let web = world.testing.get("apps/v1", "Deployment", &namespace, "web").unwrap();
+    assert_eq!(web["spec"]["template"]["spec"]["containers"][0]["image"], "ghcr.io/me/web:2.0.1");
+    assert_eq!(world.github.comments(REPOSITORY, 45), comment);
+    assert_eq!(world.github.deployments(REPOSITORY).len(), 1);
+}
