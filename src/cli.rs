@@ -28,8 +28,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// What a run would do: the plan per environment and the PR comment, without a cluster.
+    Plan(crate::plan::command::PlanArgs),
     /// Build kustomization directories as `kubectl kustomize` would.
     Render(crate::render::RenderArgs),
+    /// Which units a change between two revisions affects (read sets, then render refinement).
+    Detect(crate::detect::command::DetectArgs),
     /// Render units and apply them to an environment (server-side apply, prune, wait).
     Deploy(cluster_commands::DeployArgs),
     /// Tear down a preview environment: its objects, its namespace, its inventory.
@@ -49,12 +53,16 @@ pub fn run(
         Err(err) => {
             let is_help = !err.use_stderr();
             let out: &mut dyn Write = if is_help { stdout } else { stderr };
-            let _ = write!(out, "{}", err.render().ansi());
+            let _ = write!(out, "{}", err.render());
             return if is_help { ExitCode::SUCCESS } else { ExitCode::from(EXIT_BAD_INPUT) };
         }
     };
     match cli.command {
+        Command::Plan(args) => crate::plan::command::run(args, stdout, stderr),
         Command::Render(args) => crate::render::run(&args, stdout, stderr),
+        Command::Detect(args) => {
+            crate::detect::command::run(args, &crate::detect::render_with_kustomize, stdout, stderr)
+        }
         Command::Deploy(args) => cluster_commands::deploy(args, stdout, stderr),
         Command::Teardown(args) => cluster_commands::teardown(args, stdout, stderr),
         Command::Sweep(args) => {
