@@ -591,6 +591,22 @@ fn cli_deploy_renders_then_applies_and_dry_runs() {
     );
     assert_eq!(fake.get("v1", "ConfigMap", "web", "settings").unwrap()["data"]["mode"], "fast");
 
+    // Without --unit, the environment's units are discovered.
+    let discovered =
+        ["deploy", "--repo", repo_arg, "--env", "testing", "--kubeconfig", kubeconfig_arg];
+    let (code, stdout, stderr) = run_cli(&discovered);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "apps/web/overlays/testing: applied 2, pruned 0, not ready 0, failed 0\n");
+    assert_eq!(fake.get("v1", "ConfigMap", "web", "settings").unwrap()["data"]["mode"], "slow");
+    let staging =
+        ["deploy", "--repo", repo_arg, "--env", "staging", "--kubeconfig", kubeconfig_arg];
+    let (code, _, stderr) = run_cli(&staging);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "error: no units found for environment \"staging\"; name them with --unit\n"
+    );
+
     fake.clear_requests();
     let (code, _, stderr) = run_cli(&[
         "deploy",
