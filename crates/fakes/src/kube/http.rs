@@ -205,11 +205,22 @@ async fn injected_fault(
                 504 => "Timeout",
                 _ => "Unknown",
             };
-            let mut error = ApiError::new(code, reason, format!("injected fault: {reason}"));
-            if let Some(seconds) = retry_after {
-                error.details = json!({"retryAfterSeconds": seconds});
-            }
-            let mut response = error_response(&error);
+            let mut response = if code == 429 && retry_after.is_some() {
+                // As the API server's priority-and-fairness filter answers: plain text, with
+                // the wait only in the Retry-After header.
+                let mut plain = Response::new(full("Too many requests, please try again later.\n"));
+                *plain.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                plain
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+                plain
+            } else {
+                let mut error = ApiError::new(code, reason, format!("injected fault: {reason}"));
+                if let Some(seconds) = retry_after {
+                    error.details = json!({"retryAfterSeconds": seconds});
+                }
+                error_response(&error)
+            };
             if let Some(seconds) = retry_after
                 && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
             {
