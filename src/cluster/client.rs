@@ -16,7 +16,7 @@ use kube::core::GroupVersionKind;
 use kube::discovery::{Discovery, Scope as ResourceScope};
 use kube::{Api, Client, Config};
 
-use super::{ClusterError, KubeconfigSource, ObjectRef, Target};
+use super::{ClusterError, KubeconfigSource, Target};
 
 /// How transient failures are retried.
 #[derive(Clone, Debug, PartialEq)]
@@ -366,11 +366,6 @@ impl Cluster {
         self.resolve(api_version, kind).await?.ok_or_else(|| ClusterError::UnknownKinds {
             kinds: vec![format!("{api_version}/{kind}")],
         })
-    }
-
-    /// Display form of an object, for errors.
-    pub fn describe_ref(object: &ObjectRef) -> String {
-        object.to_string()
     }
 }
 
