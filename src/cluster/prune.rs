@@ -69,6 +69,10 @@ pub async fn delete_owned(
     {
         Ok(_) => Ok(Deletion::Deleted),
         Err(error) if error.code() == Some(404) => Ok(Deletion::Gone),
+        // The uid precondition failed: someone replaced the object since we read it.
+        Err(error) if error.code() == Some(409) => Ok(Deletion::NotOurs(format!(
+            "{described} was replaced while being deleted; left in place"
+        ))),
         Err(error) => Err(error.into_cluster_error(&described, "delete")),
     }
 }

@@ -699,3 +699,31 @@ async fn kubeconfig_context_selects_the_cluster() {
         .to_string();
     assert!(error.starts_with("discovery: discover failed after 6 attempts"), "{error}");
 }
+
+#[tokio::test]
+async fn a_crd_installed_by_one_unit_serves_the_next_unit() {
+    let fake = FakeKube::start();
+    let cluster = connect(&fake).await;
+    let crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "certificates.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "certificates", "kind": "Certificate"},
+                 "versions": [{"name": "v1", "served": true, "storage": true}]}
+    });
+    let infra = cluster
+        .deploy(&values(&[crd]), &scope("production", "infrastructure/crds"), &options())
+        .await
+        .unwrap();
+    assert!(infra.is_success(), "{infra:?}");
+    let certificate = json!({"apiVersion": "example.com/v1", "kind": "Certificate", "metadata": {"name": "web", "namespace": "web"}});
+    let apps = cluster
+        .deploy(
+            &values(&[namespace("web"), certificate]),
+            &scope("production", "apps/web"),
+            &options(),
+        )
+        .await
+        .unwrap();
+    assert!(apps.is_success(), "{apps:?}");
+    assert!(fake.get("example.com/v1", "Certificate", "web", "web").is_some());
+}
