@@ -727,3 +727,94 @@ async fn a_crd_installed_by_one_unit_serves_the_next_unit() {
     assert!(apps.is_success(), "{apps:?}");
     assert!(fake.get("example.com/v1", "Certificate", "web", "web").is_some());
 }
+
+/// A served, established CRD for a kind the example uses but the fake does not know.
+fn crd(group: &str, version: &str, kind: &str, plural: &str) -> Json {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.{group}")},
+        "spec": {"group": group, "scope": "Namespaced", "names": {"plural": plural, "kind": kind},
+                 "versions": [{"name": version, "served": true, "storage": true}]}
+    })
+}
+
+#[tokio::test]
+async fn the_example_previewed_deployed_and_torn_down_leaves_nothing_behind() {
+    use gitops_env::config::Config;
+    use gitops_env::preview::{Preview, PreviewRequest, PreviewSettings};
+
+    let fake = FakeKube::start();
+    // What the cluster's infrastructure would have installed (Gateway API, Traefik).
+    fake.apply_as("helm", crd("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"))
+        .unwrap();
+    fake.apply_as("helm", crd("traefik.io", "v1alpha1", "IngressRoute", "ingressroutes")).unwrap();
+    assert!(fake.wait_until(Duration::from_secs(5), |f| {
+        f.list("apiextensions.k8s.io/v1", "CustomResourceDefinition", None).iter().all(|c| {
+            c["status"]["conditions"]
+                .as_array()
+                .is_some_and(|cs| cs.iter().any(|x| x["type"] == "Established"))
+        })
+    }));
+    let before = remaining_names(&fake);
+
+    let homelab = testsupport::workspace_root().join("examples/homelab");
+    let config_text = std::fs::read_to_string(homelab.join(".github/gitops-env.yaml")).unwrap();
+    let config_value =
+        kustomize::yaml::parse_document(&config_text, ".github/gitops-env.yaml").unwrap();
+    let mut config = Config::default();
+    config.merge_file(&config_value, ".github/gitops-env.yaml").unwrap();
+    let request = PreviewRequest {
+        repository: "me/homelab".into(),
+        pull_request: Some(42),
+        named_by_pull_request: true,
+        branch: "feat/new-theme".into(),
+        sha: "89abcdef0123456789abcdef0123456789abcdef".into(),
+        created_at: Timestamp(1_795_629_600),
+    };
+    let preview = Preview::new(request, PreviewSettings::from_config(&config, Vec::new())).unwrap();
+
+    let fs = kustomize::DiskFs::new(&homelab).unwrap();
+    let build = kustomize::BuildOptions { load_restrictor: kustomize::LoadRestrictor::RootOnly };
+    let mut units = Vec::new();
+    for app in ["postgres", "recipes", "uptime", "web", "whoami"] {
+        let path = format!("apps/overlays/testing/{app}");
+        let rendered =
+            kustomize::build(&fs, &path, &build).unwrap_or_else(|e| panic!("{path}: {e}"));
+        units.push((path, preview.transform(app, rendered).unwrap()));
+    }
+    let environment = preview.namespace().to_owned();
+    let cluster = connect(&fake).await;
+    let namespace_object =
+        preview.namespace_object(&units.iter().map(|(_, u)| u.clone()).collect::<Vec<_>>());
+    let outcome = cluster
+        .deploy(&[namespace_object], &scope(&environment, "namespace"), &options())
+        .await
+        .unwrap();
+    assert!(outcome.is_success(), "{outcome:?}");
+    let mut applied = 0;
+    for (path, unit) in &units {
+        let outcome =
+            cluster.deploy(&unit.objects, &scope(&environment, path), &options()).await.unwrap();
+        assert!(outcome.is_success(), "{path}: {outcome:?}");
+        applied += outcome.applied.len();
+    }
+    assert!(applied >= 15, "{applied}");
+    assert!(fake.list("apps/v1", "Deployment", Some("preview-pr-42")).len() >= 3);
+
+    // Another repository's PR 42 is not ours to tear down.
+    let other = cluster
+        .teardown(&PreviewSelector::PullRequest(42), Some("someone/else"), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(other.environments.is_empty());
+    let outcome = cluster
+        .teardown(&PreviewSelector::PullRequest(42), Some("me/homelab"), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(outcome.is_success(), "{outcome:?}");
+    assert_eq!(outcome.environments, ["preview-pr-42"]);
+    let mut expected = before;
+    expected.push("Namespace /gitops-env-system".into());
+    expected.sort();
+    assert_eq!(remaining_names(&fake), expected);
+}
