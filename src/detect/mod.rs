@@ -520,18 +520,22 @@ impl Detection {
         for file in &self.changed_files {
             writeln!(out, "  {}", ChangeLine(file))?;
         }
-        let section = |out: &mut dyn Write, title: &str, units: &[String]| -> std::io::Result<()> {
+        let section = |out: &mut dyn Write,
+                       title: &str,
+                       units: &[String],
+                       why: bool|
+         -> std::io::Result<()> {
             writeln!(out, "{title}: {}", units.len())?;
             for unit in units {
-                match self.reasons.get(unit) {
+                match self.reasons.get(unit).filter(|_| why) {
                     Some(why) => writeln!(out, "  {unit}  <- {}", why.join(", "))?,
                     None => writeln!(out, "  {unit}")?,
                 }
             }
             Ok(())
         };
-        section(out, "affected", &self.affected)?;
-        section(out, "touched, output unchanged", &self.unchanged_output)?;
+        section(out, "affected", &self.affected, true)?;
+        section(out, "touched, output unchanged", &self.unchanged_output, true)?;
         writeln!(out, "failed: {}", self.failed.len())?;
         for failed in &self.failed {
             for (side, error) in [("base", &failed.base_error), ("head", &failed.head_error)] {
@@ -540,8 +544,8 @@ impl Detection {
                 }
             }
         }
-        section(out, "new", &self.new)?;
-        section(out, "deleted", &self.deleted)?;
+        section(out, "new", &self.new, false)?;
+        section(out, "deleted", &self.deleted, false)?;
         for note in &self.notes {
             writeln!(out, "note: {note}")?;
         }
