@@ -16,6 +16,7 @@ pub mod diff;
 pub mod git;
 pub mod github;
 pub mod image_override;
+pub mod pipeline;
 pub mod plan;
 pub mod preview;
 pub mod render;

@@ -259,7 +259,7 @@ fn accumulate(
     }
     // kustomize's `MakeTransformerConfig`: the builtin tables merged with the configuration
     // files (themselves merged in order), then merged into what is accumulated.
-    let mut tables = TransformerConfig::builtin().clone();
+    let mut with_files = None;
     if !k.configurations.is_empty() {
         let mut files = TransformerConfig::default();
         for entry in &k.configurations {
@@ -269,15 +269,23 @@ fn accumulate(
                 .map_err(|m| BuildError::invalid(&path, "configurations", m))?;
             files.merge(&config).map_err(|m| BuildError::invalid(&path, "configurations", m))?;
         }
+        let mut tables = TransformerConfig::builtin().clone();
         tables.merge(&files).map_err(|m| BuildError::invalid(file, "configurations", m))?;
+        with_files = Some(tables);
     }
-    acc.config.merge(&tables).map_err(|m| BuildError::invalid(file, "configurations", m))?;
+    let tables = with_files.as_ref().unwrap_or(TransformerConfig::builtin());
+    acc.config.merge(tables).map_err(|m| BuildError::invalid(file, "configurations", m))?;
+    // kustomize's `LoadConfigFromCRDs`: tables derived from the listed OpenAPI definitions.
     if !k.crds.is_empty() {
-        return Err(BuildError::Unsupported {
-            file: file.to_owned(),
-            field: "crds".into(),
-            what: "CRD-derived transformer configuration is not implemented".into(),
-        });
+        let mut derived = TransformerConfig::default();
+        for entry in &k.crds {
+            let (path, bytes) = ctx.loader.read_restricted(dir, file, entry)?;
+            let definitions = loader::parse_single(&bytes, &path)?;
+            let config = crate::crd_config::config_from_definitions(&definitions)
+                .map_err(|m| BuildError::invalid(&path, "crds", m))?;
+            derived.merge(&config).map_err(|m| BuildError::invalid(&path, "crds", m))?;
+        }
+        acc.config.merge(&derived).map_err(|m| BuildError::invalid(file, "crds", m))?;
     }
     run_generators(ctx, dir, k, acc)?;
     for entry in &k.components {
@@ -507,6 +515,15 @@ fn run_generators(
             let kind = match (api_version, kind_name) {
                 ("builtin", "ConfigMapGenerator") => GeneratorKind::ConfigMap,
                 ("builtin", "SecretGenerator") => GeneratorKind::Secret,
+                ("builtin", "IAMPolicyGenerator") => {
+                    let mut resource = generate::iam_policy_service_account(&config)
+                        .map_err(|m| BuildError::transform(file, "generators", m))?;
+                    resource.source = file.to_owned();
+                    resource.origin = by;
+                    absorb_generated(&mut acc.resources, resource)
+                        .map_err(|m| BuildError::transform(file, "generators", m))?;
+                    continue;
+                }
                 _ => {
                     return Err(BuildError::Unsupported {
                         file: file.to_owned(),
@@ -651,7 +668,7 @@ fn run_builtin_transformers(
     acc: &mut Accumulator,
 ) -> Result<(), BuildError> {
     let file = k.file.as_str();
-    let config = acc.config.clone();
+    let config = &acc.config;
     let mut resources = std::mem::take(&mut acc.resources).into_vec();
     // Each builtin transformer kustomize would configure is recorded (when provenance is
     // tracked) right after it runs, as many times as kustomize configures it.
@@ -689,7 +706,7 @@ fn run_builtin_transformers(
         )
         .map_err(|m| BuildError::transform(file, "nameSuffix", m))?;
         record(&mut resources, "SuffixTransformer", usize::from(!k.name_suffix.is_empty()));
-        apply_labels(&mut resources, &k.labels, &k.common_labels, &config)
+        apply_labels(&mut resources, &k.labels, &k.common_labels, config)
             .map_err(|m| BuildError::transform(file, "labels", m))?;
         record(&mut resources, "LabelTransformer", label_transformers);
         labels::set_pairs(&mut resources, &k.common_annotations, &config.common_annotations)
@@ -701,10 +718,10 @@ fn run_builtin_transformers(
         );
         stage::apply_patches_json6902(origin, &k.patches_json6902, &mut resources)?;
         record(&mut resources, "PatchJson6902Transformer", k.patches_json6902.len());
-        apply_replicas(&mut resources, &k.replicas, &config)
+        apply_replicas(&mut resources, &k.replicas, config)
             .map_err(|m| BuildError::transform(file, "replicas", m))?;
         record(&mut resources, "ReplicaCountTransformer", k.replicas.len());
-        apply_images(&mut resources, &k.images, &config)
+        apply_images(&mut resources, &k.images, config)
             .map_err(|m| BuildError::transform(file, "images", m))?;
         record(&mut resources, "ImageTagTransformer", k.images.len());
         stage::apply_replacements(origin, &k.replacements, &mut resources)?;
@@ -961,5 +978,126 @@ fn apply_sort(resources: &mut [Resource], k: &Kustomization) -> Result<(), Build
             "sortOptions.order",
             "the field 'sortOptions.order' must be one of [fifo, legacy]",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::{MemoryFs, RecordingFs};
+
+    const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.0\n        envFrom:\n        - configMapRef:\n            name: settings\n";
+
+    fn build_text(fs: &MemoryFs, dir: &str) -> Result<String, BuildError> {
+        build_yaml(fs, dir, &BuildOptions::default())
+    }
+
+    #[test]
+    fn overlay_prefixes_names_hashes_generated_maps_and_fixes_references() {
+        let fs = MemoryFs::new()
+            .with("base/kustomization.yaml", "resources:\n- deployment.yaml\nconfigMapGenerator:\n- name: settings\n  literals:\n  - mode=base\n")
+            .with("base/deployment.yaml", DEPLOYMENT)
+            .with(
+                "prod/kustomization.yaml",
+                "namePrefix: prod-\nnamespace: prod\nresources:\n- ../base\nconfigMapGenerator:\n- name: settings\n  behavior: merge\n  literals:\n  - mode=prod\nimages:\n- name: nginx\n  newTag: \"1.25\"\n",
+            );
+        let out = build_text(&fs, "prod").unwrap();
+        let objects = build(&fs, "prod", &BuildOptions::default()).unwrap();
+        let config_map = &objects[0];
+        let name = config_map.get_path(&["metadata", "name"]).and_then(Value::as_str).unwrap();
+        assert!(
+            name.starts_with("prod-settings-") && name.len() == "prod-settings-".len() + 10,
+            "{name}"
+        );
+        assert_eq!(config_map.get_path(&["data", "mode"]), Some(&Value::from("prod")));
+        assert!(out.contains(&format!("name: {name}\n")), "reference not fixed:\n{out}");
+        assert!(out.contains("image: nginx:1.25"));
+        assert!(out.contains("name: prod-web\n  namespace: prod"));
+    }
+
+    #[test]
+    fn components_apply_to_what_was_accumulated() {
+        let fs = MemoryFs::new()
+            .with("app/kustomization.yaml", "resources:\n- deployment.yaml\ncomponents:\n- ../labels\n")
+            .with("app/deployment.yaml", DEPLOYMENT)
+            .with(
+                "labels/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\ncommonLabels:\n  team: a\n",
+            );
+        let out = build_text(&fs, "app").unwrap();
+        assert!(out.contains("matchLabels:\n      team: a"), "{out}");
+        let as_resource = MemoryFs::new()
+            .with("app/kustomization.yaml", "resources:\n- ../labels\n")
+            .with("labels/kustomization.yaml", "kind: Component\ncommonLabels:\n  team: a\n");
+        assert!(matches!(build_text(&as_resource, "app"), Err(BuildError::InvalidField { .. })));
+    }
+
+    #[test]
+    fn duplicate_ids_across_bases_are_refused() {
+        let fs = MemoryFs::new()
+            .with("a/kustomization.yaml", "resources:\n- d.yaml\n")
+            .with("a/d.yaml", DEPLOYMENT)
+            .with("b/kustomization.yaml", "resources:\n- d.yaml\n")
+            .with("b/d.yaml", DEPLOYMENT)
+            .with("top/kustomization.yaml", "resources:\n- ../a\n- ../b\n");
+        let err = build_text(&fs, "top").unwrap_err();
+        assert!(err.to_string().contains("already registered id: Deployment.v1.apps/web"), "{err}");
+    }
+
+    #[test]
+    fn unknown_fields_remote_resources_and_helm_are_refused_by_name() {
+        let unknown = MemoryFs::new().with("kustomization.yaml", "resources: []\nnamPrefix: x-\n");
+        match build_text(&unknown, "") {
+            Err(BuildError::UnknownField { field, file }) => {
+                assert_eq!((field.as_str(), file.as_str()), ("namPrefix", "kustomization.yaml"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let remote = MemoryFs::new()
+            .with("kustomization.yaml", "resources:\n- https://github.com/a/b//c?ref=v1\n");
+        assert!(matches!(build_text(&remote, ""), Err(BuildError::Unsupported { .. })));
+        let helm = MemoryFs::new().with("kustomization.yaml", "helmCharts:\n- name: x\n");
+        assert!(matches!(build_text(&helm, ""), Err(BuildError::Unsupported { .. })));
+    }
+
+    #[test]
+    fn the_read_set_holds_bases_generator_inputs_and_probes() {
+        let fs = RecordingFs::new(
+            MemoryFs::new()
+                .with("base/kustomization.yaml", "resources:\n- deployment.yaml\n")
+                .with("base/deployment.yaml", DEPLOYMENT)
+                .with("prod/kustomization.yaml", "resources:\n- ../base\nconfigMapGenerator:\n- name: settings\n  envs:\n  - app.env\n")
+                .with("prod/app.env", "A=1\n"),
+        );
+        build(&fs, "prod", &BuildOptions::default()).unwrap();
+        let read = fs.read_set();
+        for path in [
+            "base/deployment.yaml",
+            "base/kustomization.yaml",
+            "prod/app.env",
+            "prod/kustomization.yml",
+        ] {
+            assert!(read.contains(path), "{path} missing from {read:?}");
+        }
+    }
+
+    #[test]
+    fn default_order_is_kustomize_legacy_order_and_fifo_keeps_input_order() {
+        let objects = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: b\n";
+        let kinds = |fs: &MemoryFs| -> Vec<String> {
+            build(fs, "", &BuildOptions::default())
+                .unwrap()
+                .iter()
+                .map(|o| o.get_path(&["kind"]).and_then(Value::as_str).unwrap().to_owned())
+                .collect()
+        };
+        let legacy = MemoryFs::new()
+            .with("kustomization.yaml", "resources:\n- all.yaml\n")
+            .with("all.yaml", objects);
+        assert_eq!(kinds(&legacy), vec!["Namespace", "Service", "Deployment"]);
+        let fifo = MemoryFs::new()
+            .with("kustomization.yaml", "resources:\n- all.yaml\nsortOptions:\n  order: fifo\n")
+            .with("all.yaml", objects);
+        assert_eq!(kinds(&fifo), vec!["Deployment", "Namespace", "Service"]);
     }
 }

@@ -4,10 +4,19 @@
 //! the `FileSystem` trait, so callers can build from disk, from memory or from a git tree, and can
 //! learn exactly which files a build read.
 //!
+//! Start at `build` (THE pipeline, in kustomize's order): `build(fs, dir, options)` returns the
+//! rendered objects, `build_yaml` prints them as `kubectl kustomize` does.
+//!
 //! Layout: `value` is the data model every stage shares; `yaml` parses and prints it the way
-//! kustomize does.
+//! kustomize does; `fs` is the file-system edge (disk, memory, read-set recording); `loader`
+//! finds kustomizations and applies the load restrictor; `kustomization` is the file model;
+//! `resource` holds one object with its build bookkeeping; `field_specs` (with
+//! `data/builtin-field-specs.yaml`) and `crd_config` say which fields each transformer touches;
+//! `generate` makes ConfigMaps and Secrets; `transform` holds the builtin transformers; `patch`
+//! the strategic-merge, JSON 6902 and replacement stages; `error` the typed `BuildError`.
 
 pub mod build;
+pub mod crd_config;
 pub mod error;
 pub mod field_specs;
 pub mod fs;

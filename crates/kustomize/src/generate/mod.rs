@@ -125,6 +125,38 @@ fn set_metadata_entry(resource: &mut Resource, field: &str, key: &str, value: &s
     }
 }
 
+/// kustomize's builtin `IAMPolicyGenerator` (cloud `gke` only, as in kustomize): a
+/// ServiceAccount annotated with the Google service account it acts as.
+pub fn iam_policy_service_account(config: &Value) -> Result<Resource, String> {
+    let text =
+        |path: &[&str]| config.get_path(path).and_then(Value::as_str).unwrap_or("").to_owned();
+    let cloud = text(&["cloud"]);
+    if cloud != "gke" {
+        return Err(format!("cloud provider {cloud} not supported yet"));
+    }
+    let google_account = format!(
+        "{}@{}.iam.gserviceaccount.com",
+        text(&["serviceAccount", "name"]),
+        text(&["serviceAccount", "projectId"])
+    );
+    let mut annotations = Map::new();
+    annotations.insert("iam.gke.io/gcp-service-account".into(), Value::String(google_account));
+    let mut metadata = Map::new();
+    metadata.insert("annotations".into(), Value::Map(annotations));
+    metadata.insert("name".into(), Value::String(text(&["kubernetesService", "name"])));
+    let namespace = text(&["kubernetesService", "namespace"]);
+    if !namespace.is_empty() {
+        metadata.insert("namespace".into(), Value::String(namespace));
+    }
+    let mut object = Map::new();
+    object.insert("apiVersion".into(), "v1".into());
+    object.insert("kind".into(), "ServiceAccount".into());
+    object.insert("metadata".into(), Value::Map(metadata));
+    let mut resource = Resource::new(Value::Map(object), "");
+    resource.behavior = Some(Behavior::Create);
+    Ok(resource)
+}
+
 /// All key/value pairs of one generator entry, in kustomize's order, keys checked.
 fn key_values(
     args: &GeneratorArgs,

@@ -8,6 +8,7 @@
 
 use regex::Regex;
 
+use crate::patch::entry_fields::EntryFields;
 use crate::patch::json6902::{self, JsonPatchError, Operation};
 use crate::resource::Gvk;
 use crate::value::{Map, Value};
@@ -21,10 +22,8 @@ pub enum SelectorError {
     Pattern { field: &'static str, pattern: String, reason: String },
     #[error("invalid {field} {selector:?}: {reason}")]
     Requirement { field: &'static str, selector: String, reason: String },
-    #[error("{field} must be a string")]
-    NotAString { field: String },
-    #[error("unknown field {field:?} in a target selector")]
-    UnknownField { field: String },
+    #[error("invalid selector: {reason}")]
+    Field { reason: String },
 }
 
 /// A target selector as written in a kustomization (`target:` of a patch, `select:`/`reject:`
@@ -42,33 +41,27 @@ pub struct SelectorSpec {
 
 impl SelectorSpec {
     /// Reads a selector map (`group`, `version`, `kind`, `name`, `namespace`, `labelSelector`,
-    /// `annotationSelector`).
-    pub fn from_value(value: &Value) -> Result<SelectorSpec, SelectorError> {
-        let mut spec = SelectorSpec::default();
-        let Some(map) = value.as_map() else { return Ok(spec) };
-        for (key, field) in map {
-            let text = match field {
-                Value::Null => String::new(),
-                Value::String(s) => s.clone(),
-                Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
-                    crate::patch::strategic_merge::scalar_text(field)
-                }
-                _ => return Err(SelectorError::NotAString { field: key.clone() }),
-            };
-            match key.as_str() {
-                "group" => spec.group = text,
-                "version" => spec.version = text,
-                "kind" => spec.kind = text,
-                "name" => spec.name = text,
-                "namespace" => spec.namespace = text,
-                "labelSelector" => spec.label_selector = text,
-                "annotationSelector" => spec.annotation_selector = text,
-                _ => return Err(SelectorError::UnknownField { field: key.clone() }),
-            }
-        }
-        Ok(spec)
+    /// `annotationSelector`). `strict` refuses other keys, as kustomize does inside a
+    /// kustomization (but not in a replacement file).
+    pub fn from_value(value: &Value, strict: bool) -> Result<SelectorSpec, SelectorError> {
+        let Some(map) = value.as_map() else { return Ok(SelectorSpec::default()) };
+        let fields = EntryFields::new(map, &SELECTOR_FIELDS, strict)
+            .map_err(|reason| SelectorError::Field { reason })?;
+        let text = |name: &str| fields.text(name).map_err(|reason| SelectorError::Field { reason });
+        Ok(SelectorSpec {
+            group: text("group")?,
+            version: text("version")?,
+            kind: text("kind")?,
+            name: text("name")?,
+            namespace: text("namespace")?,
+            label_selector: text("labelSelector")?,
+            annotation_selector: text("annotationSelector")?,
+        })
     }
 }
+
+const SELECTOR_FIELDS: [&str; 7] =
+    ["group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"];
 
 /// A compiled selector.
 #[derive(Debug, Clone)]

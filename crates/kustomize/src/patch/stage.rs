@@ -10,12 +10,13 @@
 use crate::build::resources_from_file;
 use crate::error::BuildError;
 use crate::loader::{self, Loader};
+use crate::patch::entry_fields::EntryFields;
 use crate::patch::json6902::{self, Operation};
 use crate::patch::selector::{Candidate, Selector, SelectorSpec};
 use crate::patch::strategic_merge::{self, SmpOptions};
 use crate::resource::{ResId, Resource};
 use crate::transform::replacements::{self, Replacement, Subject};
-use crate::value::{Map, Value};
+use crate::value::Value;
 
 /// Where the kustomization being built lives, for loading patch files and naming errors.
 #[derive(Debug, Clone, Copy)]
@@ -210,18 +211,30 @@ pub(crate) fn apply_patches_strategic_merge(
     Ok(())
 }
 
-fn string_field(
-    map: &Map,
-    key: &str,
+/// The fields of one entry of `field`, unknown keys refused as kustomize refuses them.
+fn entry_fields<'a>(
+    entry: &'a Value,
+    known: &[&str],
+    origin: &Origin<'_>,
+    field: &str,
+) -> Result<EntryFields<'a>, BuildError> {
+    let map = entry
+        .as_map()
+        .ok_or_else(|| BuildError::invalid(origin.file, field, "entries must be maps"))?;
+    EntryFields::new(map, known, true).map_err(|m| BuildError::invalid(origin.file, field, m))
+}
+
+fn text_field(
+    fields: &EntryFields<'_>,
+    name: &str,
     origin: &Origin<'_>,
     field: &str,
 ) -> Result<String, BuildError> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(BuildError::invalid(origin.file, field, format!("{key} must be a string"))),
-    }
+    fields.text(name).map_err(|m| BuildError::invalid(origin.file, field, m))
 }
+
+/// The fields of a `patches` / `patchesJson6902` entry (kustomize's `types.Patch`).
+const PATCH_FIELDS: [&str; 4] = ["path", "patch", "target", "options"];
 
 fn selector_of(
     value: Option<&Value>,
@@ -229,7 +242,7 @@ fn selector_of(
     field: &str,
 ) -> Result<Option<Selector>, BuildError> {
     let Some(value) = value.filter(|v| !matches!(v, Value::Null)) else { return Ok(None) };
-    let spec = SelectorSpec::from_value(value)
+    let spec = SelectorSpec::from_value(value, true)
         .map_err(|e| BuildError::invalid(origin.file, field, e.to_string()))?;
     Selector::new(&spec)
         .map(Some)
@@ -244,21 +257,10 @@ pub(crate) fn apply_patches(
 ) -> Result<(), BuildError> {
     const FIELD: &str = "patches";
     for entry in entries {
-        let map = entry
-            .as_map()
-            .ok_or_else(|| BuildError::invalid(origin.file, FIELD, "entries must be maps"))?;
-        for key in map.keys() {
-            if !matches!(key.as_str(), "path" | "patch" | "target" | "options") {
-                return Err(BuildError::invalid(
-                    origin.file,
-                    FIELD,
-                    format!("unknown field \"{key}\""),
-                ));
-            }
-        }
-        let inline = string_field(map, "patch", &origin, FIELD)?;
+        let map = entry_fields(entry, &PATCH_FIELDS, &origin, FIELD)?;
+        let inline = text_field(&map, "patch", &origin, FIELD)?;
         let inline = inline.trim();
-        let path = string_field(map, "path", &origin, FIELD)?;
+        let path = text_field(&map, "path", &origin, FIELD)?;
         let (text, source) = match (inline.is_empty(), path.is_empty()) {
             (true, true) => return Err(origin.fail(FIELD, "must specify one of patch and path")),
             (false, false) => {
@@ -387,17 +389,15 @@ pub(crate) fn apply_patches_json6902(
 ) -> Result<(), BuildError> {
     const FIELD: &str = "patchesJson6902";
     for entry in entries {
-        let map = entry
-            .as_map()
-            .ok_or_else(|| BuildError::invalid(origin.file, FIELD, "entries must be maps"))?;
+        let map = entry_fields(entry, &PATCH_FIELDS, &origin, FIELD)?;
         let target_value = map.get("target");
         let target_name =
             target_value.and_then(|t| t.get_path(&["name"])).and_then(Value::as_str).unwrap_or("");
         if target_name.is_empty() {
             return Err(origin.fail(FIELD, "must specify the target name"));
         }
-        let inline = string_field(map, "patch", &origin, FIELD)?;
-        let path = string_field(map, "path", &origin, FIELD)?;
+        let inline = text_field(&map, "patch", &origin, FIELD)?;
+        let path = text_field(&map, "path", &origin, FIELD)?;
         let (text, source) = match (inline.is_empty(), path.is_empty()) {
             (true, true) => return Err(origin.fail(FIELD, "empty file path and empty jsonOp")),
             (false, false) => {
@@ -432,17 +432,15 @@ pub(crate) fn apply_replacements(
     const FIELD: &str = "replacements";
     let mut replacements = Vec::new();
     for entry in entries {
-        let map = entry
-            .as_map()
-            .ok_or_else(|| BuildError::invalid(origin.file, FIELD, "entries must be maps"))?;
-        let path = string_field(map, "path", &origin, FIELD)?;
+        let map = entry_fields(entry, &["source", "targets", "path"], &origin, FIELD)?;
+        let path = text_field(&map, "path", &origin, FIELD)?;
         if path.is_empty() {
             replacements.push(
                 Replacement::from_value(entry).map_err(|e| origin.fail(FIELD, e.to_string()))?,
             );
             continue;
         }
-        if map.contains_key("source") || map.contains_key("targets") {
+        if map.get("source").is_some() || map.get("targets").is_some() {
             return Err(origin.fail(FIELD, "cannot specify both path and inline replacement"));
         }
         let (file, text) = origin.read(&path)?;
@@ -460,4 +458,105 @@ pub(crate) fn apply_replacements(
         })
         .collect();
     replacements::apply(&mut subjects, &replacements).map_err(|e| origin.fail(FIELD, e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fs::MemoryFs;
+    use crate::{BuildError, BuildOptions, build_yaml};
+
+    const CONFIG_MAPS: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: \"1\"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  x: \"2\"\n";
+
+    fn build(kustomization: &str, extra: &[(&str, &str)]) -> Result<String, BuildError> {
+        let mut fs = MemoryFs::new().with("app/kustomization.yaml", kustomization);
+        fs.insert("app/r.yaml", CONFIG_MAPS);
+        for (path, contents) in extra {
+            fs.insert(format!("app/{path}"), *contents);
+        }
+        build_yaml(&fs, "app", &BuildOptions::default())
+    }
+
+    #[test]
+    fn a_strategic_merge_patch_finds_its_target_by_its_own_id() {
+        let out = build(
+            "resources: [r.yaml]\nnamePrefix: p-\npatches:\n- patch: |\n    apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: a}\n    data: {y: \"3\"}\n",
+            &[],
+        )
+        .expect("builds");
+        assert!(
+            out.contains("  x: \"1\"\n  \"y\": \"3\"\nkind: ConfigMap\nmetadata:\n  name: p-a\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn json_patches_need_a_target_and_apply_to_every_selected_object() {
+        let ops = "- op: add\n  path: /data/z\n  value: \"9\"\n";
+        let no_target =
+            build("resources: [r.yaml]\npatches:\n- path: ops.yaml\n", &[("ops.yaml", ops)]);
+        assert!(
+            no_target.unwrap_err().to_string().contains("must specify a target for JSON patch")
+        );
+        let out = build(
+            "resources: [r.yaml]\npatches:\n- path: ops.yaml\n  target: {kind: ConfigMap, name: \"a|b\"}\n",
+            &[("ops.yaml", ops)],
+        )
+        .expect("builds");
+        assert_eq!(out.matches("z: \"9\"").count(), 2, "{out}");
+    }
+
+    #[test]
+    fn a_delete_patch_removes_the_object_and_later_patches_no_longer_find_it() {
+        let delete = "- patch: |\n    $patch: delete\n    apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: a}\n";
+        let out = build(&format!("resources: [r.yaml]\npatches:\n{delete}"), &[]).expect("builds");
+        assert!(!out.contains("name: a\n") && out.contains("name: b\n"), "{out}");
+        let again = "- patch: |\n    apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: a}\n    data: {y: \"3\"}\n";
+        let err =
+            build(&format!("resources: [r.yaml]\npatches:\n{delete}{again}"), &[]).unwrap_err();
+        assert!(err.to_string().contains("no resource matches strategic merge patch"), "{err}");
+    }
+
+    #[test]
+    fn two_deletions_in_one_entry_fail_as_kustomize_crashes() {
+        let both = "- patch: |\n    $patch: delete\n    apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: a}\n    ---\n    $patch: delete\n    apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: b}\n";
+        let err = build(&format!("resources: [r.yaml]\npatches:\n{both}"), &[]).unwrap_err();
+        assert!(err.to_string().contains("crashes"), "{err}");
+    }
+
+    #[test]
+    fn unknown_fields_in_entries_and_targets_are_refused() {
+        let target =
+            "resources: [r.yaml]\npatches:\n- patch: '[]'\n  target: {kind: ConfigMap, foo: bar}\n";
+        assert!(build(target, &[]).unwrap_err().to_string().contains("unknown field \"foo\""));
+        let entry = "resources: [r.yaml]\npatches:\n- patch: '[]'\n  bogus: 1\n";
+        assert!(build(entry, &[]).unwrap_err().to_string().contains("unknown field \"bogus\""));
+    }
+
+    #[test]
+    fn legacy_fields_and_replacement_files_work() {
+        // Pinned against kubectl kustomize v5.5.0: SMP, then JSON 6902, then replacements.
+        let kustomization = "resources: [r.yaml]\npatchesStrategicMerge:\n- smp.yaml\npatchesJson6902:\n- target: {version: v1, kind: ConfigMap, name: b}\n  path: ops.json\nreplacements:\n- path: repl.yaml\n";
+        let smp = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: from-smp\n";
+        let ops = "[{\"op\": \"replace\", \"path\": \"/data/x\", \"value\": \"from-json\"}]";
+        let replacement = "source: {kind: ConfigMap, name: a, fieldPath: data.x}\ntargets:\n- select: {name: b}\n  fieldPaths: [data.copied]\n  options: {create: true}\n";
+        let out = build(
+            kustomization,
+            &[("smp.yaml", smp), ("ops.json", ops), ("repl.yaml", replacement)],
+        )
+        .expect("builds");
+        assert!(out.contains("  x: from-smp\n"), "{out}");
+        assert!(out.contains("  copied: from-smp\n  x: from-json\n"), "{out}");
+    }
+
+    #[test]
+    fn patch_files_obey_the_load_restrictor() {
+        let mut fs = MemoryFs::new().with(
+            "app/kustomization.yaml",
+            "resources: [r.yaml]\npatches:\n- path: ../outside.yaml\n",
+        );
+        fs.insert("app/r.yaml", CONFIG_MAPS);
+        fs.insert("outside.yaml", "[]");
+        let err = build_yaml(&fs, "app", &BuildOptions::default()).unwrap_err();
+        assert!(matches!(err, BuildError::Restricted { .. }), "{err}");
+    }
 }

@@ -63,11 +63,10 @@ pub fn fix_name_references(
         let prefixes = resource.prefixes.clone();
         let suffixes = resource.suffixes.clone();
         let role_ref = role_ref_gvk(&resource.value);
-        let current_gvk = resource.gvk();
         for (spec, target) in filters {
-            if !spec.selects(&current_gvk) {
-                continue;
-            }
+            // The referrer was chosen by its original kind; kustomize then walks the path in
+            // the object whatever its kind is now (a patch may have changed it).
+            let spec = &FieldSpec { path: spec.path.clone(), ..FieldSpec::default() };
             let referrer = Referrer {
                 id: resource.id(),
                 prefixes: &prefixes,
@@ -298,4 +297,59 @@ fn same_ending(a: &[String], b: &[String]) -> bool {
         return longer.is_empty();
     }
     longer.ends_with(shorter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field_specs::TransformerConfig;
+    use crate::transform::name_affix::{Affix, add_affix};
+    use crate::yaml::parse_documents;
+
+    fn resources(text: &str) -> Vec<Resource> {
+        parse_documents(text, "x.yaml")
+            .unwrap()
+            .into_iter()
+            .map(|v| Resource::new(v, "x.yaml"))
+            .collect()
+    }
+
+    #[test]
+    fn renamed_config_map_is_followed_but_same_named_secret_is_not_confused() {
+        let mut list = resources(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n---\n\
+             apiVersion: v1\nkind: Secret\nmetadata:\n  name: cfg\n---\n\
+             apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  volumes:\n  - configMap:\n      name: cfg\n  - secret:\n      secretName: cfg\n",
+        );
+        let config = TransformerConfig::builtin();
+        add_affix(&mut list[..1], Affix::Prefix, "a-", &config.name_prefix).unwrap();
+        add_affix(&mut list[1..2], Affix::Prefix, "b-", &config.name_prefix).unwrap();
+        fix_name_references(&mut list, &config.name_reference).unwrap();
+        let volumes = list[2].value.get_path(&["spec", "volumes"]).unwrap().as_seq().unwrap();
+        assert_eq!(volumes[0].get_path(&["configMap", "name"]), Some(&Value::from("a-cfg")));
+        assert_eq!(volumes[1].get_path(&["secret", "secretName"]), Some(&Value::from("b-cfg")));
+    }
+
+    #[test]
+    fn role_binding_follows_role_ref_kind() {
+        let mut list = resources(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: r\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: r\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: rb\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: r\n",
+        );
+        let config = TransformerConfig::builtin();
+        add_affix(&mut list[..2], Affix::Suffix, "-x", &config.name_suffix).unwrap();
+        list[1].set_name("r-cluster");
+        fix_name_references(&mut list, &config.name_reference).unwrap();
+        assert_eq!(list[2].value.get_path(&["roleRef", "name"]), Some(&Value::from("r-cluster")));
+    }
+
+    #[test]
+    fn same_ending_compares_tails() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(same_ending(&s(&["a", "b"]), &s(&["b"])));
+        assert!(!same_ending(&s(&["a", "b"]), &s(&["a"])));
+        assert!(same_ending(&[], &[]));
+        assert!(!same_ending(&s(&["a"]), &[]));
+    }
 }

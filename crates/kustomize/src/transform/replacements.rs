@@ -10,6 +10,7 @@
 
 use regex::Regex;
 
+use crate::patch::entry_fields::EntryFields;
 use crate::patch::selector::{Selector, SelectorError, SelectorSpec};
 use crate::patch::strategic_merge::scalar_text;
 use crate::resource::{Gvk, ResId};
@@ -104,47 +105,55 @@ fn invalid(reason: impl Into<String>) -> ReplacementError {
     ReplacementError::Invalid { reason: reason.into() }
 }
 
-fn text_field(map: &Map, key: &str) -> Result<String, ReplacementError> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(scalar @ (Value::Int(_) | Value::Float(_) | Value::Bool(_))) => {
-            Ok(scalar_text(scalar))
-        }
-        Some(_) => Err(invalid(format!("{key} must be a string"))),
-    }
+fn fields<'a>(
+    value: &'a Value,
+    known: &[&str],
+    strict: bool,
+    what: &str,
+) -> Result<EntryFields<'a>, ReplacementError> {
+    let map = value.as_map().ok_or_else(|| invalid(format!("{what} must be a map")))?;
+    EntryFields::new(map, known, strict).map_err(|reason| invalid(format!("{what}: {reason}")))
 }
 
-fn res_id(map: &Map) -> Result<ResId, ReplacementError> {
+fn text(fields: &EntryFields<'_>, name: &str) -> Result<String, ReplacementError> {
+    fields.text(name).map_err(invalid)
+}
+
+fn res_id(fields: &EntryFields<'_>) -> Result<ResId, ReplacementError> {
     Ok(ResId {
         gvk: Gvk {
-            group: text_field(map, "group")?,
-            version: text_field(map, "version")?,
-            kind: text_field(map, "kind")?,
+            group: text(fields, "group")?,
+            version: text(fields, "version")?,
+            kind: text(fields, "kind")?,
         },
-        name: text_field(map, "name")?,
-        namespace: text_field(map, "namespace")?,
+        name: text(fields, "name")?,
+        namespace: text(fields, "namespace")?,
     })
 }
 
-fn options(value: Option<&Value>) -> Result<FieldOptions, ReplacementError> {
-    let Some(map) = value.and_then(Value::as_map) else { return Ok(FieldOptions::default()) };
-    let index = match map.get("index") {
+fn options(value: Option<&Value>, strict: bool) -> Result<FieldOptions, ReplacementError> {
+    let Some(value) = value.filter(|v| !matches!(v, Value::Null)) else {
+        return Ok(FieldOptions::default());
+    };
+    let fields = fields(value, &["delimiter", "index", "encoding", "create"], strict, "options")?;
+    let index = match fields.get("index") {
         None | Some(Value::Null) => 0,
         Some(Value::Int(i)) => *i,
         Some(_) => return Err(invalid("options.index must be an integer")),
     };
-    let create = match map.get("create") {
+    let create = match fields.get("create") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(invalid("options.create must be a boolean")),
     };
-    Ok(FieldOptions { delimiter: text_field(map, "delimiter")?, index, create })
+    Ok(FieldOptions { delimiter: text(&fields, "delimiter")?, index, create })
 }
 
-fn selector_parts(value: &Value) -> Result<(ResId, Selector, bool), ReplacementError> {
-    let map = value.as_map().ok_or_else(|| invalid("a selector must be a map"))?;
-    let spec = SelectorSpec::from_value(value)?;
+fn selector_parts(
+    value: &Value,
+    strict: bool,
+) -> Result<(ResId, Selector, bool), ReplacementError> {
+    let spec = SelectorSpec::from_value(value, strict)?;
     let has_label_or_annotation =
         !spec.label_selector.is_empty() || !spec.annotation_selector.is_empty();
     // Only the label and annotation selectors are used through `Selector`; ids compare exactly.
@@ -153,43 +162,67 @@ fn selector_parts(value: &Value) -> Result<(ResId, Selector, bool), ReplacementE
         annotation_selector: spec.annotation_selector.clone(),
         ..SelectorSpec::default()
     };
-    Ok((res_id(map)?, Selector::new(&labels_only)?, has_label_or_annotation))
+    let id = ResId {
+        gvk: Gvk { group: spec.group, version: spec.version, kind: spec.kind },
+        name: spec.name,
+        namespace: spec.namespace,
+    };
+    Ok((id, Selector::new(&labels_only)?, has_label_or_annotation))
 }
 
 impl Replacement {
-    /// Reads one inline replacement (`source` + `targets`).
+    /// Reads one replacement (`source` + `targets`) written inline in a kustomization, where
+    /// kustomize refuses unknown fields.
     pub fn from_value(value: &Value) -> Result<Replacement, ReplacementError> {
-        let map = value.as_map().ok_or_else(|| invalid("a replacement must be a map"))?;
-        let source = map.get("source").and_then(Value::as_map);
-        let targets = map.get("targets").and_then(Value::as_seq);
+        Replacement::read(value, true)
+    }
+
+    /// Reads the content of a `replacements: - path:` file: one replacement or a list of them
+    /// (decoded leniently, as kustomize decodes those files).
+    pub fn from_file_content(value: &Value) -> Result<Vec<Replacement>, ReplacementError> {
+        match value {
+            Value::Seq(items) => items.iter().map(|item| Replacement::read(item, false)).collect(),
+            Value::Map(_) => Ok(vec![Replacement::read(value, false)?]),
+            _ => Err(invalid("unsupported replacement type encountered within replacement path")),
+        }
+    }
+
+    fn read(value: &Value, strict: bool) -> Result<Replacement, ReplacementError> {
+        let entry = fields(value, &["source", "targets", "path"], strict, "a replacement")?;
+        let source = entry.get("source").filter(|v| !matches!(v, Value::Null));
+        let targets = entry.get("targets").and_then(Value::as_seq);
         let (Some(source), Some(targets)) = (source, targets) else {
             return Err(invalid("replacements must specify a source and at least one target"));
         };
-        let field_path = text_field(source, "fieldPath")?;
+        let known = ["group", "version", "kind", "name", "namespace", "fieldPath", "options"];
+        let source_fields = fields(source, &known, strict, "source")?;
+        let field_path = text(&source_fields, "fieldPath")?;
         let source = Source {
-            id: res_id(source)?,
+            id: res_id(&source_fields)?,
             field_path: if field_path.is_empty() {
                 DEFAULT_FIELD_PATH.to_owned()
             } else {
                 field_path
             },
-            options: options(source.get("options"))?,
+            options: options(source_fields.get("options"), strict)?,
         };
         let targets = targets
             .iter()
             .map(|target| {
-                let map = target.as_map().ok_or_else(|| invalid("a target must be a map"))?;
-                let select = map.get("select").filter(|v| !matches!(v, Value::Null));
+                let known = ["select", "reject", "fieldPaths", "options"];
+                let target = fields(target, &known, strict, "a target")?;
+                let select = target.get("select").filter(|v| !matches!(v, Value::Null));
                 let select =
                     select.ok_or_else(|| invalid("target must specify resources to select"))?;
-                let (select_id, select, _) = selector_parts(select)?;
-                let reject = match map.get("reject").and_then(Value::as_seq) {
-                    Some(items) => {
-                        items.iter().map(selector_parts).collect::<Result<Vec<_>, _>>()?
-                    }
+                let (select_id, select, _) = selector_parts(select, strict)?;
+                let reject = match target.get("reject").and_then(Value::as_seq) {
+                    Some(items) => items
+                        .iter()
+                        .map(|item| selector_parts(item, strict))
+                        .collect::<Result<Vec<_>, _>>()?,
                     None => Vec::new(),
                 };
-                let mut field_paths = match map.get("fieldPaths").and_then(Value::as_seq) {
+                let mut field_paths = match target.get("fieldPaths").and_then(Value::as_seq) {
                     Some(paths) => paths
                         .iter()
                         .map(|p| {
@@ -208,20 +241,11 @@ impl Replacement {
                     select,
                     reject,
                     field_paths,
-                    options: options(map.get("options"))?,
+                    options: options(target.get("options"), strict)?,
                 })
             })
             .collect::<Result<Vec<_>, ReplacementError>>()?;
         Ok(Replacement { source, targets })
-    }
-
-    /// Reads the content of a `replacements: - path:` file: one replacement or a list of them.
-    pub fn from_file_content(value: &Value) -> Result<Vec<Replacement>, ReplacementError> {
-        match value {
-            Value::Seq(items) => items.iter().map(Replacement::from_value).collect(),
-            Value::Map(_) => Ok(vec![Replacement::from_value(value)?]),
-            _ => Err(invalid("unsupported replacement type encountered within replacement path")),
-        }
     }
 }
 

@@ -49,3 +49,27 @@ pub fn set_replicas(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field_specs::TransformerConfig;
+    use crate::yaml::parse_document;
+
+    #[test]
+    fn sets_count_on_named_workloads_and_fails_when_none_matches() {
+        let value = parse_document(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n",
+            "d.yaml",
+        )
+        .unwrap();
+        let mut list = vec![Resource::new(value, "d.yaml")];
+        let specs = &TransformerConfig::builtin().replicas;
+        set_replicas(&mut list, &ReplicaEntry { name: "web".into(), count: 3 }, specs).unwrap();
+        assert_eq!(list[0].value.get_path(&["spec", "replicas"]), Some(&Value::Int(3)));
+        assert!(
+            set_replicas(&mut list, &ReplicaEntry { name: "other".into(), count: 1 }, specs)
+                .is_err()
+        );
+    }
+}

@@ -89,3 +89,36 @@ pub fn default_legacy_sort(resources: &mut [Resource]) {
     let last: Vec<String> = DEFAULT_ORDER_LAST.iter().map(|s| s.to_string()).collect();
     legacy_sort(resources, &first, &last);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse_documents;
+
+    #[test]
+    fn legacy_order_puts_namespaces_first_and_webhooks_last() {
+        let text = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: w\n---\n\
+                    apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: b\n---\n\
+                    apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\n---\n\
+                    apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: z\n---\n\
+                    apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n";
+        let mut list: Vec<Resource> = parse_documents(text, "x.yaml")
+            .unwrap()
+            .into_iter()
+            .map(|v| Resource::new(v, "x.yaml"))
+            .collect();
+        default_legacy_sort(&mut list);
+        let order: Vec<String> =
+            list.iter().map(|r| format!("{}/{}", r.kind(), r.name())).collect();
+        assert_eq!(
+            order,
+            vec![
+                "Namespace/ns",
+                "Deployment/a",
+                "Deployment/b",
+                "Widget/z",
+                "ValidatingWebhookConfiguration/w"
+            ]
+        );
+    }
+}

@@ -10,6 +10,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::field_specs::FieldSpec;
+use crate::patch::entry_fields::EntryFields;
 use crate::patch::selector::split_api_version;
 use crate::transform::replacements::split_path;
 use crate::value::Value;
@@ -45,25 +46,39 @@ fn invalid(reason: impl Into<String>) -> VarError {
     VarError::Invalid { reason: reason.into() }
 }
 
+/// The fields of a (possibly absent) map inside a var entry, unknown keys refused.
+fn entry_fields<'a>(
+    value: Option<&'a Value>,
+    known: &[&str],
+    what: &str,
+) -> Result<Option<EntryFields<'a>>, VarError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Map(map)) => EntryFields::new(map, known, true)
+            .map(Some)
+            .map_err(|reason| invalid(format!("{what}: {reason}"))),
+        Some(_) => Err(invalid(format!("{what} must be a map"))),
+    }
+}
+
 impl VarDefinition {
     /// Reads `{name, objref: {apiVersion, kind, name, namespace}, fieldref: {fieldpath}}`.
+    /// Unknown fields are refused, as kustomize refuses them in a kustomization.
     pub fn from_value(value: &Value) -> Result<VarDefinition, VarError> {
-        let map = value.as_map().ok_or_else(|| invalid("a var must be a map"))?;
-        let text = |value: Option<&Value>, what: &str| -> Result<String, VarError> {
-            match value {
-                None | Some(Value::Null) => Ok(String::new()),
-                Some(Value::String(s)) => Ok(s.clone()),
-                Some(_) => Err(invalid(format!("{what} must be a string"))),
-            }
+        let entry = entry_fields(Some(value), &["name", "objref", "fieldref"], "a var")?;
+        let text = |fields: &Option<EntryFields<'_>>, name: &str| -> Result<String, VarError> {
+            fields.as_ref().map_or(Ok(String::new()), |f| f.text(name).map_err(invalid))
         };
-        let name = text(map.get("name"), "name")?;
+        let name = text(&entry, "name")?;
         if name.is_empty() {
             return Err(invalid("a var needs a name"));
         }
-        let objref = map.get("objref").and_then(Value::as_map);
-        let field = |key: &str| text(objref.and_then(|o| o.get(key)), key);
-        let fieldref = map.get("fieldref").and_then(Value::as_map);
-        let field_path = text(fieldref.and_then(|f| f.get("fieldpath")), "fieldpath")?;
+        let get = |name: &str| entry.as_ref().and_then(|f| f.get(name));
+        let objref_known = ["apiVersion", "group", "version", "kind", "name", "namespace"];
+        let objref = entry_fields(get("objref"), &objref_known, "objref")?;
+        let field = |key: &str| text(&objref, key);
+        let fieldref = entry_fields(get("fieldref"), &["fieldPath"], "fieldref")?;
+        let field_path = text(&fieldref, "fieldPath")?;
         // `apiVersion` wins over inline `group`/`version`, as in kustomize's `Target.GVK()`.
         let api_version = field("apiVersion")?;
         let (group, version) = if api_version.is_empty() {
