@@ -149,6 +149,7 @@ pub fn detect_between(
         &pipeline::unit_selection(&config),
         "origin",
         None,
+        &kustomize::BuildOptions::default(),
         DetectOptions::default(),
     )
     .map_err(|err| err.to_string())?;
