@@ -292,17 +292,7 @@ fn join(dir: &str, name: &str) -> String {
 
 /// Removes `.` and empty segments and applies `..`; `None` when `..` climbs above the root.
 fn normalize(path: &str) -> Option<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            other => parts.push(other),
-        }
-    }
-    Some(parts.join("/"))
+    kustomize::fs::join("", path).ok()
 }
 
 #[cfg(test)]
