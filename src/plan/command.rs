@@ -3,7 +3,7 @@
 //! (or, without a base, rendering every unit as new), then `decide`, then the report.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use kustomize::DiskFs;
@@ -13,8 +13,8 @@ use crate::actions::inputs::Inputs;
 use crate::cli::EXIT_BAD_INPUT;
 use crate::config::Config;
 use crate::detect::{DetectOptions, Detection, render_with_kustomize};
-use crate::git::deepen::GitCliFetcher;
-use crate::git::diff_base::{self, DiffRequest, FetchPolicy, HistoryFetcher};
+use crate::git::GitRepo;
+use crate::git::diff_base::DiffRequest;
 use crate::pipeline::{self, assemble, changes};
 use crate::plan::{Plan, State, Target, decide};
 use crate::preview::{SlugSource, preview_names};
@@ -82,7 +82,7 @@ fn plan(args: &PlanArgs) -> Result<(Plan, String), String> {
             .map_err(|err| err.to_string())?;
             (config, detection)
         }
-        Some(base) => detect_between(args, base)?,
+        Some(base) => detect_between(&args.repo, base, &args.head, &args.config)?,
     };
     let state = State {
         changes: changes::changes_by_environment(&config, &detection),
@@ -129,22 +129,27 @@ fn merged_push_plans(branches: &[String], config: &Config, state: &State) -> Pla
     merged
 }
 
-fn detect_between(args: &PlanArgs, base: &str) -> Result<(Config, Detection), String> {
-    let request = DiffRequest::Explicit { base: base.to_owned(), head: args.head.clone() };
-    let fetcher = GitCliFetcher::detect(&args.repo, "origin");
-    let fetcher = fetcher.as_ref().map(|fetcher| fetcher as &dyn HistoryFetcher);
-    let (repo, found) =
-        diff_base::changes(&args.repo, &request, fetcher, None, FetchPolicy::default())
-            .map_err(|err| err.to_string())?;
-    let head_fs = repo.tree_fs(&found.diff_base.head).map_err(|err| err.to_string())?;
-    let config = pipeline::load_config(&head_fs, &args.config, &Inputs::default())
+/// Detection between two revisions of the repository at `repo`, with the settings read at head
+/// (that is the repository the change is for).
+pub fn detect_between(
+    repo: &Path,
+    base: &str,
+    head: &str,
+    config_file: &str,
+) -> Result<(Config, Detection), String> {
+    let request = DiffRequest::Explicit { base: base.to_owned(), head: head.to_owned() };
+    let git = GitRepo::open(repo).map_err(|err| err.to_string())?;
+    let head_commit = git.resolve(head).map_err(|err| err.to_string())?;
+    let head_fs = git.tree_fs(&head_commit).map_err(|err| err.to_string())?;
+    let config = pipeline::load_config(&head_fs, config_file, &Inputs::default())
         .map_err(|err| err.to_string())?;
-    let detection = crate::detect::detect(
-        &repo,
-        &found,
+    let detection = crate::detect::detect_request(
+        repo,
+        &request,
         &pipeline::unit_selection(&config),
-        &units::read_kustomization,
-        &render_with_kustomize,
+        "origin",
+        None,
+        &kustomize::BuildOptions::default(),
         DetectOptions::default(),
     )
     .map_err(|err| err.to_string())?;
