@@ -4,7 +4,7 @@
 //! else created, or one that lost our labels, is kept and reported.
 //!
 //! Deleting a namespace deletes everything in it, so a namespace that left the render is only
-//! pruned when it holds nothing but our objects (and what controllers derive from them).
+//! pruned when it holds nothing but this unit's objects (and what controllers derive from them).
 //!
 //! Also the inventory's reads and writes, and the owned-delete primitive teardown reuses.
 
@@ -221,8 +221,9 @@ pub async fn prune(
         let outcomes: Vec<(ObjectRef, Result<Deletion, ClusterError>)> =
             futures::stream::iter(batch.into_iter().map(|object| async move {
                 if object.group().is_empty() && object.kind == "Namespace" {
-                    // Objects of the same environment (any unit) go with it; others must not.
-                    let ours = |live: &Json| inventory::owned_by_environment(live, &scope.environment);
+                    // Only this unit's objects may go with it: other units (a preview's units
+                    // share its namespace) and other owners keep the namespace alive.
+                    let ours = |live: &Json| inventory::owned_by(live, scope);
                     match foreign_content(cluster, &object.name, ours, 3).await {
                         Ok(foreign) if !foreign.is_empty() => {
                             let reason = format!(

@@ -818,3 +818,25 @@ async fn the_example_previewed_deployed_and_torn_down_leaves_nothing_behind() {
     expected.sort();
     assert_eq!(remaining_names(&fake), expected);
 }
+
+#[tokio::test]
+async fn removing_one_unit_of_a_shared_namespace_keeps_the_others() {
+    let fake = FakeKube::start();
+    let cluster = connect(&fake).await;
+    // As the action deploys previews: every unit carries the preview's namespace.
+    let web = scope("preview-pr-9", "apps/overlays/testing/web");
+    let api = scope("preview-pr-9", "apps/overlays/testing/api");
+    let shared = namespace("preview-pr-9");
+    for (unit, name) in [(&api, "api"), (&web, "web")] {
+        let objects = values(&[shared.clone(), configmap("preview-pr-9", name, "x")]);
+        let outcome = cluster.deploy(&objects, unit, &options()).await.unwrap();
+        assert!(outcome.is_success(), "{outcome:?}");
+    }
+    // `web` applied the namespace last; removing it must not take `api` along.
+    let outcome = cluster.deploy(&[], &web, &options()).await.unwrap();
+    assert!(outcome.failed.is_empty(), "{outcome:?}");
+    let pruned: Vec<String> = outcome.pruned.iter().map(|o| o.to_string()).collect();
+    assert_eq!(pruned, ["ConfigMap preview-pr-9/web"]);
+    assert!(fake.get("v1", "Namespace", "", "preview-pr-9").is_some());
+    assert!(fake.get("v1", "ConfigMap", "preview-pr-9", "api").is_some());
+}
