@@ -151,7 +151,8 @@ pub async fn read_inventory(
     }
 }
 
-/// Records `objects` as what `scope` applied, creating the inventory namespace if needed.
+/// Records `objects` as what `scope` applied, creating the inventory namespace if needed; an
+/// empty record (a unit removed) deletes the inventory instead.
 pub async fn write_inventory(
     cluster: &Cluster,
     scope: &Scope,
@@ -160,6 +161,18 @@ pub async fn write_inventory(
     let name = inventory::inventory_name(scope);
     let configmaps = cluster.builtin("v1", "ConfigMap").await?;
     let api = cluster.api(&configmaps, INVENTORY_NAMESPACE);
+    if objects.is_empty() {
+        let params = DeleteParams::default();
+        return match with_retry(&cluster.retry, &name, "delete inventory", || {
+            api.delete(&name, &params)
+        })
+        .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) if error.code() == Some(404) => Ok(()),
+            Err(error) => Err(error.into_cluster_error(&name, "delete inventory")),
+        };
+    }
     let body = inventory::inventory_object(scope, objects);
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let patch = Patch::Apply(&body);

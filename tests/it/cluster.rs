@@ -839,4 +839,22 @@ async fn removing_one_unit_of_a_shared_namespace_keeps_the_others() {
     assert_eq!(pruned, ["ConfigMap preview-pr-9/web"]);
     assert!(fake.get("v1", "Namespace", "", "preview-pr-9").is_some());
     assert!(fake.get("v1", "ConfigMap", "preview-pr-9", "api").is_some());
+
+    // Removing `api` too: its objects go; the namespace (last labelled by `web`) stays on
+    // `web`'s record, which the next removal of `web` prunes. Empty inventories are deleted.
+    let outcome = cluster.deploy(&[], &api, &options()).await.unwrap();
+    let pruned: Vec<String> = outcome.pruned.iter().map(|o| o.to_string()).collect();
+    assert_eq!(pruned, ["ConfigMap preview-pr-9/api"], "{outcome:?}");
+    let record = |unit: &Scope| {
+        let name = inventory::inventory_name(unit);
+        fake.get("v1", "ConfigMap", inventory::INVENTORY_NAMESPACE, &name)
+    };
+    assert!(record(&api).is_none(), "empty inventory removed");
+    let outcome = cluster.deploy(&[], &web, &options()).await.unwrap();
+    let pruned: Vec<String> = outcome.pruned.iter().map(|o| o.to_string()).collect();
+    assert_eq!(pruned, ["Namespace preview-pr-9"], "{outcome:?}");
+    assert!(record(&web).is_none());
+    assert!(fake.wait_until(Duration::from_secs(5), |f| {
+        f.get("v1", "Namespace", "", "preview-pr-9").is_none()
+    }));
 }
