@@ -42,6 +42,8 @@ pub enum ReplacementError {
     CannotCreateTargetField { field_path: String },
     #[error("{field_path}: {reason}")]
     Path { field_path: String, reason: String },
+    #[error("cannot decode {found} `{text}` as a {tag}")]
+    Undecodable { text: String, found: &'static str, tag: &'static str },
 }
 
 /// kustomize's `ResId.IsSelectedBy`: every non-empty field of `selector` equals the id's
@@ -276,15 +278,27 @@ pub fn apply(
     replacements: &[Replacement],
 ) -> Result<(), ReplacementError> {
     for replacement in replacements {
-        let value = source_value(subjects, &replacement.source)?;
+        let (mut value, alias) = source_value(subjects, &replacement.source)?;
+        let path = split_path(&replacement.source.field_path);
+        let alias = alias.map(|index| SourceField { index, path: &path });
         for target in &replacement.targets {
-            apply_target(subjects, &value, target)?;
+            apply_target(subjects, &mut value, alias.as_ref(), target)?;
         }
     }
     Ok(())
 }
 
-fn source_value(subjects: &[Subject<'_>], source: &Source) -> Result<Value, ReplacementError> {
+/// Where the value came from, when kyaml hands the source's own node to the targets (no source
+/// delimiter): a target that writes into that very field changes the value later targets get.
+struct SourceField<'p> {
+    index: usize,
+    path: &'p [String],
+}
+
+fn source_value(
+    subjects: &[Subject<'_>],
+    source: &Source,
+) -> Result<(Value, Option<usize>), ReplacementError> {
     let describe_source = || {
         let mut text = describe(&source.id);
         if !source.field_path.is_empty() {
@@ -293,8 +307,8 @@ fn source_value(subjects: &[Subject<'_>], source: &Source) -> Result<Value, Repl
         }
         text
     };
-    let mut found: Option<&Value> = None;
-    for subject in subjects {
+    let mut found: Option<usize> = None;
+    for (index, subject) in subjects.iter().enumerate() {
         if ids_of(subject.resource, subject.previous_ids)
             .iter()
             .any(|id| is_selected_by(id, &source.id))
@@ -302,11 +316,11 @@ fn source_value(subjects: &[Subject<'_>], source: &Source) -> Result<Value, Repl
             if found.is_some() {
                 return Err(ReplacementError::MultipleSources { selector: describe_source() });
             }
-            found = Some(subject.resource);
+            found = Some(index);
         }
     }
-    let resource =
-        found.ok_or_else(|| ReplacementError::NoSource { selector: describe_source() })?;
+    let index = found.ok_or_else(|| ReplacementError::NoSource { selector: describe_source() })?;
+    let resource = &*subjects[index].resource;
     let path = split_path(&source.field_path);
     let value = lookup(resource, &path).filter(|v| !is_nil_or_empty(v)).ok_or_else(|| {
         ReplacementError::MissingSourceField {
@@ -315,7 +329,7 @@ fn source_value(subjects: &[Subject<'_>], source: &Source) -> Result<Value, Repl
         }
     })?;
     if source.options.delimiter.is_empty() {
-        return Ok(value.clone());
+        return Ok((value.clone(), Some(index)));
     }
     if matches!(value, Value::Map(_) | Value::Seq(_)) {
         return Err(ReplacementError::DelimiterOnNonScalar);
@@ -327,7 +341,7 @@ fn source_value(subjects: &[Subject<'_>], source: &Source) -> Result<Value, Repl
         index: source.options.index,
         value: text.clone(),
     })?;
-    Ok(with_text(value, parts[index]))
+    Ok((with_text(value, parts[index]), None))
 }
 
 fn is_nil_or_empty(value: &Value) -> bool {
@@ -341,10 +355,11 @@ fn is_nil_or_empty(value: &Value) -> bool {
 
 fn apply_target(
     subjects: &mut [Subject<'_>],
-    value: &Value,
+    value: &mut Value,
+    source: Option<&SourceField<'_>>,
     target: &Target,
 ) -> Result<(), ReplacementError> {
-    for subject in subjects.iter_mut() {
+    for (subject_index, subject) in subjects.iter_mut().enumerate() {
         let ids = ids_of(subject.resource, subject.previous_ids);
         let candidate = crate::patch::selector::Candidate {
             resource: subject.resource,
@@ -365,13 +380,16 @@ fn apply_target(
         }
         for field_path in &target.field_paths {
             let path = split_path(field_path);
+            // Annotation values are strings to kustomize: a new one keeps its exact text.
+            let annotation = path.len() == 3 && path[0] == "metadata" && path[1] == "annotations";
             let create = target.options.create;
             let mut count = 0usize;
             let mut failure = None;
-            let walked = visit_path(subject.resource, &path, create, value, &mut |field| {
+            let walked = visit_path(subject.resource, &path, create, value, &mut |field, fresh| {
                 count += 1;
                 if failure.is_none()
-                    && let Err(err) = set_field(field, value, &target.options)
+                    && let Err(err) =
+                        set_field(field, Landing::of(fresh, annotation), value, &target.options)
                 {
                     failure = Some(err);
                 }
@@ -385,6 +403,11 @@ fn apply_target(
             }
             if let Some(err) = failure {
                 return Err(err);
+            }
+            if let Some(source) = source.filter(|s| s.index == subject_index)
+                && let Some(current) = lookup(subject.resource, source.path)
+            {
+                *value = current.clone();
             }
             if count == 0 {
                 return Err(if create {
@@ -402,6 +425,7 @@ fn apply_target(
 /// replaced by the value.
 fn set_field(
     field: &mut Value,
+    landing: Landing,
     value: &Value,
     options: &FieldOptions,
 ) -> Result<(), ReplacementError> {
@@ -431,10 +455,73 @@ fn set_field(
                 }
                 other => scalar_text(other),
             };
-            *scalar = with_text(scalar, &text);
+            *scalar = match landing {
+                Landing::Created => plain_scalar(&text),
+                Landing::CreatedAnnotation => Value::String(text),
+                Landing::Existing => retyped(scalar, &text)?,
+            };
         }
     }
     Ok(())
+}
+
+/// What kind of node a target field is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Landing {
+    /// It was there: it keeps its type.
+    Existing,
+    /// `create` made it: untagged, so its type comes from the text.
+    Created,
+    /// `create` made an annotation: kustomize keeps annotation values as text.
+    CreatedAnnotation,
+}
+
+impl Landing {
+    fn of(created: bool, annotation: bool) -> Landing {
+        match (created, annotation) {
+            (false, _) => Landing::Existing,
+            (true, false) => Landing::Created,
+            (true, true) => Landing::CreatedAnnotation,
+        }
+    }
+}
+
+/// The YAML tag kustomize's decoder would give a plain scalar of this type.
+fn tag_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "!!null",
+        Value::Bool(_) => "!!bool",
+        Value::Int(_) => "!!int",
+        Value::Float(_) => "!!float",
+        Value::String(_) => "!!str",
+        Value::Seq(_) => "!!seq",
+        Value::Map(_) => "!!map",
+    }
+}
+
+/// `text` written into an existing scalar: kyaml changes the node's text and keeps its tag, so
+/// the result must still decode as that tag — a string stays a string, and e.g. `hello` in an
+/// integer field fails the build as kustomize's does ("cannot decode !!str `hello` as a !!int").
+fn retyped(like: &Value, text: &str) -> Result<Value, ReplacementError> {
+    let resolved = plain_scalar(text);
+    let fits = match (like, &resolved) {
+        (Value::String(_), _) => return Ok(Value::String(text.to_owned())),
+        (Value::Float(_), Value::Int(i)) => return Ok(Value::Float(*i as f64)),
+        (Value::Null, Value::Null)
+        | (Value::Bool(_), Value::Bool(_))
+        | (Value::Int(_), Value::Int(_))
+        | (Value::Float(_), Value::Float(_)) => true,
+        _ => false,
+    };
+    if fits {
+        Ok(resolved)
+    } else {
+        Err(ReplacementError::Undecodable {
+            text: text.to_owned(),
+            found: tag_of(&resolved),
+            tag: tag_of(like),
+        })
+    }
 }
 
 /// A scalar of the same type as `like` holding `text` (kyaml changes a node's text, not its
@@ -571,6 +658,10 @@ fn wrong_kind(expected: &str) -> String {
     format!("wrong node kind: expected {expected}")
 }
 
+/// A field a target path reached: the node, and whether `create` just made it (a made node has
+/// no YAML tag yet, so its type will come from the text written into it).
+type Found<'f> = dyn FnMut(&mut Value, bool) + 'f;
+
 /// kyaml's `PathMatcher` for targets: calls `found` on every field the path reaches, creating
 /// missing ones when `create` is set. `[field=regex]` matches unanchored, as kyaml does.
 fn visit_path(
@@ -578,23 +669,35 @@ fn visit_path(
     path: &[String],
     create: bool,
     value: &Value,
-    found: &mut dyn FnMut(&mut Value),
+    found: &mut Found<'_>,
+) -> Result<(), String> {
+    visit_from(node, false, path, create, value, found)
+}
+
+fn visit_from(
+    node: &mut Value,
+    fresh: bool,
+    path: &[String],
+    create: bool,
+    value: &Value,
+    found: &mut Found<'_>,
 ) -> Result<(), String> {
     let Some((part, rest)) = path.split_first() else {
-        found(node);
+        found(node, fresh);
         return Ok(());
     };
     if is_index(part) {
         let index: usize = part.parse().map_err(|_| format!("bad index {part}"))?;
         let items = node.as_seq_mut().ok_or_else(|| wrong_kind("SequenceNode"))?;
-        if items.len() == index && create {
+        let made = items.len() == index && create;
+        if made {
             items.push(created_node(rest.first(), value));
         }
         let len = items.len();
         let item = items
             .get_mut(index)
             .ok_or_else(|| format!("index {index} specified but only {len} elements found"))?;
-        return visit_path(item, rest, create, value, found);
+        return visit_from(item, made, rest, create, value, found);
     }
     if part.starts_with('[') && part.ends_with(']') {
         let (field, pattern) = part[1..part.len() - 1]
@@ -603,9 +706,9 @@ fn visit_path(
         let regex = Regex::new(pattern).map_err(|e| e.to_string())?;
         let items = node.as_seq_mut().ok_or_else(|| wrong_kind("SequenceNode"))?;
         let mut matched = 0usize;
-        let mut counting = |field_value: &mut Value| {
+        let mut counting = |field_value: &mut Value, fresh: bool| {
             matched += 1;
-            found(field_value);
+            found(field_value, fresh);
         };
         for item in items.iter_mut() {
             let selected = if field.is_empty() {
@@ -617,7 +720,7 @@ fn visit_path(
                 }
             };
             if selected {
-                visit_path(item, rest, create, value, &mut counting)?;
+                visit_from(item, false, rest, create, value, &mut counting)?;
             }
         }
         if matched == 0 && create {
@@ -629,26 +732,27 @@ fn visit_path(
             };
             items.push(element);
             let item = items.last_mut().expect("just pushed");
-            return visit_path(item, rest, create, value, found);
+            return visit_from(item, true, rest, create, value, found);
         }
         return Ok(());
     }
     if part == "*" {
         let items = node.as_seq_mut().ok_or_else(|| wrong_kind("SequenceNode"))?;
         for item in items.iter_mut() {
-            visit_path(item, rest, create, value, found)?;
+            visit_from(item, false, rest, create, value, found)?;
         }
         return Ok(());
     }
     let map = node.as_map_mut().ok_or_else(|| wrong_kind("MappingNode"))?;
-    if !map.contains_key(part.as_str()) {
+    let made = !map.contains_key(part.as_str());
+    if made {
         if !create {
             return Ok(());
         }
         map.insert(part.clone(), created_node(rest.first(), value));
     }
     let child = map.get_mut(part.as_str()).expect("present");
-    visit_path(child, rest, create, value, found)
+    visit_from(child, made, rest, create, value, found)
 }
 
 #[cfg(test)]
@@ -841,6 +945,56 @@ mod tests {
             Replacement::from_value(&map(vec![("source", source("ConfigMap", "a", ""))])),
             Err(ReplacementError::Invalid { .. })
         ));
+    }
+
+    #[test]
+    fn a_typed_target_must_still_decode_as_its_type() {
+        // Pinned against kubectl kustomize v5.5.0: "cannot decode !!str `hello` as a !!int".
+        let target = |value: Value| config_map("b", vec![("n", value)]);
+        let replacement = map(vec![
+            ("source", source("ConfigMap", "a", "data.x")),
+            (
+                "targets",
+                seq(vec![map(vec![
+                    ("select", map(vec![("name", s("b"))])),
+                    ("fieldPaths", seq(vec![s("data.n")])),
+                ])]),
+            ),
+        ]);
+        let mut resources = vec![config_map("a", vec![("x", s("hello"))]), target(Value::Int(5))];
+        assert!(matches!(
+            run(&mut resources, replacement.clone()),
+            Err(ReplacementError::Undecodable { tag: "!!int", .. })
+        ));
+        let mut resources = vec![config_map("a", vec![("x", s("7"))]), target(Value::Float(1.5))];
+        run(&mut resources, replacement.clone()).expect("an integer fits a float field");
+        assert_eq!(resources[1].get_path(&["data", "n"]), Some(&Value::Float(7.0)));
+        let mut resources = vec![config_map("a", vec![("x", s("7"))]), target(s("old"))];
+        run(&mut resources, replacement).expect("anything fits a string field");
+        assert_eq!(resources[1].get_path(&["data", "n"]), Some(&s("7")));
+    }
+
+    #[test]
+    fn writing_into_the_source_field_changes_what_later_targets_get() {
+        // Pinned against kubectl kustomize v5.5.0: kyaml hands the targets the source's own node.
+        let mut resources = vec![
+            config_map("src", vec![("image", s("reg.io/x:2"))]),
+            config_map("other", vec![("image", s("old"))]),
+        ];
+        let replacement = map(vec![
+            ("source", source("ConfigMap", "src", "data.image")),
+            (
+                "targets",
+                seq(vec![map(vec![
+                    ("select", map(vec![("kind", s("ConfigMap"))])),
+                    ("fieldPaths", seq(vec![s("data.image")])),
+                    ("options", map(vec![("delimiter", s(":")), ("index", Value::Int(1))])),
+                ])]),
+            ),
+        ]);
+        run(&mut resources, replacement).expect("applies");
+        assert_eq!(resources[0].get_path(&["data", "image"]), Some(&s("reg.io/x:reg.io/x:2")));
+        assert_eq!(resources[1].get_path(&["data", "image"]), Some(&s("old:reg.io/x:reg.io/x:2")));
     }
 
     #[test]
