@@ -92,7 +92,7 @@ fn render_to_stdout(
                 }
             }
             Err(err) => {
-                let _ = writeln!(stderr, "error: {err}");
+                let _ = writeln!(stderr, "error: {}: {err}", dir.display());
                 status = ExitCode::FAILURE;
             }
         }

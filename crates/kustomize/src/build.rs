@@ -259,7 +259,7 @@ fn accumulate(
     }
     // kustomize's `MakeTransformerConfig`: the builtin tables merged with the configuration
     // files (themselves merged in order), then merged into what is accumulated.
-    let mut tables = TransformerConfig::builtin().clone();
+    let mut with_files = None;
     if !k.configurations.is_empty() {
         let mut files = TransformerConfig::default();
         for entry in &k.configurations {
@@ -269,9 +269,12 @@ fn accumulate(
                 .map_err(|m| BuildError::invalid(&path, "configurations", m))?;
             files.merge(&config).map_err(|m| BuildError::invalid(&path, "configurations", m))?;
         }
+        let mut tables = TransformerConfig::builtin().clone();
         tables.merge(&files).map_err(|m| BuildError::invalid(file, "configurations", m))?;
+        with_files = Some(tables);
     }
-    acc.config.merge(&tables).map_err(|m| BuildError::invalid(file, "configurations", m))?;
+    let tables = with_files.as_ref().unwrap_or(TransformerConfig::builtin());
+    acc.config.merge(tables).map_err(|m| BuildError::invalid(file, "configurations", m))?;
     // kustomize's `LoadConfigFromCRDs`: tables derived from the listed OpenAPI definitions.
     if !k.crds.is_empty() {
         let mut derived = TransformerConfig::default();
@@ -665,7 +668,7 @@ fn run_builtin_transformers(
     acc: &mut Accumulator,
 ) -> Result<(), BuildError> {
     let file = k.file.as_str();
-    let config = acc.config.clone();
+    let config = &acc.config;
     let mut resources = std::mem::take(&mut acc.resources).into_vec();
     // Each builtin transformer kustomize would configure is recorded (when provenance is
     // tracked) right after it runs, as many times as kustomize configures it.
@@ -703,7 +706,7 @@ fn run_builtin_transformers(
         )
         .map_err(|m| BuildError::transform(file, "nameSuffix", m))?;
         record(&mut resources, "SuffixTransformer", usize::from(!k.name_suffix.is_empty()));
-        apply_labels(&mut resources, &k.labels, &k.common_labels, &config)
+        apply_labels(&mut resources, &k.labels, &k.common_labels, config)
             .map_err(|m| BuildError::transform(file, "labels", m))?;
         record(&mut resources, "LabelTransformer", label_transformers);
         labels::set_pairs(&mut resources, &k.common_annotations, &config.common_annotations)
@@ -715,10 +718,10 @@ fn run_builtin_transformers(
         );
         stage::apply_patches_json6902(origin, &k.patches_json6902, &mut resources)?;
         record(&mut resources, "PatchJson6902Transformer", k.patches_json6902.len());
-        apply_replicas(&mut resources, &k.replicas, &config)
+        apply_replicas(&mut resources, &k.replicas, config)
             .map_err(|m| BuildError::transform(file, "replicas", m))?;
         record(&mut resources, "ReplicaCountTransformer", k.replicas.len());
-        apply_images(&mut resources, &k.images, &config)
+        apply_images(&mut resources, &k.images, config)
             .map_err(|m| BuildError::transform(file, "images", m))?;
         record(&mut resources, "ImageTagTransformer", k.images.len());
         stage::apply_replacements(origin, &k.replacements, &mut resources)?;

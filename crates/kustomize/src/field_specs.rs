@@ -72,7 +72,10 @@ impl FieldSpec {
     /// kustomize's `effectivelyEquals`: same path and this spec's gvk selected by the other's
     /// (so a kind-specific spec already present absorbs a later kind-less one, not the reverse).
     fn effectively_equals(&self, other: &FieldSpec) -> bool {
-        other.selects(&self.gvk()) && self.path == other.path
+        self.path == other.path
+            && (other.group.is_empty() || other.group == self.group)
+            && (other.version.is_empty() || other.version == self.version)
+            && (other.kind.is_empty() || other.kind == self.kind)
     }
 }
 
@@ -132,16 +135,20 @@ pub fn gvk_order(a: &Gvk, b: &Gvk) -> std::cmp::Ordering {
             0
         }
     };
-    let key = |gvk: &Gvk| {
-        let or = |s: &str| if s.is_empty() { "~".to_owned() } else { s.to_owned() };
-        format!(
-            "{}_{}_{}",
-            if gvk.group.is_empty() { "~G".to_owned() } else { or(&gvk.group) },
-            if gvk.version.is_empty() { "~V".to_owned() } else { or(&gvk.version) },
-            if gvk.kind.is_empty() { "~K".to_owned() } else { or(&gvk.kind) }
-        )
-    };
-    rank(a).cmp(&rank(b)).then_with(|| key(a).cmp(&key(b)))
+    rank(a).cmp(&rank(b)).then_with(|| sort_key(a).cmp(sort_key(b)))
+}
+
+/// `group_version_kind` with `~G`/`~V`/`~K` for empty parts, as bytes, without allocating.
+fn sort_key(gvk: &Gvk) -> impl Iterator<Item = u8> + '_ {
+    fn or<'a>(value: &'a str, empty: &'static str) -> &'a str {
+        if value.is_empty() { empty } else { value }
+    }
+    or(&gvk.group, "~G")
+        .bytes()
+        .chain(std::iter::once(b'_'))
+        .chain(or(&gvk.version, "~V").bytes())
+        .chain(std::iter::once(b'_'))
+        .chain(or(&gvk.kind, "~K").bytes())
 }
 
 /// A name-reference rule: fields (in referrers) that hold the name of an object of `gvk`.
@@ -246,6 +253,23 @@ impl TransformerConfig {
     /// Adds `other`'s specs to this configuration (kustomize's `TransformerConfig.Merge`,
     /// which sorts the result).
     pub fn merge(&mut self, other: &TransformerConfig) -> Result<(), String> {
+        // Merging a configuration into an equal one changes nothing (every spec finds itself);
+        // parents absorbing children's identical tables is the common case.
+        if self == other {
+            return Ok(());
+        }
+        // Merging into an empty configuration is a pure function of `other`; the builtin
+        // tables are merged into every kustomization's empty accumulator, so that result is
+        // computed once.
+        if *self == TransformerConfig::default() && other == TransformerConfig::builtin() {
+            *self = builtin_into_empty().clone();
+            return Ok(());
+        }
+        self.merge_slowly(other)
+    }
+
+    /// The merge itself, spec by spec.
+    fn merge_slowly(&mut self, other: &TransformerConfig) -> Result<(), String> {
         merge_specs(&mut self.name_prefix, &other.name_prefix)?;
         merge_specs(&mut self.name_suffix, &other.name_suffix)?;
         merge_specs(&mut self.namespace, &other.namespace)?;
@@ -266,6 +290,16 @@ impl TransformerConfig {
         self.sort();
         Ok(())
     }
+}
+
+/// The builtin tables merged into an empty configuration (kustomize's first `MergeConfig`).
+fn builtin_into_empty() -> &'static TransformerConfig {
+    static MERGED: OnceLock<TransformerConfig> = OnceLock::new();
+    MERGED.get_or_init(|| {
+        let mut merged = TransformerConfig::default();
+        merged.merge_slowly(TransformerConfig::builtin()).expect("the builtin tables merge");
+        merged
+    })
 }
 
 fn parse_back_reference(value: &Value) -> Result<NameBackReference, String> {

@@ -57,3 +57,31 @@ pub fn add_affix(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field_specs::TransformerConfig;
+    use crate::yaml::parse_documents;
+
+    #[test]
+    fn prefixes_names_but_not_namespaces_or_crds_and_remembers_them() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n---\n\
+                    apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n---\n\
+                    apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n";
+        let mut list: Vec<Resource> = parse_documents(text, "x.yaml")
+            .unwrap()
+            .into_iter()
+            .map(|v| Resource::new(v, "x.yaml"))
+            .collect();
+        let specs = &TransformerConfig::builtin().name_prefix;
+        add_affix(&mut list, Affix::Prefix, "dev-", specs).unwrap();
+        add_affix(&mut list, Affix::Suffix, "-v2", &TransformerConfig::builtin().name_suffix)
+            .unwrap();
+        let names: Vec<&str> = list.iter().map(Resource::name).collect();
+        assert_eq!(names, vec!["dev-web-v2", "ns", "widgets.example.com"]);
+        assert_eq!(list[0].prefixes, vec!["dev-"]);
+        assert_eq!(list[0].suffixes, vec!["-v2"]);
+        assert_eq!(list[0].original_id().name, "web");
+    }
+}
