@@ -26,8 +26,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// What a run would do: the plan per environment and the PR comment, without a cluster.
+    Plan(crate::plan::command::PlanArgs),
     /// Build kustomization directories as `kubectl kustomize` would.
     Render(crate::render::RenderArgs),
+    /// Which units a change between two revisions affects (read sets, then render refinement).
+    Detect(crate::detect::command::DetectArgs),
 }
 
 pub fn run(
@@ -41,11 +45,15 @@ pub fn run(
         Err(err) => {
             let is_help = !err.use_stderr();
             let out: &mut dyn Write = if is_help { stdout } else { stderr };
-            let _ = write!(out, "{}", err.render().ansi());
+            let _ = write!(out, "{}", err.render());
             return if is_help { ExitCode::SUCCESS } else { ExitCode::from(EXIT_BAD_INPUT) };
         }
     };
     match cli.command {
+        Command::Plan(args) => crate::plan::command::run(args, stdout, stderr),
         Command::Render(args) => crate::render::run(&args, stdout, stderr),
+        Command::Detect(args) => {
+            crate::detect::command::run(args, &crate::detect::render_with_kustomize, stdout, stderr)
+        }
     }
 }

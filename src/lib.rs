@@ -11,15 +11,19 @@
 pub mod actions;
 pub mod cli;
 pub mod config;
+pub mod detect;
 pub mod diff;
+pub mod git;
 pub mod github;
 pub mod image_override;
+pub mod pipeline;
 pub mod plan;
 pub mod preview;
 pub mod render;
 pub mod report;
 pub mod resource_scope;
 pub mod timestamp;
+pub mod units;
 
 use std::ffi::OsString;
 use std::io::Write;

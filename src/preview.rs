@@ -172,42 +172,49 @@ pub struct Preview {
     settings: PreviewSettings,
 }
 
+/// The slug and namespace of the preview named by `source` under the namespace `template`;
+/// fails on templates that cannot give a valid namespace name.
+pub fn preview_names(
+    template: &str,
+    source: SlugSource<'_>,
+) -> Result<(String, String), PreviewError> {
+    let template_error = |problem: &str| PreviewError::NamespaceTemplate {
+        template: template.to_owned(),
+        problem: problem.to_owned(),
+    };
+    if template.matches("{slug}").count() != 1 {
+        return Err(template_error("it must contain `{slug}` exactly once"));
+    }
+    let fixed = template.replace("{slug}", "");
+    if fixed.contains(['{', '}']) {
+        return Err(template_error("only the `{slug}` placeholder is known here"));
+    }
+    // What the template leaves for the slug; 16 keeps room for a readable part and the hash.
+    let budget = slug::MAX_LABEL_LEN.saturating_sub(fixed.len());
+    if budget < 16 {
+        return Err(template_error("it leaves fewer than 16 of the 63 characters for the slug"));
+    }
+    let slug = slug::slug(source, budget);
+    let namespace = template.replace("{slug}", &slug);
+    if !is_dns_label(&namespace) {
+        return Err(template_error(&format!(
+            "it gives `{namespace}`, which is not a valid namespace name (lower case letters, digits and `-`)"
+        )));
+    }
+    Ok((slug, namespace))
+}
+
 impl Preview {
     /// Names the preview for `request`; fails on templates that cannot give valid names.
     pub fn new(
         request: PreviewRequest,
         settings: PreviewSettings,
     ) -> Result<Preview, PreviewError> {
-        let template = settings.namespace_template.as_str();
-        let template_error = |problem: &str| PreviewError::NamespaceTemplate {
-            template: template.to_owned(),
-            problem: problem.to_owned(),
-        };
-        if template.matches("{slug}").count() != 1 {
-            return Err(template_error("it must contain `{slug}` exactly once"));
-        }
-        let fixed = template.replace("{slug}", "");
-        if fixed.contains(['{', '}']) {
-            return Err(template_error("only the `{slug}` placeholder is known here"));
-        }
-        // What the template leaves for the slug; 16 keeps room for a readable part and the hash.
-        let budget = slug::MAX_LABEL_LEN.saturating_sub(fixed.len());
-        if budget < 16 {
-            return Err(template_error(
-                "it leaves fewer than 16 of the 63 characters for the slug",
-            ));
-        }
         let source = match request.pull_request {
             Some(number) if request.named_by_pull_request => SlugSource::PullRequest(number),
             _ => SlugSource::Branch(&request.branch),
         };
-        let slug = slug::slug(source, budget);
-        let namespace = template.replace("{slug}", &slug);
-        if !is_dns_label(&namespace) {
-            return Err(template_error(&format!(
-                "it gives `{namespace}`, which is not a valid namespace name (lower case letters, digits and `-`)"
-            )));
-        }
+        let (slug, namespace) = preview_names(&settings.namespace_template, source)?;
         let host_template = match &settings.host_template {
             Some(text) => Some(HostTemplate::parse(text).map_err(|problem| {
                 PreviewError::HostTemplate { template: text.clone(), problem }

@@ -5,6 +5,7 @@
 //! gathers the state (PR open or merged, existing previews, which units changed) and passes it
 //! in — so every trigger of the three-branch flow is unit-tested as a table.
 
+pub mod command;
 pub mod decide;
 
 pub use decide::{

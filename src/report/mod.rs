@@ -66,6 +66,10 @@ pub enum UnitStatus {
     TornDown,
     Failed,
     Unchanged,
+    /// Planned but not run (the `plan` command, a dry run, or a run stopped before it).
+    WillApply,
+    /// Planned teardown not run.
+    WillTearDown,
 }
 
 impl UnitStatus {
@@ -77,6 +81,8 @@ impl UnitStatus {
             UnitStatus::TornDown => "🧹 torn down",
             UnitStatus::Failed => "❌ failed",
             UnitStatus::Unchanged => "➖ unchanged",
+            UnitStatus::WillApply => "🔜 will apply",
+            UnitStatus::WillTearDown => "🔜 will tear down",
         }
     }
 }

@@ -1,9 +1,18 @@
-//! The one integration-test binary: each module tests one area end to end, in-process.
+//! The root package's one integration-test binary: each module drives the library (or the CLI,
+//! in-process) against real inputs built by the test — git repositories, files on disk, fake
+//! GitHub and Kubernetes servers — and asserts on end state.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod support;
 
 mod action_yml;
 mod container;
+mod detect;
 mod events;
+mod git;
 mod github;
+mod plan;
 mod preview_homelab;
 mod render;
 mod report;

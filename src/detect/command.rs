@@ -1,0 +1,129 @@
+//! `gitops-env detect`: the affected units between two revisions of a repository, as text or
+//! JSON. Argument syntax and exit codes only; the work is `diff_base::changes` then `detect`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::EXIT_BAD_INPUT;
+use crate::git::GitError;
+use crate::git::deepen::GitCliFetcher;
+use crate::git::diff_base::{self, DiffBaseError, DiffRequest, FetchPolicy, HistoryFetcher};
+use crate::units::{self, UnitSelection};
+
+use super::{DetectError, DetectOptions, RenderUnit};
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Arguments of `gitops-env detect`.
+#[derive(Debug, clap::Args)]
+pub struct DetectArgs {
+    /// The repository: its work tree or git directory.
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    pub repo: PathBuf,
+    /// The old side: any revision (SHA, branch, tag, HEAD~1…).
+    #[arg(long, value_name = "REV")]
+    pub base: String,
+    /// The new side.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub head: String,
+    /// Units as directory globs instead of discovery; `{env}` stands for each environment and
+    /// `**` makes every kustomization directory a unit. Repeatable.
+    #[arg(long = "units", value_name = "GLOB")]
+    pub units: Vec<String>,
+    /// Only these environments (folder names under `overlays/`). Repeatable; default: all.
+    #[arg(long = "environment", value_name = "ENV")]
+    pub environments: Vec<String>,
+    /// Only these root folders (default: every top folder with `overlays/`). Repeatable.
+    #[arg(long = "root", value_name = "DIR")]
+    pub roots: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Report every unit whose read set a change touched, without rendering both sides to set
+    /// aside those whose output did not change.
+    #[arg(long)]
+    pub no_refine: bool,
+    /// Take the read set of every unit, not only of those whose kustomizations' folders a change
+    /// can reach (slower; the result is the same).
+    #[arg(long)]
+    pub render_all: bool,
+    /// The remote to fetch missing history from when the clone is shallow.
+    #[arg(long, value_name = "NAME", default_value = "origin")]
+    pub remote: String,
+}
+
+/// Runs the command. Exit codes: 0 done, 1 a unit failed to render or git failed, 2 bad input.
+pub fn run(
+    args: DetectArgs,
+    render: RenderUnit<'_>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
+    let request = DiffRequest::Explicit { base: args.base.clone(), head: args.head.clone() };
+    let fetcher = GitCliFetcher::detect(&args.repo, &args.remote);
+    let fetcher = fetcher.as_ref().map(|fetcher| fetcher as &dyn HistoryFetcher);
+    let (repo, changes) =
+        match diff_base::changes(&args.repo, &request, fetcher, None, FetchPolicy::default()) {
+            Ok(found) => found,
+            Err(err) => {
+                let _ = writeln!(stderr, "error: {err}");
+                return ExitCode::from(exit_code_of_base_error(&err));
+            }
+        };
+    let selection = UnitSelection {
+        roots: (!args.roots.is_empty()).then(|| args.roots.clone()),
+        environments: (!args.environments.is_empty()).then(|| args.environments.clone()),
+        globs: args.units.clone(),
+    };
+    let options = DetectOptions { refine: !args.no_refine, prune_by_scope: !args.render_all };
+    let detection = match super::detect(
+        &repo,
+        &changes,
+        &selection,
+        &units::read_kustomization,
+        render,
+        options,
+    ) {
+        Ok(detection) => detection,
+        Err(err) => {
+            let _ = writeln!(stderr, "error: {err}");
+            let code = if matches!(
+                err,
+                DetectError::Units { source: units::UnitError::BadGlob { .. }, .. }
+            ) {
+                EXIT_BAD_INPUT
+            } else {
+                1
+            };
+            return ExitCode::from(code);
+        }
+    };
+    let written = match args.format {
+        Format::Json => writeln!(stdout, "{}", detection.to_json()),
+        Format::Text => detection.write_text(stdout),
+    };
+    if let Err(err) = written {
+        let _ = writeln!(stderr, "error: writing the result: {err}");
+        return ExitCode::FAILURE;
+    }
+    if detection.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// Bad revisions and non-repositories are the user's input; the rest is failure.
+fn exit_code_of_base_error(err: &DiffBaseError) -> u8 {
+    match err {
+        DiffBaseError::Git(
+            GitError::Open { .. }
+            | GitError::UnknownRevision { .. }
+            | GitError::MissingCommit { .. },
+        )
+        | DiffBaseError::ShallowHistory { .. }
+        | DiffBaseError::Unrelated { .. } => EXIT_BAD_INPUT,
+        _ => 1,
+    }
+}

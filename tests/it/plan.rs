@@ -1,0 +1,103 @@
+//! `gitops-env plan`, in-process: on the bundled example (no base: every unit is new) and on a
+//! real git history (only what a change reaches).
+
+use std::ffi::OsString;
+
+use crate::support::git_repo::TestRepo as GitRepo;
+
+fn run(args: &[&str]) -> (u8, String, String) {
+    let mut argv: Vec<OsString> = vec!["gitops-env".into()];
+    argv.extend(args.iter().map(OsString::from));
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = gitops_env::run(argv, &[], &mut out, &mut err);
+    let code = if code == std::process::ExitCode::SUCCESS {
+        0
+    } else if code == std::process::ExitCode::from(2) {
+        2
+    } else {
+        1
+    };
+    (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap())
+}
+
+#[test]
+fn plan_lists_the_example_units_per_environment_and_the_comment() {
+    let example = testsupport::workspace_root().join("examples/homelab");
+    let (code, out, err) = run(&["plan", "--repo", example.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    for unit in [
+        "apps/overlays/testing/web",
+        "apps/overlays/production/postgres",
+        "infrastructure/overlays/production",
+    ] {
+        assert!(out.contains(unit), "{unit} missing from:\n{out}");
+    }
+    assert!(out.contains("<!-- gitops-env:diff:plan -->"));
+    // The example's Secret values never reach the comment.
+    for secret in ["example-only-not-a-real-password", "not-a-real-password-example-only"] {
+        assert!(!out.contains(secret), "secret value {secret} leaked");
+    }
+}
+
+#[test]
+fn plan_of_a_feature_branch_previews_apps_and_diffs_infrastructure() {
+    let example = testsupport::workspace_root().join("examples/homelab");
+    let (code, out, _) =
+        run(&["plan", "--repo", example.to_str().unwrap(), "--branch", "feat/new-theme"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("preview of feat/new-theme  apps/overlays/testing/web"), "{out}");
+    assert!(
+        out.contains("infrastructure/overlays/testing     diff-only")
+            || out.contains("infrastructure/overlays/testing  diff-only"),
+        "{out}"
+    );
+}
+
+#[test]
+fn plan_with_a_base_plans_only_what_the_change_reaches_and_writes_json() {
+    let repo = GitRepo::new();
+    repo.write("apps/base/web/kustomization.yaml", "resources: [cm.yaml]\n")
+        .write(
+            "apps/base/web/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  color: blue\n",
+        )
+        .write("apps/base/api/kustomization.yaml", "resources: [cm.yaml]\n")
+        .write("apps/base/api/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api\n")
+        .write("apps/overlays/testing/web/kustomization.yaml", "resources: [../../../base/web]\n")
+        .write("apps/overlays/testing/api/kustomization.yaml", "resources: [../../../base/api]\n");
+    let base = repo.commit("start");
+    repo.write(
+        "apps/base/web/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  color: green\n",
+    );
+    repo.commit("green");
+    let json = repo.path().join("plan.json");
+    let (code, out, err) = run(&[
+        "plan",
+        "--repo",
+        repo.path().to_str().unwrap(),
+        "--base",
+        &base,
+        "--branch",
+        "develop",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("apps/overlays/testing/web"), "{out}");
+    assert!(!out.contains("apps/overlays/testing/api"), "{out}");
+    assert!(out.contains("-  color: blue") && out.contains("+  color: green"), "{out}");
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    assert_eq!(plan["steps"].as_array().unwrap().len(), 1);
+    assert_eq!(plan["steps"][0]["unit"], "apps/overlays/testing/web");
+}
+
+#[test]
+fn plan_reports_bad_configuration_as_bad_input() {
+    let repo = GitRepo::new();
+    repo.write(".github/gitops-env.yaml", "previews: {}\n");
+    let (code, _, err) = run(&["plan", "--repo", repo.path().to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains(".github/gitops-env.yaml") && err.contains("previews"), "{err}");
+}

@@ -1,0 +1,3 @@
+//! Builders shared by the integration tests.
+
+pub mod git_repo;
