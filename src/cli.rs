@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cluster_commands;
+
 /// Exit code for bad input or configuration.
 pub const EXIT_BAD_INPUT: u8 = 2;
 
@@ -32,6 +34,12 @@ enum Command {
     Render(crate::render::RenderArgs),
     /// Which units a change between two revisions affects (read sets, then render refinement).
     Detect(crate::detect::command::DetectArgs),
+    /// Render units and apply them to an environment (server-side apply, prune, wait).
+    Deploy(cluster_commands::DeployArgs),
+    /// Tear down a preview environment: its objects, its namespace, its inventory.
+    Teardown(cluster_commands::TeardownArgs),
+    /// Tear down the previews whose time to live ran out.
+    Sweep(cluster_commands::SweepArgs),
 }
 
 pub fn run(
@@ -52,8 +60,15 @@ pub fn run(
     match cli.command {
         Command::Plan(args) => crate::plan::command::run(args, stdout, stderr),
         Command::Render(args) => crate::render::run(&args, stdout, stderr),
-        Command::Detect(args) => {
-            crate::detect::command::run(args, &crate::detect::render_with_kustomize, stdout, stderr)
+        Command::Detect(args) => crate::detect::command::run(args, stdout, stderr),
+        Command::Deploy(args) => cluster_commands::deploy(args, stdout, stderr),
+        Command::Teardown(args) => cluster_commands::teardown(args, stdout, stderr),
+        Command::Sweep(args) => {
+            // The clock is read here, at the edge; the stages take the instant as data.
+            let seconds = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            cluster_commands::sweep(args, crate::timestamp::Timestamp(seconds), stdout, stderr)
         }
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod actions;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod detect;
 pub mod diff;

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use kustomize::{EntryKind, FileSystem, FsError};
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// A unit: a kustomization directory, repository-relative, and the environment it belongs to
@@ -191,6 +192,26 @@ impl Walker<'_> {
         info
     }
 
+    /// Reads the kustomizations of `dirs` not read yet, in parallel: parsing them is most of
+    /// discovery's time in a repository with thousands of units.
+    fn prefetch(&mut self, dirs: &[String]) {
+        let missing: Vec<&String> =
+            dirs.iter().filter(|dir| !self.infos.contains_key(*dir)).collect();
+        let (fs, read) = (self.fs, self.read);
+        let results: Vec<(&String, Result<Option<KustomizationInfo>, String>)> =
+            missing.into_par_iter().map(|dir| (dir, read(fs, dir))).collect();
+        for (dir, result) in results {
+            let info = match result {
+                Ok(info) => info,
+                Err(message) => {
+                    self.unreadable.insert(dir.clone(), message);
+                    Some(KustomizationInfo::default())
+                }
+            };
+            self.infos.insert(dir.clone(), info);
+        }
+    }
+
     fn subdirs(&self, dir: &str) -> Result<Vec<String>, FsError> {
         match self.fs.kind(dir)? {
             Some(EntryKind::Dir) => {}
@@ -275,7 +296,9 @@ impl Walker<'_> {
     /// so their render fails visibly instead of the unit vanishing.
     fn graph_roots(&mut self, tree: &str) -> Result<Vec<String>, UnitError> {
         let mut nodes: BTreeMap<String, KustomizationInfo> = BTreeMap::new();
-        for dir in self.all_dirs(tree)? {
+        let dirs = self.all_dirs(tree)?;
+        self.prefetch(&dirs);
+        for dir in dirs {
             if let Some(info) = self.info(&dir) {
                 nodes.insert(dir, info);
             }
@@ -332,14 +355,21 @@ impl Walker<'_> {
                 sets.push((Some(env.clone()), compile(expanded)?));
             }
         }
+        let matched: Vec<(String, Option<String>)> = all_dirs
+            .into_iter()
+            .filter_map(|dir| {
+                let (env, _) = sets.iter().find(|(_, set)| set.is_match(&dir))?;
+                Some((dir, env.clone()))
+            })
+            .collect();
+        self.prefetch(&matched.iter().map(|(dir, _)| dir.clone()).collect::<Vec<_>>());
         let mut units = BTreeSet::new();
-        for dir in all_dirs {
-            let Some((env, _)) = sets.iter().find(|(_, set)| set.is_match(&dir)) else { continue };
+        for (dir, env) in matched {
             let Some(info) = self.info(&dir) else { continue };
             if info.is_component {
                 continue;
             }
-            let environment = env.clone().or_else(|| environment_of(&dir));
+            let environment = env.or_else(|| environment_of(&dir));
             units.insert(Unit { path: dir, environment });
         }
         Ok(units)

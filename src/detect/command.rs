@@ -1,5 +1,5 @@
 //! `gitops-env detect`: the affected units between two revisions of a repository, as text or
-//! JSON. Argument syntax and exit codes only; the work is `diff_base::changes` then `detect`.
+//! JSON. Argument syntax and exit codes only; the work is `detect_request`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,11 +7,10 @@ use std::process::ExitCode;
 
 use crate::cli::EXIT_BAD_INPUT;
 use crate::git::GitError;
-use crate::git::deepen::GitCliFetcher;
-use crate::git::diff_base::{self, DiffBaseError, DiffRequest, FetchPolicy, HistoryFetcher};
-use crate::units::{self, UnitSelection};
+use crate::git::diff_base::{DiffBaseError, DiffRequest};
+use crate::units::{UnitError, UnitSelection};
 
-use super::{DetectError, DetectOptions, RenderUnit};
+use super::{DetectError, DetectOptions, DetectRunError};
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -58,49 +57,26 @@ pub struct DetectArgs {
 }
 
 /// Runs the command. Exit codes: 0 done, 1 a unit failed to render or git failed, 2 bad input.
-pub fn run(
-    args: DetectArgs,
-    render: RenderUnit<'_>,
-    stdout: &mut dyn Write,
-    stderr: &mut dyn Write,
-) -> ExitCode {
+pub fn run(args: DetectArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
     let request = DiffRequest::Explicit { base: args.base.clone(), head: args.head.clone() };
-    let fetcher = GitCliFetcher::detect(&args.repo, &args.remote);
-    let fetcher = fetcher.as_ref().map(|fetcher| fetcher as &dyn HistoryFetcher);
-    let (repo, changes) =
-        match diff_base::changes(&args.repo, &request, fetcher, None, FetchPolicy::default()) {
-            Ok(found) => found,
-            Err(err) => {
-                let _ = writeln!(stderr, "error: {err}");
-                return ExitCode::from(exit_code_of_base_error(&err));
-            }
-        };
     let selection = UnitSelection {
         roots: (!args.roots.is_empty()).then(|| args.roots.clone()),
         environments: (!args.environments.is_empty()).then(|| args.environments.clone()),
         globs: args.units.clone(),
     };
     let options = DetectOptions { refine: !args.no_refine, prune_by_scope: !args.render_all };
-    let detection = match super::detect(
-        &repo,
-        &changes,
+    let detection = match super::detect_request(
+        &args.repo,
+        &request,
         &selection,
-        &units::read_kustomization,
-        render,
+        &args.remote,
+        None,
         options,
     ) {
         Ok(detection) => detection,
         Err(err) => {
             let _ = writeln!(stderr, "error: {err}");
-            let code = if matches!(
-                err,
-                DetectError::Units { source: units::UnitError::BadGlob { .. }, .. }
-            ) {
-                EXIT_BAD_INPUT
-            } else {
-                1
-            };
-            return ExitCode::from(code);
+            return ExitCode::from(exit_code_of(&err));
         }
     };
     let written = match args.format {
@@ -114,16 +90,21 @@ pub fn run(
     if detection.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-/// Bad revisions and non-repositories are the user's input; the rest is failure.
-fn exit_code_of_base_error(err: &DiffBaseError) -> u8 {
+/// Bad revisions, non-repositories and bad globs are the user's input; the rest is failure.
+fn exit_code_of(err: &DetectRunError) -> u8 {
     match err {
-        DiffBaseError::Git(
-            GitError::Open { .. }
-            | GitError::UnknownRevision { .. }
-            | GitError::MissingCommit { .. },
+        DetectRunError::DiffBase(
+            DiffBaseError::Git(
+                GitError::Open { .. }
+                | GitError::UnknownRevision { .. }
+                | GitError::MissingCommit { .. },
+            )
+            | DiffBaseError::ShallowHistory { .. }
+            | DiffBaseError::Unrelated { .. },
         )
-        | DiffBaseError::ShallowHistory { .. }
-        | DiffBaseError::Unrelated { .. } => EXIT_BAD_INPUT,
+        | DetectRunError::Detect(DetectError::Units {
+            source: UnitError::BadGlob { .. }, ..
+        }) => EXIT_BAD_INPUT,
         _ => 1,
     }
 }

@@ -20,13 +20,19 @@ pub mod command;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::Write;
+use std::path::Path;
 
 use kustomize::{DirEntry, EntryKind, FileSystem, FsError, RecordingFs};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::git::diff_base::{Changes, ChangesSource};
+use crate::git::deepen::GitCliFetcher;
+use crate::git::diff_base::{
+    self, ChangedFilesSource, Changes, ChangesSource, DiffBaseError, DiffRequest, FetchPolicy,
+    HistoryFetcher,
+};
 use crate::git::{ChangedPath, CommitId, GitError, GitRepo};
+use crate::plan::{ChangeKind, UnitChange};
 use crate::units::{self, DependencyScope, ReadKustomization, Unit, UnitError, UnitSelection};
 
 /// Renders the unit at a directory of a file system to its output text, or the build error.
@@ -93,6 +99,9 @@ pub struct Detection {
     /// Renders of the affected units, for the diff stage (not serialised).
     #[serde(skip)]
     pub renders: BTreeMap<String, UnitRenders>,
+    /// The deleted units with their environments, as discovered at base (not serialised).
+    #[serde(skip)]
+    pub deleted_units: Vec<Unit>,
 }
 
 /// Tunables.
@@ -289,6 +298,12 @@ pub fn detect(
         detection.new = head_paths.difference(&base_paths).map(|path| path.to_string()).collect();
         detection.deleted =
             base_paths.difference(&head_paths).map(|path| path.to_string()).collect();
+        detection.deleted_units = base_units
+            .iter()
+            .flat_map(|found| found.units.iter())
+            .filter(|unit| !head_paths.contains(unit.path.as_str()))
+            .cloned()
+            .collect();
     }
     detection.units = head_units.units.clone();
 
@@ -412,7 +427,83 @@ pub fn detect(
     Ok(detection)
 }
 
+/// Why `detect_request` failed: choosing the commits, or reading them.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectRunError {
+    #[error(transparent)]
+    DiffBase(#[from] DiffBaseError),
+    #[error(transparent)]
+    Detect(#[from] DetectError),
+}
+
+/// The whole of change detection for an event, as `plan` and the action call it: picks the diff
+/// base (PRODUCT §3), fetches missing history from `remote` with the git CLI when the clone is
+/// shallow (else asks `fallback`, e.g. the GitHub API), then detects with the kustomize renderer.
+pub fn detect_request(
+    repo_path: &Path,
+    request: &DiffRequest,
+    selection: &UnitSelection,
+    remote: &str,
+    fallback: Option<&dyn ChangedFilesSource>,
+    options: DetectOptions,
+) -> Result<Detection, DetectRunError> {
+    let fetcher = GitCliFetcher::detect(repo_path, remote);
+    let fetcher = fetcher.as_ref().map(|fetcher| fetcher as &dyn HistoryFetcher);
+    let (repo, changes) =
+        diff_base::changes(repo_path, request, fetcher, fallback, FetchPolicy::default())?;
+    Ok(detect(
+        &repo,
+        &changes,
+        selection,
+        &units::read_kustomization,
+        &render_with_kustomize,
+        options,
+    )?)
+}
+
 impl Detection {
+    /// The plan's view: per environment, each unit to act on and how it changed (failed first
+    /// wins over added or modified). Units whose environment is unknown (a glob without `{env}`
+    /// outside any `overlays/` folder) are listed under the empty name.
+    pub fn changes_by_environment(&self) -> BTreeMap<String, Vec<UnitChange>> {
+        let environment_of = |path: &str| {
+            self.units
+                .iter()
+                .chain(&self.deleted_units)
+                .find(|unit| unit.path == path)
+                .and_then(|unit| unit.environment.clone())
+                .unwrap_or_default()
+        };
+        let mut out: BTreeMap<String, Vec<UnitChange>> = BTreeMap::new();
+        for unit in &self.affected {
+            let change =
+                if let Some(failed) = self.failed.iter().find(|failed| failed.unit == *unit) {
+                    let errors = [("base", &failed.base_error), ("head", &failed.head_error)];
+                    let text: Vec<String> = errors
+                        .iter()
+                        .filter_map(|(side, error)| error.as_ref().map(|e| format!("{side}: {e}")))
+                        .collect();
+                    ChangeKind::Failed(text.join("; "))
+                } else if self.new.contains(unit) {
+                    ChangeKind::Added
+                } else {
+                    ChangeKind::Modified
+                };
+            out.entry(environment_of(unit))
+                .or_default()
+                .push(UnitChange { unit: unit.clone(), change });
+        }
+        for unit in &self.deleted {
+            out.entry(environment_of(unit))
+                .or_default()
+                .push(UnitChange { unit: unit.clone(), change: ChangeKind::Deleted });
+        }
+        for changes in out.values_mut() {
+            changes.sort_by(|a, b| a.unit.cmp(&b.unit));
+        }
+        out
+    }
+
     /// The JSON form (stable: every list and map sorted).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"))

@@ -1,81 +1,28 @@
 //! From a detection to the plan's view of it: affected units per environment, with how each
 //! changed. Also the detection of a repository with no diff base, where every unit is new.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use kustomize::FileSystem;
 use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::detect::{Detection, FailedUnit, RenderUnit, UnitRenders};
-use crate::plan::{ChangeKind, UnitChange};
+use crate::plan::UnitChange;
 use crate::units::{self, ReadKustomization, UnitError, UnitSelection};
 
-/// The environment overlay folder a unit path sits in (`apps/overlays/testing/web` →
-/// `testing`, `apps/web/overlays/production` → `production`).
-pub fn overlay_of(path: &str) -> Option<&str> {
-    let mut parts = path.split('/');
-    while let Some(part) = parts.next() {
-        if part == "overlays" {
-            return parts.next();
-        }
-    }
-    None
-}
-
-/// Affected units per environment name. Deleted units are found by their path, since they are
-/// not among the head's units.
+/// Affected units per configured environment name (detection knows overlay folders; the
+/// settings say which environments render which overlay, and several may share one).
 pub fn changes_by_environment(
     config: &Config,
     detection: &Detection,
 ) -> BTreeMap<String, Vec<UnitChange>> {
-    let overlay_of_unit: BTreeMap<&str, Option<&str>> = detection
-        .units
+    let by_overlay = detection.changes_by_environment();
+    config
+        .environments
         .iter()
-        .map(|unit| (unit.path.as_str(), unit.environment.as_deref()))
-        .collect();
-    let failed: BTreeMap<&str, &FailedUnit> =
-        detection.failed.iter().map(|f| (f.unit.as_str(), f)).collect();
-    let new: BTreeSet<&str> = detection.new.iter().map(String::as_str).collect();
-    let mut touched: Vec<(&str, ChangeKind)> = detection
-        .affected
-        .iter()
-        .map(|unit| {
-            let change = if let Some(failure) = failed.get(unit.as_str()) {
-                ChangeKind::Failed(failure_message(failure))
-            } else if new.contains(unit.as_str()) {
-                ChangeKind::Added
-            } else {
-                ChangeKind::Modified
-            };
-            (unit.as_str(), change)
-        })
-        .collect();
-    touched.extend(detection.deleted.iter().map(|unit| (unit.as_str(), ChangeKind::Deleted)));
-
-    let mut by_environment: BTreeMap<String, Vec<UnitChange>> = BTreeMap::new();
-    for (unit, change) in touched {
-        let overlay = overlay_of_unit.get(unit).copied().flatten().or_else(|| overlay_of(unit));
-        let Some(overlay) = overlay else { continue };
-        for environment in config.environments.iter().filter(|env| env.overlay == overlay) {
-            by_environment
-                .entry(environment.name.clone())
-                .or_default()
-                .push(UnitChange { unit: unit.to_owned(), change: change.clone() });
-        }
-    }
-    for changes in by_environment.values_mut() {
-        changes.sort_by(|a, b| a.unit.cmp(&b.unit));
-    }
-    by_environment
-}
-
-fn failure_message(failure: &FailedUnit) -> String {
-    match (&failure.base_error, &failure.head_error) {
-        (_, Some(head)) => head.clone(),
-        (Some(base), None) => format!("at the diff base: {base}"),
-        (None, None) => "render failed".to_owned(),
-    }
+        .filter_map(|env| Some((env.name.clone(), by_overlay.get(&env.overlay)?.clone())))
+        .collect()
 }
 
 /// Detection without a diff base: every unit of `fs` is new, rendered once.
@@ -110,17 +57,11 @@ pub fn everything_new(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::ChangeKind;
     use crate::units::Unit;
 
     fn unit(path: &str, env: &str) -> Unit {
         Unit { path: path.into(), environment: Some(env.into()) }
-    }
-
-    #[test]
-    fn overlay_is_the_folder_under_overlays() {
-        assert_eq!(overlay_of("apps/overlays/testing/web"), Some("testing"));
-        assert_eq!(overlay_of("apps/web/overlays/production"), Some("production"));
-        assert_eq!(overlay_of("apps/base/web"), None);
     }
 
     #[test]
@@ -143,6 +84,7 @@ mod tests {
                 head_error: Some("kustomization.yaml: boom".into()),
             }],
             deleted: vec!["apps/overlays/testing/old".into()],
+            deleted_units: vec![unit("apps/overlays/testing/old", "testing")],
             ..Detection::default()
         };
         let changes = changes_by_environment(&Config::default(), &detection);
@@ -155,7 +97,7 @@ mod tests {
                 ("apps/overlays/testing/old", &ChangeKind::Deleted),
                 (
                     "apps/overlays/testing/web",
-                    &ChangeKind::Failed("kustomization.yaml: boom".into())
+                    &ChangeKind::Failed("head: kustomization.yaml: boom".into())
                 ),
             ]
         );

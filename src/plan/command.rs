@@ -13,8 +13,8 @@ use crate::actions::inputs::Inputs;
 use crate::cli::EXIT_BAD_INPUT;
 use crate::config::Config;
 use crate::detect::{DetectOptions, Detection, render_with_kustomize};
-use crate::git::deepen::GitCliFetcher;
-use crate::git::diff_base::{self, DiffRequest, FetchPolicy, HistoryFetcher};
+use crate::git::GitRepo;
+use crate::git::diff_base::DiffRequest;
 use crate::pipeline::{self, assemble, changes};
 use crate::plan::{Plan, State, Target, decide};
 use crate::preview::{SlugSource, preview_names};
@@ -131,20 +131,18 @@ fn merged_push_plans(branches: &[String], config: &Config, state: &State) -> Pla
 
 fn detect_between(args: &PlanArgs, base: &str) -> Result<(Config, Detection), String> {
     let request = DiffRequest::Explicit { base: base.to_owned(), head: args.head.clone() };
-    let fetcher = GitCliFetcher::detect(&args.repo, "origin");
-    let fetcher = fetcher.as_ref().map(|fetcher| fetcher as &dyn HistoryFetcher);
-    let (repo, found) =
-        diff_base::changes(&args.repo, &request, fetcher, None, FetchPolicy::default())
-            .map_err(|err| err.to_string())?;
-    let head_fs = repo.tree_fs(&found.diff_base.head).map_err(|err| err.to_string())?;
+    // The settings are read at head: that is the repository the plan is for.
+    let repo = GitRepo::open(&args.repo).map_err(|err| err.to_string())?;
+    let head = repo.resolve(&args.head).map_err(|err| err.to_string())?;
+    let head_fs = repo.tree_fs(&head).map_err(|err| err.to_string())?;
     let config = pipeline::load_config(&head_fs, &args.config, &Inputs::default())
         .map_err(|err| err.to_string())?;
-    let detection = crate::detect::detect(
-        &repo,
-        &found,
+    let detection = crate::detect::detect_request(
+        &args.repo,
+        &request,
         &pipeline::unit_selection(&config),
-        &units::read_kustomization,
-        &render_with_kustomize,
+        "origin",
+        None,
         DetectOptions::default(),
     )
     .map_err(|err| err.to_string())?;

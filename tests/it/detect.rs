@@ -47,6 +47,14 @@ spec:
         image: postgres:16
 ";
 
+/// A strategic-merge patch giving the web container a memory limit.
+fn memory_patch(limit: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      \
+         containers:\n      - name: web\n        resources:\n          limits:\n            memory: {limit}\n"
+    )
+}
+
 /// The layout of PRODUCT §1 with one overlay per app and environment, plus an infrastructure tree
 /// whose environment folder is itself the unit.
 fn homelab() -> TestRepo {
@@ -64,9 +72,10 @@ fn homelab() -> TestRepo {
             &format!("apps/overlays/{env}/web/kustomization.yaml"),
             &format!(
                 "namespace: {env}\nresources:\n- ../../../base/web\nreplicas:\n- name: web\n  count: 2\n\
-                 configMapGenerator:\n- name: web-settings\n  envs:\n  - settings.env\n"
+                 configMapGenerator:\n- name: web-settings\n  envs:\n  - settings.env\npatches:\n- path: memory.yaml\n"
             ),
         );
+        repo.write(&format!("apps/overlays/{env}/web/memory.yaml"), &memory_patch("128Mi"));
         repo.write(
             &format!("apps/overlays/{env}/web/settings.env"),
             &format!("ENVIRONMENT={env}\n"),
@@ -160,6 +169,20 @@ fn an_overlay_only_change_affects_that_overlay_alone() {
         );
     });
     assert_eq!(detection.affected, strings(&["apps/overlays/production/db"]));
+}
+
+#[test]
+fn a_patch_file_change_affects_its_overlay() {
+    let (_repo, detection) = change(|repo| {
+        repo.write("apps/overlays/testing/web/memory.yaml", &memory_patch("256Mi"));
+    });
+    assert_eq!(detection.affected, strings(&["apps/overlays/testing/web"]));
+    assert_eq!(
+        detection.reasons["apps/overlays/testing/web"],
+        strings(&["apps/overlays/testing/web/memory.yaml"])
+    );
+    let head = detection.renders["apps/overlays/testing/web"].head.clone().unwrap().unwrap();
+    assert!(head.contains("memory: 256Mi"), "{head}");
 }
 
 #[test]
@@ -527,4 +550,136 @@ fn a_change_to_a_symlinked_file_reaches_the_units_that_read_it_through_the_link(
         strings(&["apps/overlays/production/db", "apps/overlays/testing/db"])
     );
     assert_eq!(detection.reasons["apps/overlays/testing/db"], strings(&["shared/common.env"]));
+}
+
+/// The GitHub API's view of a pull request, for clones that cannot be deepened.
+struct ApiListing {
+    base: String,
+    files: Vec<(&'static str, gitops_env::git::Change)>,
+    truncated: Option<diff_base::ListingLimit>,
+}
+
+impl diff_base::ChangedFilesSource for ApiListing {
+    fn name(&self) -> String {
+        "the GitHub API".into()
+    }
+    fn changed_files(&self, _request: &DiffRequest) -> Result<diff_base::ListedChanges, String> {
+        Ok(diff_base::ListedChanges {
+            base: gitops_env::git::CommitId::parse(&self.base).unwrap(),
+            files: self
+                .files
+                .iter()
+                .map(|(path, change)| gitops_env::git::ChangedPath {
+                    path: path.to_string(),
+                    change: change.clone(),
+                })
+                .collect(),
+            truncated: self.truncated.clone(),
+        })
+    }
+}
+
+/// A depth-1 clone without a remote of a homelab whose head changed the web config.
+fn unreachable_base_clone() -> (TestRepo, TestRepo, String, String) {
+    let origin = homelab();
+    let base = origin.head();
+    origin.write("apps/base/web/config.env", "GREETING=api\n");
+    origin.commit("web config");
+    origin.write("README.md", "later\n");
+    let head = origin.commit("docs");
+    let clone = TestRepo::clone_from(&origin.url(), &["--depth=1"]);
+    clone.git(&["remote", "remove", "origin"]);
+    (origin, clone, base, head)
+}
+
+#[test]
+fn without_history_the_api_listing_is_matched_at_head_without_refinement() {
+    let (_origin, clone, base, head) = unreachable_base_clone();
+    let listing = ApiListing {
+        base: base.clone(),
+        files: vec![
+            ("apps/base/web/config.env", gitops_env::git::Change::Modified),
+            ("README.md", gitops_env::git::Change::Modified),
+        ],
+        truncated: None,
+    };
+    let request = DiffRequest::PullRequest { base: base.clone(), head };
+    let detection = detect::detect_request(
+        clone.path(),
+        &request,
+        &UnitSelection::default(),
+        "origin",
+        Some(&listing),
+        DetectOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        detection.affected,
+        strings(&["apps/overlays/production/web", "apps/overlays/testing/web"])
+    );
+    assert!(detection.unchanged_output.is_empty());
+    assert!(
+        detection.notes.iter().any(|note| note.contains("not in the clone")),
+        "{:?}",
+        detection.notes
+    );
+}
+
+#[test]
+fn a_truncated_api_listing_makes_every_unit_affected_and_says_why() {
+    let (_origin, clone, base, head) = unreachable_base_clone();
+    let listing = ApiListing {
+        base: base.clone(),
+        files: vec![("README.md", gitops_env::git::Change::Modified)],
+        truncated: Some(diff_base::ListingLimit {
+            listing: "pull request files".into(),
+            limit: 3000,
+        }),
+    };
+    let request = DiffRequest::PullRequest { base, head };
+    let detection = detect::detect_request(
+        clone.path(),
+        &request,
+        &UnitSelection::default(),
+        "origin",
+        Some(&listing),
+        DetectOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(detection.affected.len(), 6, "{:?}", detection.affected);
+    assert!(detection.notes.iter().any(|note| note.contains("3000")), "{:?}", detection.notes);
+}
+
+#[test]
+fn the_plan_receives_changes_per_environment_with_their_kind() {
+    use gitops_env::plan::ChangeKind;
+    let (_repo, detection) = change(|repo| {
+        repo.write("apps/base/web/config.env", "GREETING=plan\n");
+        repo.remove("apps/overlays/production/db");
+        repo.write(
+            "apps/overlays/testing/cache/kustomization.yaml",
+            "namespace: testing\nresources:\n- ../../../base/db\n",
+        );
+        repo.write(
+            "apps/overlays/testing/db/kustomization.yaml",
+            "resources:\n- ../../../base/gone\n",
+        );
+    });
+    let by_env = detection.changes_by_environment();
+    let kinds = |env: &str| -> Vec<(String, ChangeKind)> {
+        by_env[env].iter().map(|c| (c.unit.clone(), c.change.clone())).collect()
+    };
+    assert_eq!(
+        kinds("production"),
+        vec![
+            ("apps/overlays/production/db".to_string(), ChangeKind::Deleted),
+            ("apps/overlays/production/web".to_string(), ChangeKind::Modified),
+        ]
+    );
+    let testing = kinds("testing");
+    assert_eq!(testing[0], ("apps/overlays/testing/cache".to_string(), ChangeKind::Added));
+    assert!(
+        matches!(&testing[1], (unit, ChangeKind::Failed(error)) if unit == "apps/overlays/testing/db" && error.starts_with("head: "))
+    );
+    assert_eq!(testing[2], ("apps/overlays/testing/web".to_string(), ChangeKind::Modified));
 }

@@ -7,6 +7,7 @@
 mod support;
 
 mod action_yml;
+mod cluster;
 mod container;
 mod detect;
 mod events;

@@ -6,3 +6,4 @@
 //! into the shipped binary.
 
 pub mod github;
+pub mod kube;
