@@ -280,7 +280,10 @@ pub fn apply(
     for replacement in replacements {
         let (mut value, alias) = source_value(subjects, &replacement.source)?;
         let path = split_path(&replacement.source.field_path);
-        let alias = alias.map(|index| SourceField { index, path: &path });
+        let alias = alias.and_then(|index| {
+            let steps = locate(subjects[index].resource, &path)?;
+            Some(SourceField { index, steps })
+        });
         for target in &replacement.targets {
             apply_target(subjects, &mut value, alias.as_ref(), target)?;
         }
@@ -290,9 +293,17 @@ pub fn apply(
 
 /// Where the value came from, when kyaml hands the source's own node to the targets (no source
 /// delimiter): a target that writes into that very field changes the value later targets get.
-struct SourceField<'p> {
+struct SourceField {
     index: usize,
-    path: &'p [String],
+    /// The concrete keys and indices of the source node in its resource.
+    steps: Vec<Step>,
+}
+
+/// One concrete step from a node to a child.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(usize),
 }
 
 fn source_value(
@@ -356,7 +367,7 @@ fn is_nil_or_empty(value: &Value) -> bool {
 fn apply_target(
     subjects: &mut [Subject<'_>],
     value: &mut Value,
-    source: Option<&SourceField<'_>>,
+    source: Option<&SourceField>,
     target: &Target,
 ) -> Result<(), ReplacementError> {
     for (subject_index, subject) in subjects.iter_mut().enumerate() {
@@ -385,15 +396,22 @@ fn apply_target(
             let create = target.options.create;
             let mut count = 0usize;
             let mut failure = None;
-            let walked = visit_path(subject.resource, &path, create, value, &mut |field, fresh| {
-                count += 1;
-                if failure.is_none()
-                    && let Err(err) =
-                        set_field(field, Landing::of(fresh, annotation), value, &target.options)
-                {
-                    failure = Some(err);
-                }
-            });
+            let aliased = source.filter(|s| s.index == subject_index).map(|s| s.steps.as_slice());
+            let shape = value.clone();
+            let walked =
+                visit_path(subject.resource, &path, create, &shape, &mut |field, fresh, trail| {
+                    count += 1;
+                    if failure.is_some() {
+                        return;
+                    }
+                    let landing = Landing::of(fresh, annotation);
+                    match set_field(field, landing, value, &target.options) {
+                        // The source's own node was written: later writes copy its new text.
+                        Ok(()) if aliased == Some(trail) => *value = field.clone(),
+                        Ok(()) => {}
+                        Err(err) => failure = Some(err),
+                    }
+                });
             if walked.is_err() {
                 return Err(if create {
                     ReplacementError::CannotCreateTargetField { field_path: field_path.clone() }
@@ -403,11 +421,6 @@ fn apply_target(
             }
             if let Some(err) = failure {
                 return Err(err);
-            }
-            if let Some(source) = source.filter(|s| s.index == subject_index)
-                && let Some(current) = lookup(subject.resource, source.path)
-            {
-                *value = current.clone();
             }
             if count == 0 {
                 return Err(if create {
@@ -605,6 +618,24 @@ fn list_selector(part: &str) -> Option<(&str, &str)> {
     Some(inner.split_once('=').unwrap_or((inner, "")))
 }
 
+/// The concrete keys and indices `lookup` follows to the source node.
+fn locate(value: &Value, path: &[String]) -> Option<Vec<Step>> {
+    let mut node = value;
+    let mut steps = Vec::new();
+    for part in path.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        let next = lookup(node, &[part.to_owned()])?;
+        let step = match node {
+            Value::Seq(items) => {
+                Step::Index(items.iter().position(|item| std::ptr::eq(item, next))?)
+            }
+            _ => Step::Key(part.to_owned()),
+        };
+        steps.push(step);
+        node = next;
+    }
+    Some(steps)
+}
+
 /// kyaml's `Lookup` for a source: exact `[field=value]` matches, indices, `-` for the last.
 fn lookup<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
     let mut node = value;
@@ -660,7 +691,7 @@ fn wrong_kind(expected: &str) -> String {
 
 /// A field a target path reached: the node, and whether `create` just made it (a made node has
 /// no YAML tag yet, so its type will come from the text written into it).
-type Found<'f> = dyn FnMut(&mut Value, bool) + 'f;
+type Found<'f> = dyn FnMut(&mut Value, bool, &[Step]) + 'f;
 
 /// kyaml's `PathMatcher` for targets: calls `found` on every field the path reaches, creating
 /// missing ones when `create` is set. `[field=regex]` matches unanchored, as kyaml does.
@@ -671,19 +702,21 @@ fn visit_path(
     value: &Value,
     found: &mut Found<'_>,
 ) -> Result<(), String> {
-    visit_from(node, false, path, create, value, found)
+    visit_from(node, false, path, create, value, &mut Vec::new(), found)
 }
 
+/// `trail` holds the concrete keys and indices from the resource to `node`.
 fn visit_from(
     node: &mut Value,
     fresh: bool,
     path: &[String],
     create: bool,
     value: &Value,
+    trail: &mut Vec<Step>,
     found: &mut Found<'_>,
 ) -> Result<(), String> {
     let Some((part, rest)) = path.split_first() else {
-        found(node, fresh);
+        found(node, fresh, trail);
         return Ok(());
     };
     if is_index(part) {
@@ -697,7 +730,7 @@ fn visit_from(
         let item = items
             .get_mut(index)
             .ok_or_else(|| format!("index {index} specified but only {len} elements found"))?;
-        return visit_from(item, made, rest, create, value, found);
+        return descend(item, Step::Index(index), made, rest, create, value, trail, found);
     }
     if part.starts_with('[') && part.ends_with(']') {
         let (field, pattern) = part[1..part.len() - 1]
@@ -706,11 +739,11 @@ fn visit_from(
         let regex = Regex::new(pattern).map_err(|e| e.to_string())?;
         let items = node.as_seq_mut().ok_or_else(|| wrong_kind("SequenceNode"))?;
         let mut matched = 0usize;
-        let mut counting = |field_value: &mut Value, fresh: bool| {
+        let mut counting = |field_value: &mut Value, fresh: bool, trail: &[Step]| {
             matched += 1;
-            found(field_value, fresh);
+            found(field_value, fresh, trail);
         };
-        for item in items.iter_mut() {
+        for (index, item) in items.iter_mut().enumerate() {
             let selected = if field.is_empty() {
                 !matches!(item, Value::Map(_) | Value::Seq(_)) && regex.is_match(&scalar_text(item))
             } else {
@@ -720,7 +753,8 @@ fn visit_from(
                 }
             };
             if selected {
-                visit_from(item, false, rest, create, value, &mut counting)?;
+                let step = Step::Index(index);
+                descend(item, step, false, rest, create, value, trail, &mut counting)?;
             }
         }
         if matched == 0 && create {
@@ -731,15 +765,16 @@ fn visit_from(
                 Value::Map(Map::from_iter([(field.to_owned(), key)]))
             };
             items.push(element);
+            let index = items.len() - 1;
             let item = items.last_mut().expect("just pushed");
-            return visit_from(item, true, rest, create, value, found);
+            return descend(item, Step::Index(index), true, rest, create, value, trail, found);
         }
         return Ok(());
     }
     if part == "*" {
         let items = node.as_seq_mut().ok_or_else(|| wrong_kind("SequenceNode"))?;
-        for item in items.iter_mut() {
-            visit_from(item, false, rest, create, value, found)?;
+        for (index, item) in items.iter_mut().enumerate() {
+            descend(item, Step::Index(index), false, rest, create, value, trail, found)?;
         }
         return Ok(());
     }
@@ -752,7 +787,25 @@ fn visit_from(
         map.insert(part.clone(), created_node(rest.first(), value));
     }
     let child = map.get_mut(part.as_str()).expect("present");
-    visit_from(child, made, rest, create, value, found)
+    descend(child, Step::Key(part.clone()), made, rest, create, value, trail, found)
+}
+
+/// `visit_from` one step down, keeping `trail` in step.
+#[allow(clippy::too_many_arguments)]
+fn descend(
+    node: &mut Value,
+    step: Step,
+    fresh: bool,
+    path: &[String],
+    create: bool,
+    value: &Value,
+    trail: &mut Vec<Step>,
+    found: &mut Found<'_>,
+) -> Result<(), String> {
+    trail.push(step);
+    let result = visit_from(node, fresh, path, create, value, trail, found);
+    trail.pop();
+    result
 }
 
 #[cfg(test)]
@@ -995,6 +1048,36 @@ mod tests {
         run(&mut resources, replacement).expect("applies");
         assert_eq!(resources[0].get_path(&["data", "image"]), Some(&s("reg.io/x:reg.io/x:2")));
         assert_eq!(resources[1].get_path(&["data", "image"]), Some(&s("old:reg.io/x:reg.io/x:2")));
+    }
+
+    #[test]
+    fn each_write_into_the_source_node_feeds_the_next_write_of_the_same_path() {
+        // Pinned against kubectl kustomize v5.5.0: names become `db:db` then `web:db:db`.
+        let container = |name: &str| map(vec![("name", s(name)), ("image", s("nginx:1"))]);
+        let mut resources = vec![deployment("api", vec![container("db"), container("web")])];
+        let replacement = map(vec![
+            ("source", source("Deployment", "api", "spec.template.spec.containers.0.name")),
+            (
+                "targets",
+                seq(vec![map(vec![
+                    ("select", map(vec![("kind", s("Deployment"))])),
+                    (
+                        "fieldPaths",
+                        seq(vec![s("spec.template.spec.containers.[image=nginx.*].name")]),
+                    ),
+                    ("options", map(vec![("delimiter", s(":")), ("index", Value::Int(3))])),
+                ])]),
+            ),
+        ]);
+        run(&mut resources, replacement).expect("applies");
+        let containers = resources[0].get_path(&["spec", "template", "spec", "containers"]);
+        let names: Vec<&Value> = containers
+            .and_then(Value::as_seq)
+            .unwrap()
+            .iter()
+            .filter_map(|c| c.get_path(&["name"]))
+            .collect();
+        assert_eq!(names, [&s("db:db"), &s("web:db:db")]);
     }
 
     #[test]
