@@ -28,8 +28,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The GitHub Action's entrypoint: runs the whole pipeline for the workflow's event, reading
+    /// the runner's environment (GITHUB_*, INPUT_*).
+    Action,
     /// What a run would do: the plan per environment and the PR comment, without a cluster.
     Plan(crate::plan::command::PlanArgs),
+    /// The manifest diff of a change between two revisions, as the PR comment would show it.
+    Diff(crate::diff::command::DiffArgs),
     /// Build kustomization directories as `kubectl kustomize` would.
     Render(crate::render::RenderArgs),
     /// Which units a change between two revisions affects (read sets, then render refinement).
@@ -44,7 +49,7 @@ enum Command {
 
 pub fn run(
     args: Vec<OsString>,
-    _env: &[(String, String)],
+    env: &[(String, String)],
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> ExitCode {
@@ -58,6 +63,8 @@ pub fn run(
         }
     };
     match cli.command {
+        Command::Action => crate::action::run(env, stdout, stderr),
+        Command::Diff(args) => crate::diff::command::run(args, stdout, stderr),
         Command::Plan(args) => crate::plan::command::run(args, stdout, stderr),
         Command::Render(args) => crate::render::run(&args, stdout, stderr),
         Command::Detect(args) => crate::detect::command::run(args, stdout, stderr),

@@ -8,6 +8,7 @@
 //! The modules follow the pipeline (see ARCHITECTURE.md): event → plan → detect → render →
 //! preview transform → diff → apply → report.
 
+pub mod action;
 pub mod actions;
 pub mod cli;
 pub mod cluster;

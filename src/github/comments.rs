@@ -46,6 +46,16 @@ impl StickyMarker {
         StickyMarker(format!("<!-- gitops-env:{kind} -->"))
     }
 
+    /// A marker given as its whole line (e.g. `report::comment_marker`'s), when it is a
+    /// one-line HTML comment that cannot be confused with visible text.
+    pub fn from_line(line: &str) -> Option<StickyMarker> {
+        let valid = line.starts_with("<!-- gitops-env:")
+            && line.ends_with(" -->")
+            && !line.contains(['\n', '\r'])
+            && line.matches("-->").count() == 1;
+        valid.then(|| StickyMarker(line.to_owned()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -215,5 +225,14 @@ mod tests {
         assert!(!marker.is_first_line_of("text\n<!-- gitops-env:diff -->"));
         assert!(!StickyMarker::new("diff").is_first_line_of("<!-- gitops-env:diff-2 -->"));
         assert_eq!(StickyMarker::new("a -->b").as_str(), "<!-- gitops-env:a----b -->");
+    }
+
+    #[test]
+    fn markers_from_whole_lines_must_be_one_line_comments() {
+        let line = "<!-- gitops-env:diff:preview -->";
+        assert_eq!(StickyMarker::from_line(line).unwrap().as_str(), line);
+        assert!(StickyMarker::from_line("<!-- gitops-env:x --> visible").is_none());
+        assert!(StickyMarker::from_line("<!-- other -->").is_none());
+        assert!(StickyMarker::from_line("<!-- gitops-env:a\n -->").is_none());
     }
 }

@@ -11,6 +11,7 @@ mod cluster;
 mod container;
 mod detect;
 mod events;
+mod flows;
 mod git;
 mod github;
 mod plan;

@@ -1,3 +1,4 @@
 //! Builders shared by the integration tests.
 
+pub mod flow;
 pub mod git_repo;

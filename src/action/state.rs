@@ -1,0 +1,185 @@
+//! The state the plan is decided from, gathered from the edges: the pull request as GitHub
+//! reports it now, the previews that exist in the cluster, and what the change affects.
+
+use crate::actions::event::Event;
+use crate::cluster::Cluster;
+use crate::detect::{DetectOptions, Detection, render_with_kustomize};
+use crate::git::diff_base::DiffRequest;
+use crate::github::{GitHubClient, PullState, RepoName};
+use crate::pipeline::{self, changes};
+use crate::plan::{ExistingPreview, PreviewRef, PullRequestState};
+use crate::units;
+
+use super::Setup;
+
+/// The pull request of the event, as it is now.
+#[derive(Clone, Debug)]
+pub struct CurrentPull {
+    pub state: PullRequestState,
+    pub base_sha: String,
+    pub head_sha: String,
+    /// The commit a merged pull request produced on its base branch.
+    pub merge_commit_sha: Option<String>,
+    /// The head moved past the commit this run was started for: the newer head.
+    pub superseded_by: Option<String>,
+}
+
+/// Reads the event's pull request: from GitHub when a token is given (the truth now), else from
+/// the payload (the truth when the event fired).
+pub async fn current_pull_request(
+    event: &Event,
+    github: Option<&GitHubClient>,
+    repo: &RepoName,
+) -> Result<Option<CurrentPull>, String> {
+    let (number, from_event) = match event {
+        Event::PullRequest(e) => (e.number, Some(e)),
+        Event::IssueComment(e) if e.is_on_pull_request() => (e.issue.number, None),
+        _ => return Ok(None),
+    };
+    let merge_commit_sha = from_event.and_then(|e| e.pull_request.merge_commit_sha.clone());
+    let Some(github) = github else {
+        let Some(e) = from_event else {
+            return Err(
+                "a comment command needs the `github-token` input to read its pull request".into(),
+            );
+        };
+        let pr = &e.pull_request;
+        return Ok(Some(CurrentPull {
+            state: PullRequestState {
+                number,
+                open: pr.state == "open",
+                merged: pr.is_merged(),
+                head_branch: pr.head.branch.clone(),
+                base_branch: pr.base.branch.clone(),
+                fork: e.is_fork(),
+                labels: pr.labels.iter().map(|l| l.name.clone()).collect(),
+            },
+            base_sha: pr.base.sha.clone(),
+            head_sha: pr.head.sha.clone(),
+            merge_commit_sha,
+            superseded_by: None,
+        }));
+    };
+    let now = github.pull_request(repo, number).await.map_err(|err| err.to_string())?;
+    let open = now.state == PullState::Open;
+    // Only an open PR can be superseded; a closed one is torn down whatever its head.
+    let event_head = from_event.map(|e| e.pull_request.head.sha.clone());
+    let superseded_by = match &event_head {
+        Some(head) if open && *head != now.head.sha => Some(now.head.sha.clone()),
+        _ => None,
+    };
+    Ok(Some(CurrentPull {
+        state: PullRequestState {
+            number,
+            open,
+            merged: now.merged,
+            head_branch: now.head.git_ref.clone(),
+            base_branch: now.base.git_ref.clone(),
+            fork: now.is_fork(),
+            labels: now.labels.clone(),
+        },
+        base_sha: from_event
+            .map_or_else(|| now.base.sha.clone(), |e| e.pull_request.base.sha.clone()),
+        head_sha: event_head.unwrap_or_else(|| now.head.sha.clone()),
+        merge_commit_sha,
+        superseded_by,
+    }))
+}
+
+/// What the event's change affects. Events that change nothing (deletions, schedules, closed
+/// PRs) detect nothing; `workflow_dispatch` treats every unit of the checkout as new.
+pub fn detect(setup: &Setup, pull: Option<&CurrentPull>) -> Result<Detection, String> {
+    let selection = pipeline::unit_selection(&setup.config);
+    let request = match &setup.event {
+        Event::Push(push) if push.branch().is_some() && !push.is_deletion() => DiffRequest::Push {
+            before: push.before.clone(),
+            after: push.after.clone(),
+            integration_branch: integration_rev(setup),
+        },
+        Event::PullRequest(_) | Event::IssueComment(_) => {
+            let Some(pull) = pull else { return Ok(Detection::default()) };
+            if pull.state.open {
+                DiffRequest::PullRequest {
+                    base: pull.base_sha.clone(),
+                    head: pull.head_sha.clone(),
+                }
+            } else if pull.state.merged {
+                let head = pull.merge_commit_sha.clone().unwrap_or_else(|| pull.head_sha.clone());
+                DiffRequest::PullRequest { base: pull.base_sha.clone(), head }
+            } else {
+                return Ok(Detection::default());
+            }
+        }
+        Event::WorkflowDispatch(_) => {
+            let fs = kustomize::DiskFs::new(setup.repo_path()).map_err(|err| err.to_string())?;
+            return changes::everything_new(
+                &fs,
+                &selection,
+                &units::read_kustomization,
+                &render_with_kustomize,
+            )
+            .map_err(|err| err.to_string());
+        }
+        _ => return Ok(Detection::default()),
+    };
+    crate::detect::detect_request(
+        setup.repo_path(),
+        &request,
+        &selection,
+        "origin",
+        None,
+        DetectOptions::default(),
+    )
+    .map_err(|err| err.to_string())
+}
+
+/// The integration branch as a revision: the remote-tracking branch of a CI checkout, else the
+/// local branch (a clone made without a remote, as in local runs).
+fn integration_rev(setup: &Setup) -> String {
+    let branch = setup.config.integration_branch();
+    let remote = format!("origin/{branch}");
+    match crate::git::GitRepo::open(setup.repo_path()) {
+        Ok(repo) if repo.resolve(&remote).is_err() && repo.resolve(branch).is_ok() => {
+            branch.to_owned()
+        }
+        _ => remote,
+    }
+}
+
+/// The previews of this repository in the preview environment's cluster, with what GitHub says
+/// of their pull requests.
+pub async fn existing_previews(
+    setup: &Setup,
+    _pull: Option<&CurrentPull>,
+) -> Result<Vec<ExistingPreview>, String> {
+    let slot = setup.config.preview_environment().cluster;
+    let target = setup.cluster(slot)?;
+    let cluster = Cluster::connect(target, crate::cluster::RetryPolicy::default())
+        .await
+        .map_err(|err| err.to_string())?;
+    let repository = setup.repo.to_string();
+    let records = cluster.previews(None, Some(&repository)).await.map_err(|err| err.to_string())?;
+    let mut previews = Vec::new();
+    for (record, _) in records {
+        let named_by_pr = record.pull_request.is_some_and(|n| record.slug == format!("pr-{n}"));
+        let pr_open = match (record.pull_request, &setup.github) {
+            (Some(number), Some(github)) => match github.pull_request(&setup.repo, number).await {
+                Ok(pr) => Some(pr.state == PullState::Open),
+                Err(err) if err.status() == Some(404) => Some(false),
+                Err(err) => return Err(format!("pull request #{number}: {err}")),
+            },
+            _ => None,
+        };
+        previews.push(ExistingPreview {
+            preview: PreviewRef {
+                branch: record.branch.clone().unwrap_or_else(|| record.slug.clone()),
+                pr: record.pull_request,
+                fork: named_by_pr,
+            },
+            expires_at: record.expires_at.map(|t| u64::try_from(t.0).unwrap_or(0)),
+            pr_open,
+            branch_exists: None,
+        });
+    }
+    Ok(previews)
+}
