@@ -34,14 +34,18 @@ pub struct DiffArgs {
 /// Runs the command. Exit codes: 0 diffed, 1 a unit failed to render (shown in the comment),
 /// 2 bad input (repository, revisions, configuration).
 pub fn run(args: DiffArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
-    let (config, detection) =
-        match crate::plan::command::detect_between(&args.repo, &args.base, &args.head, &args.config) {
-            Ok(found) => found,
-            Err(err) => {
-                let _ = writeln!(stderr, "error: {err}");
-                return ExitCode::from(EXIT_BAD_INPUT);
-            }
-        };
+    let (config, detection) = match crate::plan::command::detect_between(
+        &args.repo,
+        &args.base,
+        &args.head,
+        &args.config,
+    ) {
+        Ok(found) => found,
+        Err(err) => {
+            let _ = writeln!(stderr, "error: {err}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
     let changes = crate::pipeline::changes::changes_by_environment(&config, &detection);
     let steps = changes
         .iter()

@@ -141,8 +141,8 @@ pub fn detect_between(
     let git = GitRepo::open(repo).map_err(|err| err.to_string())?;
     let head_commit = git.resolve(head).map_err(|err| err.to_string())?;
     let head_fs = git.tree_fs(&head_commit).map_err(|err| err.to_string())?;
-    let config =
-        pipeline::load_config(&head_fs, config_file, &Inputs::default()).map_err(|err| err.to_string())?;
+    let config = pipeline::load_config(&head_fs, config_file, &Inputs::default())
+        .map_err(|err| err.to_string())?;
     let detection = crate::detect::detect_request(
         repo,
         &request,
