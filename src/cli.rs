@@ -33,6 +33,8 @@ enum Command {
     Action,
     /// What a run would do: the plan per environment and the PR comment, without a cluster.
     Plan(crate::plan::command::PlanArgs),
+    /// The manifest diff of a change between two revisions, as the PR comment would show it.
+    Diff(crate::diff::command::DiffArgs),
     /// Build kustomization directories as `kubectl kustomize` would.
     Render(crate::render::RenderArgs),
     /// Which units a change between two revisions affects (read sets, then render refinement).
@@ -62,6 +64,7 @@ pub fn run(
     };
     match cli.command {
         Command::Action => crate::action::run(env, stdout, stderr),
+        Command::Diff(args) => crate::diff::command::run(args, stdout, stderr),
         Command::Plan(args) => crate::plan::command::run(args, stdout, stderr),
         Command::Render(args) => crate::render::run(&args, stdout, stderr),
         Command::Detect(args) => crate::detect::command::run(args, stdout, stderr),

@@ -29,9 +29,10 @@ use kustomize::{Map, Value};
 pub use hosts::{HostTemplate, PreviewUrl};
 pub use slug::{SlugSource, is_dns_label, sanitise_label, short_hash, slug};
 
+use crate::config::format_duration;
 use crate::image_override::{ImageOverride, ImageOverrideReport, apply_image_overrides};
 use crate::resource_scope::{Scope, ScopeTable, api_group};
-use crate::timestamp::{Timestamp, format_duration};
+use crate::timestamp::Timestamp;
 
 /// Label on everything gitops-env creates; only objects carrying it are ever deleted.
 pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";

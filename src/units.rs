@@ -465,17 +465,7 @@ fn resolve_include(dir: &str, entry: &str) -> Option<String> {
     if entry.contains("://") || entry.starts_with("git@") || entry.starts_with('/') {
         return None;
     }
-    let mut parts: Vec<&str> = if dir.is_empty() { Vec::new() } else { dir.split('/').collect() };
-    for part in entry.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            other => parts.push(other),
-        }
-    }
-    Some(parts.join("/"))
+    kustomize::fs::join(dir, entry).ok()
 }
 
 fn join(dir: &str, name: &str) -> String {

@@ -128,6 +128,7 @@ pub fn detect(setup: &Setup, pull: Option<&CurrentPull>) -> Result<Detection, St
         &selection,
         "origin",
         None,
+        &kustomize::BuildOptions::default(),
         DetectOptions::default(),
     )
     .map_err(|err| err.to_string())

@@ -168,8 +168,10 @@ pub struct DeployArgs {
     /// The environment the units are deployed as (inventory and ownership labels).
     #[arg(long, value_name = "NAME")]
     pub env: String,
-    /// A unit's kustomization directory for this environment, relative to the repository.
-    #[arg(long = "unit", value_name = "PATH", required = true)]
+    /// A unit's kustomization directory for this environment, relative to the repository
+    /// (repeatable). Default: the environment's units as discovery finds them
+    /// (`<root>/overlays/<env>/`, `<root>/<app>/overlays/<env>/`).
+    #[arg(long = "unit", value_name = "PATH")]
     pub units: Vec<String>,
     /// Server-side dry run: report what would change; nothing is persisted.
     #[arg(long)]
@@ -193,9 +195,37 @@ pub fn deploy(args: DeployArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
             return ExitCode::from(super::EXIT_BAD_INPUT);
         }
     };
+    let units = if args.units.is_empty() {
+        let selection = crate::units::UnitSelection {
+            environments: Some(vec![args.env.clone()]),
+            ..crate::units::UnitSelection::default()
+        };
+        match crate::units::discover(&fs, &selection, &crate::units::read_kustomization) {
+            Ok(found) => found
+                .units
+                .into_iter()
+                .filter(|u| u.environment.as_deref() == Some(args.env.as_str()))
+                .map(|u| u.path)
+                .collect(),
+            Err(error) => {
+                let _ = writeln!(stderr, "error: --repo {}: {error}", args.repo.display());
+                return ExitCode::from(super::EXIT_BAD_INPUT);
+            }
+        }
+    } else {
+        args.units.clone()
+    };
+    if units.is_empty() {
+        let _ = writeln!(
+            stderr,
+            "error: no units found for environment {:?}; name them with --unit",
+            args.env
+        );
+        return ExitCode::from(super::EXIT_BAD_INPUT);
+    }
     let options = kustomize::BuildOptions { load_restrictor: kustomize::LoadRestrictor::RootOnly };
     let mut rendered = Vec::new();
-    for unit in &args.units {
+    for unit in &units {
         match kustomize::build(&fs, unit, &options) {
             Ok(objects) => rendered.push((unit.clone(), objects)),
             Err(error) => {

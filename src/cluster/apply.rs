@@ -110,7 +110,21 @@ pub async fn prepare(
         jsons.push(json);
     }
     let from_crds = kinds_defined_by(&jsons);
-    let discovery = cluster.discovery(false).await?;
+    let mut discovery = cluster.discovery(false).await?;
+    // A kind missing from a cached discovery may have been installed since (another unit's
+    // CRD, another client): look again once before calling it unknown.
+    let missing = |discovery: &kube::Discovery| {
+        jsons.iter().any(|json| {
+            let api_version = json["apiVersion"].as_str().unwrap_or_default();
+            let kind = json["kind"].as_str().unwrap_or_default();
+            let group = api_version.split_once('/').map(|(g, _)| g).unwrap_or("");
+            resolve_in(discovery, api_version, kind).is_none()
+                && !from_crds.contains(&(group.to_owned(), kind.to_owned()))
+        })
+    };
+    if missing(&discovery) {
+        discovery = cluster.discovery(true).await?;
+    }
     let mut unknown = BTreeSet::new();
     let mut prepared = Vec::with_capacity(jsons.len());
     for mut json in jsons {

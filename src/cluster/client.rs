@@ -16,7 +16,7 @@ use kube::core::GroupVersionKind;
 use kube::discovery::{Discovery, Scope as ResourceScope};
 use kube::{Api, Client, Config};
 
-use super::{ClusterError, KubeconfigSource, ObjectRef, Target};
+use super::{ClusterError, KubeconfigSource, Target};
 
 /// How transient failures are retried.
 #[derive(Clone, Debug, PartialEq)]
@@ -62,6 +62,48 @@ pub fn transient(error: &kube::Error) -> Option<Option<Duration>> {
         kube::Error::HyperError(_) | kube::Error::Service(_) => Some(None),
         _ => None,
     }
+}
+
+/// Carries a `Retry-After` header into the error our retry loop sees. kube turns error responses
+/// into `Status` values and drops the headers, and the API server's priority-and-fairness
+/// throttling answers 429 with a plain-text body and only the header; so a throttled response
+/// becomes a `Status` whose `details.retryAfterSeconds` holds the server's wish.
+fn retry_after_into_status(
+    response: http::Response<Box<kube::client::DynBody>>,
+) -> http::Response<Box<kube::client::DynBody>> {
+    let code = response.status().as_u16();
+    if !(code == 429 || (500..600).contains(&code)) {
+        return response;
+    }
+    let Some(seconds) = response
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u32>().ok())
+    else {
+        return response;
+    };
+    let (mut parts, _) = response.into_parts();
+    let status = serde_json::json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": format!("HTTP {code}, Retry-After: {seconds}s"),
+        "reason": if code == 429 { "TooManyRequests" } else { "ServiceUnavailable" },
+        "details": {"retryAfterSeconds": seconds},
+        "code": code,
+    });
+    parts
+        .headers
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    let bytes = bytes::Bytes::from(serde_json::to_vec(&status).unwrap_or_default());
+    let body = http_body_util::BodyExt::map_err(
+        http_body_util::Full::new(bytes),
+        |never| -> tower::BoxError { match never {} },
+    );
+    http::Response::from_parts(parts, Box::new(body) as Box<kube::client::DynBody>)
 }
 
 /// A small, good-enough random source for jitter (no crypto needs here).
@@ -245,8 +287,10 @@ impl Cluster {
         // attempts) and skips 500s and resets; ours (`with_retry`) replaces it.
         config.default_retry = false;
         let default_namespace = config.default_namespace.clone();
-        let client = Client::try_from(config)
-            .map_err(|e| ClusterError::Kubeconfig { source_name, message: describe(&e) })?;
+        let client = kube::client::ClientBuilder::try_from(config)
+            .map_err(|e| ClusterError::Kubeconfig { source_name, message: describe(&e) })?
+            .with_layer(&tower::util::MapResponseLayer::new(retry_after_into_status))
+            .build();
         Ok(Cluster { client, default_namespace, discovery: Mutex::new(None), retry })
     }
 
@@ -322,11 +366,6 @@ impl Cluster {
         self.resolve(api_version, kind).await?.ok_or_else(|| ClusterError::UnknownKinds {
             kinds: vec![format!("{api_version}/{kind}")],
         })
-    }
-
-    /// Display form of an object, for errors.
-    pub fn describe_ref(object: &ObjectRef) -> String {
-        object.to_string()
     }
 }
 

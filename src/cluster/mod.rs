@@ -3,8 +3,9 @@
 //!
 //! Start at [`Cluster::connect`] (kubeconfig content or path, plus context), then
 //! [`Cluster::deploy`] (server-side apply in phases, inventory, prune, wait),
-//! [`Cluster::dry_run`] (server-side dry run paired with the live objects, for the diff stage),
-//! [`Cluster::teardown`] / [`Cluster::sweep`] (previews and environments).
+//! [`Cluster::dry_run`] (server-side dry run paired with the live objects; [`live_diff_sides`]
+//! hands them to `diff::diff_unit`), [`Cluster::teardown`] / [`Cluster::teardown_environment`] /
+//! [`Cluster::sweep`] (previews and environments).
 //!
 //! Layout: `client` (connection, discovery, retries), `apply` (ordering and server-side apply),
 //! `inventory` (ownership labels and the record of what each environment × unit applied),
@@ -12,8 +13,9 @@
 //!
 //! Safety rules that hold everywhere: the field manager is [`inventory::FIELD_MANAGER`]; an object
 //! is only ever deleted when the live object carries our ownership labels for the same
-//! environment (and unit, when pruning), whatever an inventory says; nothing is pruned when an
-//! apply failed. Secrets' content never appears in errors (only object names do).
+//! environment (and unit, when pruning), whatever an inventory says; a namespace is not pruned
+//! while it holds anything but this unit's objects; nothing is pruned when an apply failed.
+//! Secrets' content never appears in errors (only object names and field paths do).
 
 pub mod apply;
 pub mod client;

@@ -4,7 +4,7 @@
 //! else created, or one that lost our labels, is kept and reported.
 //!
 //! Deleting a namespace deletes everything in it, so a namespace that left the render is only
-//! pruned when it holds nothing but our objects (and what controllers derive from them).
+//! pruned when it holds nothing but this unit's objects (and what controllers derive from them).
 //!
 //! Also the inventory's reads and writes, and the owned-delete primitive teardown reuses.
 
@@ -69,6 +69,10 @@ pub async fn delete_owned(
     {
         Ok(_) => Ok(Deletion::Deleted),
         Err(error) if error.code() == Some(404) => Ok(Deletion::Gone),
+        // The uid precondition failed: someone replaced the object since we read it.
+        Err(error) if error.code() == Some(409) => Ok(Deletion::NotOurs(format!(
+            "{described} was replaced while being deleted; left in place"
+        ))),
         Err(error) => Err(error.into_cluster_error(&described, "delete")),
     }
 }
@@ -147,7 +151,8 @@ pub async fn read_inventory(
     }
 }
 
-/// Records `objects` as what `scope` applied, creating the inventory namespace if needed.
+/// Records `objects` as what `scope` applied, creating the inventory namespace if needed; an
+/// empty record (a unit removed) deletes the inventory instead.
 pub async fn write_inventory(
     cluster: &Cluster,
     scope: &Scope,
@@ -156,6 +161,18 @@ pub async fn write_inventory(
     let name = inventory::inventory_name(scope);
     let configmaps = cluster.builtin("v1", "ConfigMap").await?;
     let api = cluster.api(&configmaps, INVENTORY_NAMESPACE);
+    if objects.is_empty() {
+        let params = DeleteParams::default();
+        return match with_retry(&cluster.retry, &name, "delete inventory", || {
+            api.delete(&name, &params)
+        })
+        .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) if error.code() == Some(404) => Ok(()),
+            Err(error) => Err(error.into_cluster_error(&name, "delete inventory")),
+        };
+    }
     let body = inventory::inventory_object(scope, objects);
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let patch = Patch::Apply(&body);
@@ -217,8 +234,9 @@ pub async fn prune(
         let outcomes: Vec<(ObjectRef, Result<Deletion, ClusterError>)> =
             futures::stream::iter(batch.into_iter().map(|object| async move {
                 if object.group().is_empty() && object.kind == "Namespace" {
-                    // Objects of the same environment (any unit) go with it; others must not.
-                    let ours = |live: &Json| inventory::owned_by_environment(live, &scope.environment);
+                    // Only this unit's objects may go with it: other units (a preview's units
+                    // share its namespace) and other owners keep the namespace alive.
+                    let ours = |live: &Json| inventory::owned_by(live, scope);
                     match foreign_content(cluster, &object.name, ours, 3).await {
                         Ok(foreign) if !foreign.is_empty() => {
                             let reason = format!(

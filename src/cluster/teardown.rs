@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use kube::api::ListParams;
 use serde_json::Value as Json;
 
@@ -19,6 +20,9 @@ use super::prune::{Deletion, delete_owned};
 use super::{ClusterError, Failure, ObjectRef, from_json};
 use crate::preview::PreviewRecord;
 use crate::timestamp::Timestamp;
+
+/// Requests in flight at once while deleting and while waiting for deletions to finish.
+const TEARDOWN_CONCURRENCY: usize = 16;
 
 /// Which preview to tear down.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,14 +142,21 @@ impl Cluster {
         let (namespaces, others): (Vec<ObjectRef>, Vec<ObjectRef>) =
             recorded.into_iter().partition(|o| o.group().is_empty() && o.kind == "Namespace");
         let owned = |live: &Json| inventory::owned_by_environment(live, environment);
-        let mut deleted_namespaces = Vec::new();
+        let mut deleted = Vec::new();
+        // Namespaces last: their deletion takes their content along, past our ownership checks.
         for batch in [others, namespaces] {
-            for object in batch {
-                match delete_owned(self, &object, owned).await {
+            let results: Vec<(ObjectRef, Result<Deletion, ClusterError>)> =
+                futures::stream::iter(batch.into_iter().map(|object| async move {
+                    let deletion = delete_owned(self, &object, owned).await;
+                    (object, deletion)
+                }))
+                .buffered(TEARDOWN_CONCURRENCY)
+                .collect()
+                .await;
+            for (object, deletion) in results {
+                match deletion {
                     Ok(Deletion::Deleted) => {
-                        if object.kind == "Namespace" {
-                            deleted_namespaces.push(object.clone());
-                        }
+                        deleted.push(object.clone());
                         outcome.deleted.push(object);
                     }
                     Ok(Deletion::Gone) => {}
@@ -162,7 +173,7 @@ impl Cluster {
         if !outcome.failed.is_empty() {
             return Ok(outcome);
         }
-        self.wait_gone(&deleted_namespaces, timeout).await?;
+        self.wait_gone(&deleted, timeout).await?;
         for name in inventory_names {
             let object = ObjectRef {
                 api_version: "v1".into(),
@@ -186,18 +197,18 @@ impl Cluster {
         timeout: Duration,
     ) -> Result<(), ClusterError> {
         let deadline = Instant::now() + timeout;
-        for object in objects {
+        let waits = futures::stream::iter(objects.iter().map(|object| async move {
             let Some(served) = self.resolve(&object.api_version, &object.kind).await? else {
-                continue;
+                return Ok(());
             };
             let api = self.api(&served, &object.namespace);
+            let described = object.to_string();
             loop {
-                let described = object.to_string();
                 let live = with_retry(&self.retry, &described, "get", || api.get_opt(&object.name))
                     .await
                     .map_err(|e| e.into_cluster_error(&described, "get"))?;
                 if live.is_none() {
-                    break;
+                    return Ok(());
                 }
                 if Instant::now() >= deadline {
                     return Err(ClusterError::Timeout {
@@ -207,8 +218,11 @@ impl Cluster {
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-        }
-        Ok(())
+        }))
+        .buffered(TEARDOWN_CONCURRENCY)
+        .collect::<Vec<Result<(), ClusterError>>>()
+        .await;
+        waits.into_iter().collect()
     }
 
     /// Preview namespaces (ours, labelled as previews), optionally only those matching.

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use crate::cli::EXIT_BAD_INPUT;
 use crate::git::GitError;
 use crate::git::diff_base::{DiffBaseError, DiffRequest};
+use crate::render::Restrictor;
 use crate::units::{UnitError, UnitSelection};
+use kustomize::{BuildOptions, LoadRestrictor};
 
 use super::{DetectError, DetectOptions, DetectRunError};
 
@@ -51,6 +53,9 @@ pub struct DetectArgs {
     /// can reach (slower; the result is the same).
     #[arg(long)]
     pub render_all: bool,
+    /// kustomize's load restrictor: `rootonly` (its default) or `none` (Flux's setting).
+    #[arg(long, value_enum, default_value_t = Restrictor::Rootonly)]
+    pub load_restrictor: Restrictor,
     /// The remote to fetch missing history from when the clone is shallow.
     #[arg(long, value_name = "NAME", default_value = "origin")]
     pub remote: String,
@@ -65,12 +70,18 @@ pub fn run(args: DetectArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
         globs: args.units.clone(),
     };
     let options = DetectOptions { refine: !args.no_refine, prune_by_scope: !args.render_all };
+    let load_restrictor = match args.load_restrictor {
+        Restrictor::Rootonly => LoadRestrictor::RootOnly,
+        Restrictor::None => LoadRestrictor::None,
+    };
+    let build = BuildOptions { load_restrictor };
     let detection = match super::detect_request(
         &args.repo,
         &request,
         &selection,
         &args.remote,
         None,
+        &build,
         options,
     ) {
         Ok(detection) => detection,

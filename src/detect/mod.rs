@@ -22,7 +22,9 @@ use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
-use kustomize::{DirEntry, EntryKind, FileSystem, FsError, RecordingFs};
+use kustomize::{
+    BuildOptions, DirEntry, EntryKind, FileSystem, FsError, LoadRestrictor, RecordingFs,
+};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -438,27 +440,30 @@ pub enum DetectRunError {
 
 /// The whole of change detection for an event, as `plan` and the action call it: picks the diff
 /// base (PRODUCT §3), fetches missing history from `remote` with the git CLI when the clone is
-/// shallow (else asks `fallback`, e.g. the GitHub API), then detects with the kustomize renderer.
+/// shallow (else asks `fallback`, e.g. the GitHub API), then detects with the kustomize renderer
+/// configured by `build`. Scope pruning is used only under the `rootonly` load restrictor, the
+/// one it is sound for.
 pub fn detect_request(
     repo_path: &Path,
     request: &DiffRequest,
     selection: &UnitSelection,
     remote: &str,
     fallback: Option<&dyn ChangedFilesSource>,
+    build: &BuildOptions,
     options: DetectOptions,
 ) -> Result<Detection, DetectRunError> {
     let fetcher = GitCliFetcher::detect(repo_path, remote);
     let fetcher = fetcher.as_ref().map(|fetcher| fetcher as &dyn HistoryFetcher);
     let (repo, changes) =
         diff_base::changes(repo_path, request, fetcher, fallback, FetchPolicy::default())?;
-    Ok(detect(
-        &repo,
-        &changes,
-        selection,
-        &units::read_kustomization,
-        &render_with_kustomize,
-        options,
-    )?)
+    let render = |fs: &dyn FileSystem, dir: &str| {
+        kustomize::build_yaml(fs, dir, build).map_err(|err| err.to_string())
+    };
+    let options = DetectOptions {
+        prune_by_scope: options.prune_by_scope && build.load_restrictor == LoadRestrictor::RootOnly,
+        ..options
+    };
+    Ok(detect(&repo, &changes, selection, &units::read_kustomization, &render, options)?)
 }
 
 impl Detection {
@@ -520,18 +525,22 @@ impl Detection {
         for file in &self.changed_files {
             writeln!(out, "  {}", ChangeLine(file))?;
         }
-        let section = |out: &mut dyn Write, title: &str, units: &[String]| -> std::io::Result<()> {
+        let section = |out: &mut dyn Write,
+                       title: &str,
+                       units: &[String],
+                       why: bool|
+         -> std::io::Result<()> {
             writeln!(out, "{title}: {}", units.len())?;
             for unit in units {
-                match self.reasons.get(unit) {
+                match self.reasons.get(unit).filter(|_| why) {
                     Some(why) => writeln!(out, "  {unit}  <- {}", why.join(", "))?,
                     None => writeln!(out, "  {unit}")?,
                 }
             }
             Ok(())
         };
-        section(out, "affected", &self.affected)?;
-        section(out, "touched, output unchanged", &self.unchanged_output)?;
+        section(out, "affected", &self.affected, true)?;
+        section(out, "touched, output unchanged", &self.unchanged_output, true)?;
         writeln!(out, "failed: {}", self.failed.len())?;
         for failed in &self.failed {
             for (side, error) in [("base", &failed.base_error), ("head", &failed.head_error)] {
@@ -540,8 +549,8 @@ impl Detection {
                 }
             }
         }
-        section(out, "new", &self.new)?;
-        section(out, "deleted", &self.deleted)?;
+        section(out, "new", &self.new, false)?;
+        section(out, "deleted", &self.deleted, false)?;
         for note in &self.notes {
             writeln!(out, "note: {note}")?;
         }

@@ -47,6 +47,9 @@ pub struct GitTreeFs<'repo> {
     commit: CommitId,
     root: gix::ObjectId,
     listings: Mutex<HashMap<gix::ObjectId, Arc<Vec<Item>>>>,
+    /// Paths already resolved: builds of many units probe the same paths (kustomization names,
+    /// shared bases) over and over.
+    resolved: Mutex<HashMap<String, Option<Node>>>,
 }
 
 impl fmt::Debug for GitTreeFs<'_> {
@@ -60,7 +63,13 @@ impl fmt::Debug for GitTreeFs<'_> {
 
 impl<'repo> GitTreeFs<'repo> {
     pub(super) fn new(repo: &'repo GitRepo, commit: CommitId, root: gix::ObjectId) -> Self {
-        Self { repo, commit, root, listings: Mutex::new(HashMap::new()) }
+        Self {
+            repo,
+            commit,
+            root,
+            listings: Mutex::new(HashMap::new()),
+            resolved: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The commit whose tree this is.
@@ -147,6 +156,17 @@ impl<'repo> GitTreeFs<'repo> {
     /// Resolves `path`, following symlinks in every component (including the last, as `stat`
     /// does). `Ok(None)` when nothing is there, or when a component is a file used as a folder.
     fn resolve(&self, path: &str) -> Result<Option<Node>, FsError> {
+        if let Some(known) = self.resolved.lock().ok().and_then(|cache| cache.get(path).cloned()) {
+            return Ok(known);
+        }
+        let node = self.resolve_uncached(path)?;
+        if let Ok(mut cache) = self.resolved.lock() {
+            cache.insert(path.to_string(), node.clone());
+        }
+        Ok(node)
+    }
+
+    fn resolve_uncached(&self, path: &str) -> Result<Option<Node>, FsError> {
         let mut pending = normalize(path)
             .ok_or_else(|| outside(path, "the path climbs above the repository root"))?;
         let mut hops = 0;
@@ -272,17 +292,7 @@ fn join(dir: &str, name: &str) -> String {
 
 /// Removes `.` and empty segments and applies `..`; `None` when `..` climbs above the root.
 fn normalize(path: &str) -> Option<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            other => parts.push(other),
-        }
-    }
-    Some(parts.join("/"))
+    kustomize::fs::join("", path).ok()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! (or, without a base, rendering every unit as new), then `decide`, then the report.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use kustomize::DiskFs;
@@ -82,7 +82,7 @@ fn plan(args: &PlanArgs) -> Result<(Plan, String), String> {
             .map_err(|err| err.to_string())?;
             (config, detection)
         }
-        Some(base) => detect_between(args, base)?,
+        Some(base) => detect_between(&args.repo, base, &args.head, &args.config)?,
     };
     let state = State {
         changes: changes::changes_by_environment(&config, &detection),
@@ -129,20 +129,27 @@ fn merged_push_plans(branches: &[String], config: &Config, state: &State) -> Pla
     merged
 }
 
-fn detect_between(args: &PlanArgs, base: &str) -> Result<(Config, Detection), String> {
-    let request = DiffRequest::Explicit { base: base.to_owned(), head: args.head.clone() };
-    // The settings are read at head: that is the repository the plan is for.
-    let repo = GitRepo::open(&args.repo).map_err(|err| err.to_string())?;
-    let head = repo.resolve(&args.head).map_err(|err| err.to_string())?;
-    let head_fs = repo.tree_fs(&head).map_err(|err| err.to_string())?;
-    let config = pipeline::load_config(&head_fs, &args.config, &Inputs::default())
+/// Detection between two revisions of the repository at `repo`, with the settings read at head
+/// (that is the repository the change is for).
+pub fn detect_between(
+    repo: &Path,
+    base: &str,
+    head: &str,
+    config_file: &str,
+) -> Result<(Config, Detection), String> {
+    let request = DiffRequest::Explicit { base: base.to_owned(), head: head.to_owned() };
+    let git = GitRepo::open(repo).map_err(|err| err.to_string())?;
+    let head_commit = git.resolve(head).map_err(|err| err.to_string())?;
+    let head_fs = git.tree_fs(&head_commit).map_err(|err| err.to_string())?;
+    let config = pipeline::load_config(&head_fs, config_file, &Inputs::default())
         .map_err(|err| err.to_string())?;
     let detection = crate::detect::detect_request(
-        &args.repo,
+        repo,
         &request,
         &pipeline::unit_selection(&config),
         "origin",
         None,
+        &kustomize::BuildOptions::default(),
         DetectOptions::default(),
     )
     .map_err(|err| err.to_string())?;

@@ -591,6 +591,22 @@ fn cli_deploy_renders_then_applies_and_dry_runs() {
     );
     assert_eq!(fake.get("v1", "ConfigMap", "web", "settings").unwrap()["data"]["mode"], "fast");
 
+    // Without --unit, the environment's units are discovered.
+    let discovered =
+        ["deploy", "--repo", repo_arg, "--env", "testing", "--kubeconfig", kubeconfig_arg];
+    let (code, stdout, stderr) = run_cli(&discovered);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "apps/web/overlays/testing: applied 2, pruned 0, not ready 0, failed 0\n");
+    assert_eq!(fake.get("v1", "ConfigMap", "web", "settings").unwrap()["data"]["mode"], "slow");
+    let staging =
+        ["deploy", "--repo", repo_arg, "--env", "staging", "--kubeconfig", kubeconfig_arg];
+    let (code, _, stderr) = run_cli(&staging);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "error: no units found for environment \"staging\"; name them with --unit\n"
+    );
+
     fake.clear_requests();
     let (code, _, stderr) = run_cli(&[
         "deploy",
@@ -682,4 +698,163 @@ async fn kubeconfig_context_selects_the_cluster() {
         .unwrap_err()
         .to_string();
     assert!(error.starts_with("discovery: discover failed after 6 attempts"), "{error}");
+}
+
+#[tokio::test]
+async fn a_crd_installed_by_one_unit_serves_the_next_unit() {
+    let fake = FakeKube::start();
+    let cluster = connect(&fake).await;
+    let crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "certificates.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "certificates", "kind": "Certificate"},
+                 "versions": [{"name": "v1", "served": true, "storage": true}]}
+    });
+    let infra = cluster
+        .deploy(&values(&[crd]), &scope("production", "infrastructure/crds"), &options())
+        .await
+        .unwrap();
+    assert!(infra.is_success(), "{infra:?}");
+    let certificate = json!({"apiVersion": "example.com/v1", "kind": "Certificate", "metadata": {"name": "web", "namespace": "web"}});
+    let apps = cluster
+        .deploy(
+            &values(&[namespace("web"), certificate]),
+            &scope("production", "apps/web"),
+            &options(),
+        )
+        .await
+        .unwrap();
+    assert!(apps.is_success(), "{apps:?}");
+    assert!(fake.get("example.com/v1", "Certificate", "web", "web").is_some());
+}
+
+/// A served, established CRD for a kind the example uses but the fake does not know.
+fn crd(group: &str, version: &str, kind: &str, plural: &str) -> Json {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.{group}")},
+        "spec": {"group": group, "scope": "Namespaced", "names": {"plural": plural, "kind": kind},
+                 "versions": [{"name": version, "served": true, "storage": true}]}
+    })
+}
+
+#[tokio::test]
+async fn the_example_previewed_deployed_and_torn_down_leaves_nothing_behind() {
+    use gitops_env::config::Config;
+    use gitops_env::preview::{Preview, PreviewRequest, PreviewSettings};
+
+    let fake = FakeKube::start();
+    // What the cluster's infrastructure would have installed (Gateway API, Traefik).
+    fake.apply_as("helm", crd("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"))
+        .unwrap();
+    fake.apply_as("helm", crd("traefik.io", "v1alpha1", "IngressRoute", "ingressroutes")).unwrap();
+    assert!(fake.wait_until(Duration::from_secs(5), |f| {
+        f.list("apiextensions.k8s.io/v1", "CustomResourceDefinition", None).iter().all(|c| {
+            c["status"]["conditions"]
+                .as_array()
+                .is_some_and(|cs| cs.iter().any(|x| x["type"] == "Established"))
+        })
+    }));
+    let before = remaining_names(&fake);
+
+    let homelab = testsupport::workspace_root().join("examples/homelab");
+    let config_text = std::fs::read_to_string(homelab.join(".github/gitops-env.yaml")).unwrap();
+    let config_value =
+        kustomize::yaml::parse_document(&config_text, ".github/gitops-env.yaml").unwrap();
+    let mut config = Config::default();
+    config.merge_file(&config_value, ".github/gitops-env.yaml").unwrap();
+    let request = PreviewRequest {
+        repository: "me/homelab".into(),
+        pull_request: Some(42),
+        named_by_pull_request: true,
+        branch: "feat/new-theme".into(),
+        sha: "89abcdef0123456789abcdef0123456789abcdef".into(),
+        created_at: Timestamp(1_795_629_600),
+    };
+    let preview = Preview::new(request, PreviewSettings::from_config(&config, Vec::new())).unwrap();
+
+    let fs = kustomize::DiskFs::new(&homelab).unwrap();
+    let build = kustomize::BuildOptions { load_restrictor: kustomize::LoadRestrictor::RootOnly };
+    let mut units = Vec::new();
+    for app in ["postgres", "recipes", "uptime", "web", "whoami"] {
+        let path = format!("apps/overlays/testing/{app}");
+        let rendered =
+            kustomize::build(&fs, &path, &build).unwrap_or_else(|e| panic!("{path}: {e}"));
+        units.push((path, preview.transform(app, rendered).unwrap()));
+    }
+    let environment = preview.namespace().to_owned();
+    let cluster = connect(&fake).await;
+    let namespace_object =
+        preview.namespace_object(&units.iter().map(|(_, u)| u.clone()).collect::<Vec<_>>());
+    let outcome = cluster
+        .deploy(&[namespace_object], &scope(&environment, "namespace"), &options())
+        .await
+        .unwrap();
+    assert!(outcome.is_success(), "{outcome:?}");
+    let mut applied = 0;
+    for (path, unit) in &units {
+        let outcome =
+            cluster.deploy(&unit.objects, &scope(&environment, path), &options()).await.unwrap();
+        assert!(outcome.is_success(), "{path}: {outcome:?}");
+        applied += outcome.applied.len();
+    }
+    assert!(applied >= 15, "{applied}");
+    assert!(fake.list("apps/v1", "Deployment", Some("preview-pr-42")).len() >= 3);
+
+    // Another repository's PR 42 is not ours to tear down.
+    let other = cluster
+        .teardown(&PreviewSelector::PullRequest(42), Some("someone/else"), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(other.environments.is_empty());
+    let outcome = cluster
+        .teardown(&PreviewSelector::PullRequest(42), Some("me/homelab"), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(outcome.is_success(), "{outcome:?}");
+    assert_eq!(outcome.environments, ["preview-pr-42"]);
+    let mut expected = before;
+    expected.push("Namespace /gitops-env-system".into());
+    expected.sort();
+    assert_eq!(remaining_names(&fake), expected);
+}
+
+#[tokio::test]
+async fn removing_one_unit_of_a_shared_namespace_keeps_the_others() {
+    let fake = FakeKube::start();
+    let cluster = connect(&fake).await;
+    // As the action deploys previews: every unit carries the preview's namespace.
+    let web = scope("preview-pr-9", "apps/overlays/testing/web");
+    let api = scope("preview-pr-9", "apps/overlays/testing/api");
+    let shared = namespace("preview-pr-9");
+    for (unit, name) in [(&api, "api"), (&web, "web")] {
+        let objects = values(&[shared.clone(), configmap("preview-pr-9", name, "x")]);
+        let outcome = cluster.deploy(&objects, unit, &options()).await.unwrap();
+        assert!(outcome.is_success(), "{outcome:?}");
+    }
+    // `web` applied the namespace last; removing it must not take `api` along.
+    let outcome = cluster.deploy(&[], &web, &options()).await.unwrap();
+    assert!(outcome.failed.is_empty(), "{outcome:?}");
+    let pruned: Vec<String> = outcome.pruned.iter().map(|o| o.to_string()).collect();
+    assert_eq!(pruned, ["ConfigMap preview-pr-9/web"]);
+    assert!(fake.get("v1", "Namespace", "", "preview-pr-9").is_some());
+    assert!(fake.get("v1", "ConfigMap", "preview-pr-9", "api").is_some());
+
+    // Removing `api` too: its objects go; the namespace (last labelled by `web`) stays on
+    // `web`'s record, which the next removal of `web` prunes. Empty inventories are deleted.
+    let outcome = cluster.deploy(&[], &api, &options()).await.unwrap();
+    let pruned: Vec<String> = outcome.pruned.iter().map(|o| o.to_string()).collect();
+    assert_eq!(pruned, ["ConfigMap preview-pr-9/api"], "{outcome:?}");
+    let record = |unit: &Scope| {
+        let name = inventory::inventory_name(unit);
+        fake.get("v1", "ConfigMap", inventory::INVENTORY_NAMESPACE, &name)
+    };
+    assert!(record(&api).is_none(), "empty inventory removed");
+    let outcome = cluster.deploy(&[], &web, &options()).await.unwrap();
+    let pruned: Vec<String> = outcome.pruned.iter().map(|o| o.to_string()).collect();
+    assert_eq!(pruned, ["Namespace preview-pr-9"], "{outcome:?}");
+    assert!(record(&web).is_none());
+    assert!(fake.wait_until(Duration::from_secs(5), |f| {
+        f.get("v1", "Namespace", "", "preview-pr-9").is_none()
+    }));
 }

@@ -610,6 +610,7 @@ fn without_history_the_api_listing_is_matched_at_head_without_refinement() {
         &UnitSelection::default(),
         "origin",
         Some(&listing),
+        &kustomize::BuildOptions::default(),
         DetectOptions::default(),
     )
     .unwrap();
@@ -643,6 +644,7 @@ fn a_truncated_api_listing_makes_every_unit_affected_and_says_why() {
         &UnitSelection::default(),
         "origin",
         Some(&listing),
+        &kustomize::BuildOptions::default(),
         DetectOptions::default(),
     )
     .unwrap();
@@ -682,4 +684,36 @@ fn the_plan_receives_changes_per_environment_with_their_kind() {
         matches!(&testing[1], (unit, ChangeKind::Failed(error)) if unit == "apps/overlays/testing/db" && error.starts_with("head: "))
     );
     assert_eq!(testing[2], ("apps/overlays/testing/web".to_string(), ChangeKind::Modified));
+}
+
+#[test]
+fn with_load_restrictor_none_a_file_outside_the_unit_is_followed() {
+    let repo = homelab();
+    repo.write("shared/quota.yaml", "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: quota\nspec:\n  hard:\n    pods: \"10\"\n");
+    repo.write(
+        "apps/overlays/testing/quota/kustomization.yaml",
+        "resources:\n- ../../../../shared/quota.yaml\n",
+    );
+    repo.commit("quota from a shared file");
+    repo.write("shared/quota.yaml", "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: quota\nspec:\n  hard:\n    pods: \"20\"\n");
+    repo.commit("more pods");
+    let path = repo.path().to_str().unwrap();
+    let (code, out, err) = cli(&[
+        "detect",
+        "--repo",
+        path,
+        "--base",
+        "HEAD~1",
+        "--load-restrictor",
+        "none",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, std::process::ExitCode::SUCCESS, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["affected"], serde_json::json!(["apps/overlays/testing/quota"]));
+    assert_eq!(
+        json["reasons"]["apps/overlays/testing/quota"],
+        serde_json::json!(["shared/quota.yaml"])
+    );
 }

@@ -344,3 +344,37 @@ fn works_on_a_checkout_owned_by_another_user_where_the_git_cli_refuses() {
     assert_eq!(git.changed_paths(&id(&base), &id(&head)).unwrap().len(), 1);
     assert_eq!(git.tree_fs(&id(&base)).unwrap().read_file("a.yaml").unwrap(), b"1\n");
 }
+
+#[test]
+fn a_commit_tree_renders_exactly_like_the_checkout_on_disk() {
+    // The example repository, committed: every unit must build byte-for-byte the same from the
+    // git tree as from the files on disk.
+    let example = testsupport::workspace_root().join("examples/homelab");
+    let repo = TestRepo::new();
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(example.join("."))
+        .arg(repo.path())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let head = repo.commit("example");
+    let git = GitRepo::open(repo.path()).unwrap();
+    let tree = git.tree_fs(&id(&head)).unwrap();
+    let disk = kustomize::DiskFs::new(repo.path()).unwrap();
+    let selection = gitops_env::units::UnitSelection::default();
+    let found =
+        gitops_env::units::discover(&tree, &selection, &gitops_env::units::read_kustomization)
+            .unwrap();
+    let on_disk =
+        gitops_env::units::discover(&disk, &selection, &gitops_env::units::read_kustomization)
+            .unwrap();
+    assert_eq!(found.units, on_disk.units);
+    assert!(found.units.len() >= 10, "{:?}", found.units);
+    for unit in &found.units {
+        let from_tree = gitops_env::detect::render_with_kustomize(&tree, &unit.path);
+        let from_disk = gitops_env::detect::render_with_kustomize(&disk, &unit.path);
+        assert!(from_tree.is_ok(), "{}: {from_tree:?}", unit.path);
+        assert_eq!(from_tree, from_disk, "{}", unit.path);
+    }
+}

@@ -101,3 +101,25 @@ fn plan_reports_bad_configuration_as_bad_input() {
     assert_eq!(code, 2);
     assert!(err.contains(".github/gitops-env.yaml") && err.contains("previews"), "{err}");
 }
+
+#[test]
+fn diff_prints_the_comment_for_a_change_between_two_revisions() {
+    let repo = GitRepo::new();
+    repo.write("apps/base/web/kustomization.yaml", "resources: [secret.yaml]\n")
+        .write(
+            "apps/base/web/secret.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: web\nstringData:\n  password: hunter2-old\n",
+        )
+        .write("apps/overlays/production/web/kustomization.yaml", "resources: [../../../base/web]\n");
+    let base = repo.commit("start");
+    repo.write(
+        "apps/base/web/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: web\nstringData:\n  password: hunter2-new\n",
+    );
+    repo.commit("rotate");
+    let (code, out, err) = run(&["diff", "--repo", repo.path().to_str().unwrap(), "--base", &base]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("<!-- gitops-env:diff:diff -->"), "{out}");
+    assert!(out.contains("apps/overlays/production/web"), "{out}");
+    assert!(!out.contains("hunter2"), "a Secret value leaked:\n{out}");
+}

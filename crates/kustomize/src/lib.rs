@@ -12,8 +12,10 @@
 //! finds kustomizations and applies the load restrictor; `kustomization` is the file model;
 //! `resource` holds one object with its build bookkeeping; `field_specs` (with
 //! `data/builtin-field-specs.yaml`) and `crd_config` say which fields each transformer touches;
-//! `generate` makes ConfigMaps and Secrets; `transform` holds the builtin transformers; `patch`
-//! the strategic-merge, JSON 6902 and replacement stages; `error` the typed `BuildError`.
+//! `generate` makes ConfigMaps and Secrets; `transform` holds the builtin transformers (with
+//! `replacements` and legacy `vars`); `patch` strategic merge (driven by `kube_schema`:
+//! Kubernetes' merge keys kept as data), JSON 6902, target selectors and `patch::stage`, their
+//! glue to the pipeline; `error` the typed `BuildError`.
 
 pub mod build;
 pub mod crd_config;

@@ -205,11 +205,22 @@ async fn injected_fault(
                 504 => "Timeout",
                 _ => "Unknown",
             };
-            let mut error = ApiError::new(code, reason, format!("injected fault: {reason}"));
-            if let Some(seconds) = retry_after {
-                error.details = json!({"retryAfterSeconds": seconds});
-            }
-            let mut response = error_response(&error);
+            let mut response = if code == 429 && retry_after.is_some() {
+                // As the API server's priority-and-fairness filter answers: plain text, with
+                // the wait only in the Retry-After header.
+                let mut plain = Response::new(full("Too many requests, please try again later.\n"));
+                *plain.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                plain
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+                plain
+            } else {
+                let mut error = ApiError::new(code, reason, format!("injected fault: {reason}"));
+                if let Some(seconds) = retry_after {
+                    error.details = json!({"retryAfterSeconds": seconds});
+                }
+                error_response(&error)
+            };
             if let Some(seconds) = retry_after
                 && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
             {
@@ -534,6 +545,30 @@ fn dispatch(
         }
         (Method::DELETE, Some(name)) => {
             let propagation = propagation(query, body)?;
+            if !body.is_empty() {
+                let preconditions = &parse_body(body)?["preconditions"];
+                let live = state.get(rt, ns, name)?;
+                for (field, actual) in [
+                    ("uid", &live["metadata"]["uid"]),
+                    ("resourceVersion", &live["metadata"]["resourceVersion"]),
+                ] {
+                    if let Some(expected) = preconditions[field].as_str()
+                        && Some(expected) != actual.as_str()
+                    {
+                        let label = if field == "uid" { "UID" } else { "ResourceVersion" };
+                        return Err(ApiError {
+                            code: 409,
+                            reason: "Conflict",
+                            message: format!(
+                                "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: {label} in precondition: {expected}, {label} in object meta: {}",
+                                rt.qualified_plural(),
+                                actual.as_str().unwrap_or_default()
+                            ),
+                            details: json!({"name": name, "group": rt.group, "kind": rt.plural}),
+                        });
+                    }
+                }
+            }
             let result = state.delete(rt, ns, name, propagation, options.dry_run)?;
             Ok((200, result))
         }
@@ -681,6 +716,47 @@ fn watch_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delete_checks_uid_preconditions() {
+        let mut state = State::with_system_namespaces();
+        let rt = state.catalog.by_kind("v1", "ConfigMap").unwrap().clone();
+        let options = WriteOptions { manager: Some("t".into()), ..WriteOptions::default() };
+        let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        let created = state.create(&rt, "default", body, &options).unwrap();
+        let target = Target {
+            resource: rt,
+            namespace: "default".into(),
+            name: Some("c".into()),
+            subresource: None,
+        };
+        let delete = |state: &mut State, uid: &str| {
+            let body = Bytes::from(json!({"preconditions": {"uid": uid}}).to_string());
+            let query = HashMap::new();
+            let (labels, fields) = (LabelSelector::default(), FieldSelector::default());
+            dispatch(
+                state,
+                &Method::DELETE,
+                &target,
+                &options,
+                &labels,
+                &fields,
+                &query,
+                "application/json",
+                &body,
+            )
+        };
+        let error = delete(&mut state, "not-the-uid").unwrap_err();
+        assert_eq!(error.code, 409);
+        assert!(
+            error.message.contains("Precondition failed: UID in precondition: not-the-uid"),
+            "{}",
+            error.message
+        );
+        let (code, _) = delete(&mut state, created["metadata"]["uid"].as_str().unwrap()).unwrap();
+        assert_eq!(code, 200);
+        assert!(state.objects.keys().all(|k| k.3 != "c"));
+    }
 
     #[test]
     fn query_parameters_are_percent_decoded() {

@@ -49,7 +49,8 @@ pub enum Behaviour {
 /// What an injected fault does to a matching request.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FaultAction {
-    /// Answers with this status (a `Status` body) and optionally `Retry-After`.
+    /// Answers with this status (a `Status` body) and optionally `Retry-After`; a 429 with
+    /// `Retry-After` answers as priority-and-fairness throttling does (plain text + header).
     Status { code: u16, retry_after: Option<u64> },
     /// Waits, then serves normally.
     Delay(Duration),

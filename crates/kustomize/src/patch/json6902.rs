@@ -98,10 +98,22 @@ pub fn apply(document: &mut Value, operations: &[Operation]) -> Result<(), JsonP
                 add(document, "move", path, value)?;
             }
             Operation::Copy { from, path } => {
-                let value = get(document, from)
-                    .cloned()
-                    .ok_or_else(|| failed("copy", from, "doc is missing from path"))?;
+                let value = copy_source(document, from)?;
                 add(document, "copy", path, value)?;
+            }
+            Operation::Test { path, value } if path.ends_with("/-") => {
+                // evanphx/json-patch v4 reads `-` as an array index for `test` and fails.
+                let parent = &path[..path.len() - 2];
+                if matches!(get(document, parent), Some(Value::Seq(_))) {
+                    return Err(failed(
+                        "test",
+                        path,
+                        "strconv.Atoi: parsing \"-\": invalid syntax",
+                    ));
+                }
+                if !matches!(value, Value::Null) {
+                    return Err(JsonPatchError::TestFailed { path: path.clone() });
+                }
             }
             Operation::Test { path, value } => {
                 let matches = match get(document, path) {
@@ -175,6 +187,26 @@ fn parent_of<'a>(
         .ok_or_else(|| failed(op, path, "doc is missing path"))?;
     }
     Ok((node, last))
+}
+
+/// What `copy` reads at `from`: evanphx/json-patch v4 copies null from a missing key of an
+/// existing object (its lookup finds "nothing" without error), but fails on a missing parent or
+/// an index out of range.
+fn copy_source(document: &Value, from: &str) -> Result<Value, JsonPatchError> {
+    let mut tokens = tokens("copy", from)?;
+    let Some(last) = tokens.pop() else { return Ok(document.clone()) };
+    let parent = tokens.iter().try_fold(document, |node, token| match node {
+        Value::Map(map) => map.get(token),
+        Value::Seq(items) => items.get(array_index(token, items.len(), false)?),
+        _ => None,
+    });
+    match parent {
+        Some(Value::Map(map)) => Ok(map.get(&last).cloned().unwrap_or(Value::Null)),
+        Some(Value::Seq(items)) => array_index(&last, items.len(), false)
+            .map(|index| items[index].clone())
+            .ok_or_else(|| failed("copy", from, "index out of range")),
+        _ => Err(failed("copy", from, "doc is missing from path")),
+    }
 }
 
 fn add(
@@ -328,6 +360,25 @@ mod tests {
             decode(&Value::Seq(vec![op(vec![("op", s("add"))])])),
             Err(JsonPatchError::Invalid { .. })
         ));
+    }
+
+    #[test]
+    fn copy_of_a_missing_key_is_null_and_test_on_dash_fails_as_in_json_patch_v4() {
+        let doc = run(vec![op(vec![
+            ("op", s("copy")),
+            ("from", s("/spec/nope")),
+            ("path", s("/spec/copied")),
+        ])])
+        .expect("v4 copies null from a missing key");
+        assert_eq!(doc.get_path(&["spec", "copied"]), Some(&Value::Null));
+        let dash = run(vec![op(vec![("op", s("test")), ("path", s("/spec/args/-"))])]);
+        assert!(matches!(dash, Err(JsonPatchError::Failed { op: "test", .. })));
+        let missing_parent = run(vec![op(vec![
+            ("op", s("copy")),
+            ("from", s("/nope/x")),
+            ("path", s("/spec/copied")),
+        ])]);
+        assert!(matches!(missing_parent, Err(JsonPatchError::Failed { op: "copy", .. })));
     }
 
     #[test]

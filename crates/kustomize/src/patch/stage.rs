@@ -174,6 +174,35 @@ fn keep_surviving(resources: &mut Vec<Resource>, alive: &[bool]) -> Result<(), S
     Ok(())
 }
 
+/// Applies JSON patch operations to an object as kustomize does. While kustomize builds, every
+/// object carries internal annotations, so `metadata.annotations` always exists for the
+/// operations to see (adding `/metadata/annotations/x` works on an object that had none); the
+/// map is dropped again if the operations leave it empty.
+fn apply_json_patch(object: &mut Value, operations: &[Operation]) -> Result<(), String> {
+    let metadata = object.get_path_mut(&["metadata"]).and_then(Value::as_map_mut);
+    if let Some(metadata) = metadata
+        && matches!(metadata.get("annotations"), None | Some(Value::Null))
+    {
+        metadata.insert("annotations".to_owned(), Value::Map(crate::value::Map::new()));
+    }
+    let result = json6902::apply(object, operations).map_err(|e| e.to_string());
+    let metadata = object.get_path_mut(&["metadata"]).and_then(Value::as_map_mut);
+    if let Some(metadata) = metadata
+        && matches!(metadata.get("annotations"), Some(Value::Map(map)) if map.is_empty())
+    {
+        metadata.shift_remove("annotations");
+    }
+    result?;
+    // kustomize re-reads the patched object as a resource, which needs a kind and a name.
+    for (path, what) in [(&["kind"][..], "kind"), (&["metadata", "name"][..], "metadata.name")] {
+        if object.get_path(path).and_then(Value::as_str).is_none_or(str::is_empty) {
+            // The object itself is not printed: it may be a Secret.
+            return Err(format!("missing {what} in an object after the JSON patch"));
+        }
+    }
+    Ok(())
+}
+
 /// `patchesStrategicMerge`: each entry is inline YAML or a file path; each patch finds its
 /// target by its own id.
 pub(crate) fn apply_patches_strategic_merge(
@@ -321,7 +350,7 @@ pub(crate) fn apply_patches(
                 for index in select(resources, &target) {
                     let resource = &mut resources[index];
                     resource.store_previous_id();
-                    json6902::apply(&mut resource.value, &operations)
+                    apply_json_patch(&mut resource.value, &operations)
                         .map_err(|e| origin.fail(FIELD, e.to_string()))?;
                 }
             }
@@ -416,7 +445,7 @@ pub(crate) fn apply_patches_json6902(
         }
         let target = selector_of(target_value, &origin, FIELD)?.expect("a target with a name");
         for index in select(resources, &target) {
-            json6902::apply(&mut resources[index].value, &operations)
+            apply_json_patch(&mut resources[index].value, &operations)
                 .map_err(|e| origin.fail(FIELD, e.to_string()))?;
         }
     }
@@ -503,6 +532,26 @@ mod tests {
         )
         .expect("builds");
         assert_eq!(out.matches("z: \"9\"").count(), 2, "{out}");
+    }
+
+    #[test]
+    fn json_patches_see_an_annotations_map_and_must_leave_a_name() {
+        // Pinned against kubectl kustomize v5.5.0: kustomize's internal annotations make
+        // `/metadata/annotations/x` addable on an object without annotations.
+        let add = "- op: add\n  path: /metadata/annotations/note\n  value: hi\n";
+        let out = build(
+            "resources: [r.yaml]\npatches:\n- path: ops.yaml\n  target: {name: a}\n",
+            &[("ops.yaml", add)],
+        )
+        .expect("builds");
+        assert!(out.contains("metadata:\n  annotations:\n    note: hi\n  name: a\n"), "{out}");
+        let unname = "- op: remove\n  path: /metadata/name\n";
+        let err = build(
+            "resources: [r.yaml]\npatches:\n- path: ops.yaml\n  target: {name: a}\n",
+            &[("ops.yaml", unname)],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("missing metadata.name"), "{err}");
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub enum ReplacementError {
     CannotCreateTargetField { field_path: String },
     #[error("{field_path}: {reason}")]
     Path { field_path: String, reason: String },
+    #[error("cannot decode {found} `{text}` as a {tag}")]
+    Undecodable { text: String, found: &'static str, tag: &'static str },
 }
 
 /// kustomize's `ResId.IsSelectedBy`: every non-empty field of `selector` equals the id's
@@ -276,15 +278,38 @@ pub fn apply(
     replacements: &[Replacement],
 ) -> Result<(), ReplacementError> {
     for replacement in replacements {
-        let value = source_value(subjects, &replacement.source)?;
+        let (mut value, alias) = source_value(subjects, &replacement.source)?;
+        let path = split_path(&replacement.source.field_path);
+        let alias = alias.and_then(|index| {
+            let steps = locate(subjects[index].resource, &path)?;
+            Some(SourceField { index, steps })
+        });
         for target in &replacement.targets {
-            apply_target(subjects, &value, target)?;
+            apply_target(subjects, &mut value, alias.as_ref(), target)?;
         }
     }
     Ok(())
 }
 
-fn source_value(subjects: &[Subject<'_>], source: &Source) -> Result<Value, ReplacementError> {
+/// Where the value came from, when kyaml hands the source's own node to the targets (no source
+/// delimiter): a target that writes into that very field changes the value later targets get.
+struct SourceField {
+    index: usize,
+    /// The concrete keys and indices of the source node in its resource.
+    steps: Vec<Step>,
+}
+
+/// One concrete step from a node to a child.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn source_value(
+    subjects: &[Subject<'_>],
+    source: &Source,
+) -> Result<(Value, Option<usize>), ReplacementError> {
     let describe_source = || {
         let mut text = describe(&source.id);
         if !source.field_path.is_empty() {
@@ -293,8 +318,8 @@ fn source_value(subjects: &[Subject<'_>], source: &Source) -> Result<Value, Repl
         }
         text
     };
-    let mut found: Option<&Value> = None;
-    for subject in subjects {
+    let mut found: Option<usize> = None;
+    for (index, subject) in subjects.iter().enumerate() {
         if ids_of(subject.resource, subject.previous_ids)
             .iter()
             .any(|id| is_selected_by(id, &source.id))
@@ -302,11 +327,11 @@ fn source_value(subjects: &[Subject<'_>], source: &Source) -> Result<Value, Repl
             if found.is_some() {
                 return Err(ReplacementError::MultipleSources { selector: describe_source() });
             }
-            found = Some(subject.resource);
+            found = Some(index);
         }
     }
-    let resource =
-        found.ok_or_else(|| ReplacementError::NoSource { selector: describe_source() })?;
+    let index = found.ok_or_else(|| ReplacementError::NoSource { selector: describe_source() })?;
+    let resource = &*subjects[index].resource;
     let path = split_path(&source.field_path);
     let value = lookup(resource, &path).filter(|v| !is_nil_or_empty(v)).ok_or_else(|| {
         ReplacementError::MissingSourceField {
@@ -315,7 +340,7 @@ fn source_value(subjects: &[Subject<'_>], source: &Source) -> Result<Value, Repl
         }
     })?;
     if source.options.delimiter.is_empty() {
-        return Ok(value.clone());
+        return Ok((value.clone(), Some(index)));
     }
     if matches!(value, Value::Map(_) | Value::Seq(_)) {
         return Err(ReplacementError::DelimiterOnNonScalar);
@@ -327,7 +352,7 @@ fn source_value(subjects: &[Subject<'_>], source: &Source) -> Result<Value, Repl
         index: source.options.index,
         value: text.clone(),
     })?;
-    Ok(with_text(value, parts[index]))
+    Ok((with_text(value, parts[index]), None))
 }
 
 fn is_nil_or_empty(value: &Value) -> bool {
@@ -341,10 +366,11 @@ fn is_nil_or_empty(value: &Value) -> bool {
 
 fn apply_target(
     subjects: &mut [Subject<'_>],
-    value: &Value,
+    value: &mut Value,
+    source: Option<&SourceField>,
     target: &Target,
 ) -> Result<(), ReplacementError> {
-    for subject in subjects.iter_mut() {
+    for (subject_index, subject) in subjects.iter_mut().enumerate() {
         let ids = ids_of(subject.resource, subject.previous_ids);
         let candidate = crate::patch::selector::Candidate {
             resource: subject.resource,
@@ -365,17 +391,27 @@ fn apply_target(
         }
         for field_path in &target.field_paths {
             let path = split_path(field_path);
+            // Annotation values are strings to kustomize: a new one keeps its exact text.
+            let annotation = path.len() == 3 && path[0] == "metadata" && path[1] == "annotations";
             let create = target.options.create;
             let mut count = 0usize;
             let mut failure = None;
-            let walked = visit_path(subject.resource, &path, create, value, &mut |field| {
-                count += 1;
-                if failure.is_none()
-                    && let Err(err) = set_field(field, value, &target.options)
-                {
-                    failure = Some(err);
-                }
-            });
+            let aliased = source.filter(|s| s.index == subject_index).map(|s| s.steps.as_slice());
+            let shape = value.clone();
+            let walked =
+                visit_path(subject.resource, &path, create, &shape, &mut |field, fresh, trail| {
+                    count += 1;
+                    if failure.is_some() {
+                        return;
+                    }
+                    let landing = Landing::of(fresh, annotation);
+                    match set_field(field, landing, value, &target.options) {
+                        // The source's own node was written: later writes copy its new text.
+                        Ok(()) if aliased == Some(trail) => *value = field.clone(),
+                        Ok(()) => {}
+                        Err(err) => failure = Some(err),
+                    }
+                });
             if walked.is_err() {
                 return Err(if create {
                     ReplacementError::CannotCreateTargetField { field_path: field_path.clone() }
@@ -402,6 +438,7 @@ fn apply_target(
 /// replaced by the value.
 fn set_field(
     field: &mut Value,
+    landing: Landing,
     value: &Value,
     options: &FieldOptions,
 ) -> Result<(), ReplacementError> {
@@ -431,10 +468,73 @@ fn set_field(
                 }
                 other => scalar_text(other),
             };
-            *scalar = with_text(scalar, &text);
+            *scalar = match landing {
+                Landing::Created => plain_scalar(&text),
+                Landing::CreatedAnnotation => Value::String(text),
+                Landing::Existing => retyped(scalar, &text)?,
+            };
         }
     }
     Ok(())
+}
+
+/// What kind of node a target field is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Landing {
+    /// It was there: it keeps its type.
+    Existing,
+    /// `create` made it: untagged, so its type comes from the text.
+    Created,
+    /// `create` made an annotation: kustomize keeps annotation values as text.
+    CreatedAnnotation,
+}
+
+impl Landing {
+    fn of(created: bool, annotation: bool) -> Landing {
+        match (created, annotation) {
+            (false, _) => Landing::Existing,
+            (true, false) => Landing::Created,
+            (true, true) => Landing::CreatedAnnotation,
+        }
+    }
+}
+
+/// The YAML tag kustomize's decoder would give a plain scalar of this type.
+fn tag_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "!!null",
+        Value::Bool(_) => "!!bool",
+        Value::Int(_) => "!!int",
+        Value::Float(_) => "!!float",
+        Value::String(_) => "!!str",
+        Value::Seq(_) => "!!seq",
+        Value::Map(_) => "!!map",
+    }
+}
+
+/// `text` written into an existing scalar: kyaml changes the node's text and keeps its tag, so
+/// the result must still decode as that tag — a string stays a string, and e.g. `hello` in an
+/// integer field fails the build as kustomize's does ("cannot decode !!str `hello` as a !!int").
+fn retyped(like: &Value, text: &str) -> Result<Value, ReplacementError> {
+    let resolved = plain_scalar(text);
+    let fits = match (like, &resolved) {
+        (Value::String(_), _) => return Ok(Value::String(text.to_owned())),
+        (Value::Float(_), Value::Int(i)) => return Ok(Value::Float(*i as f64)),
+        (Value::Null, Value::Null)
+        | (Value::Bool(_), Value::Bool(_))
+        | (Value::Int(_), Value::Int(_))
+        | (Value::Float(_), Value::Float(_)) => true,
+        _ => false,
+    };
+    if fits {
+        Ok(resolved)
+    } else {
+        Err(ReplacementError::Undecodable {
+            text: text.to_owned(),
+            found: tag_of(&resolved),
+            tag: tag_of(like),
+        })
+    }
 }
 
 /// A scalar of the same type as `like` holding `text` (kyaml changes a node's text, not its
@@ -518,6 +618,24 @@ fn list_selector(part: &str) -> Option<(&str, &str)> {
     Some(inner.split_once('=').unwrap_or((inner, "")))
 }
 
+/// The concrete keys and indices `lookup` follows to the source node.
+fn locate(value: &Value, path: &[String]) -> Option<Vec<Step>> {
+    let mut node = value;
+    let mut steps = Vec::new();
+    for part in path.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        let next = lookup(node, &[part.to_owned()])?;
+        let step = match node {
+            Value::Seq(items) => {
+                Step::Index(items.iter().position(|item| std::ptr::eq(item, next))?)
+            }
+            _ => Step::Key(part.to_owned()),
+        };
+        steps.push(step);
+        node = next;
+    }
+    Some(steps)
+}
+
 /// kyaml's `Lookup` for a source: exact `[field=value]` matches, indices, `-` for the last.
 fn lookup<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
     let mut node = value;
@@ -571,6 +689,10 @@ fn wrong_kind(expected: &str) -> String {
     format!("wrong node kind: expected {expected}")
 }
 
+/// A field a target path reached: the node, and whether `create` just made it (a made node has
+/// no YAML tag yet, so its type will come from the text written into it).
+type Found<'f> = dyn FnMut(&mut Value, bool, &[Step]) + 'f;
+
 /// kyaml's `PathMatcher` for targets: calls `found` on every field the path reaches, creating
 /// missing ones when `create` is set. `[field=regex]` matches unanchored, as kyaml does.
 fn visit_path(
@@ -578,23 +700,37 @@ fn visit_path(
     path: &[String],
     create: bool,
     value: &Value,
-    found: &mut dyn FnMut(&mut Value),
+    found: &mut Found<'_>,
+) -> Result<(), String> {
+    visit_from(node, false, path, create, value, &mut Vec::new(), found)
+}
+
+/// `trail` holds the concrete keys and indices from the resource to `node`.
+fn visit_from(
+    node: &mut Value,
+    fresh: bool,
+    path: &[String],
+    create: bool,
+    value: &Value,
+    trail: &mut Vec<Step>,
+    found: &mut Found<'_>,
 ) -> Result<(), String> {
     let Some((part, rest)) = path.split_first() else {
-        found(node);
+        found(node, fresh, trail);
         return Ok(());
     };
     if is_index(part) {
         let index: usize = part.parse().map_err(|_| format!("bad index {part}"))?;
         let items = node.as_seq_mut().ok_or_else(|| wrong_kind("SequenceNode"))?;
-        if items.len() == index && create {
+        let made = items.len() == index && create;
+        if made {
             items.push(created_node(rest.first(), value));
         }
         let len = items.len();
         let item = items
             .get_mut(index)
             .ok_or_else(|| format!("index {index} specified but only {len} elements found"))?;
-        return visit_path(item, rest, create, value, found);
+        return descend(item, Step::Index(index), made, rest, create, value, trail, found);
     }
     if part.starts_with('[') && part.ends_with(']') {
         let (field, pattern) = part[1..part.len() - 1]
@@ -603,11 +739,11 @@ fn visit_path(
         let regex = Regex::new(pattern).map_err(|e| e.to_string())?;
         let items = node.as_seq_mut().ok_or_else(|| wrong_kind("SequenceNode"))?;
         let mut matched = 0usize;
-        let mut counting = |field_value: &mut Value| {
+        let mut counting = |field_value: &mut Value, fresh: bool, trail: &[Step]| {
             matched += 1;
-            found(field_value);
+            found(field_value, fresh, trail);
         };
-        for item in items.iter_mut() {
+        for (index, item) in items.iter_mut().enumerate() {
             let selected = if field.is_empty() {
                 !matches!(item, Value::Map(_) | Value::Seq(_)) && regex.is_match(&scalar_text(item))
             } else {
@@ -617,7 +753,8 @@ fn visit_path(
                 }
             };
             if selected {
-                visit_path(item, rest, create, value, &mut counting)?;
+                let step = Step::Index(index);
+                descend(item, step, false, rest, create, value, trail, &mut counting)?;
             }
         }
         if matched == 0 && create {
@@ -628,27 +765,47 @@ fn visit_path(
                 Value::Map(Map::from_iter([(field.to_owned(), key)]))
             };
             items.push(element);
+            let index = items.len() - 1;
             let item = items.last_mut().expect("just pushed");
-            return visit_path(item, rest, create, value, found);
+            return descend(item, Step::Index(index), true, rest, create, value, trail, found);
         }
         return Ok(());
     }
     if part == "*" {
         let items = node.as_seq_mut().ok_or_else(|| wrong_kind("SequenceNode"))?;
-        for item in items.iter_mut() {
-            visit_path(item, rest, create, value, found)?;
+        for (index, item) in items.iter_mut().enumerate() {
+            descend(item, Step::Index(index), false, rest, create, value, trail, found)?;
         }
         return Ok(());
     }
     let map = node.as_map_mut().ok_or_else(|| wrong_kind("MappingNode"))?;
-    if !map.contains_key(part.as_str()) {
+    let made = !map.contains_key(part.as_str());
+    if made {
         if !create {
             return Ok(());
         }
         map.insert(part.clone(), created_node(rest.first(), value));
     }
     let child = map.get_mut(part.as_str()).expect("present");
-    visit_path(child, rest, create, value, found)
+    descend(child, Step::Key(part.clone()), made, rest, create, value, trail, found)
+}
+
+/// `visit_from` one step down, keeping `trail` in step.
+#[allow(clippy::too_many_arguments)]
+fn descend(
+    node: &mut Value,
+    step: Step,
+    fresh: bool,
+    path: &[String],
+    create: bool,
+    value: &Value,
+    trail: &mut Vec<Step>,
+    found: &mut Found<'_>,
+) -> Result<(), String> {
+    trail.push(step);
+    let result = visit_from(node, fresh, path, create, value, trail, found);
+    trail.pop();
+    result
 }
 
 #[cfg(test)]
@@ -841,6 +998,86 @@ mod tests {
             Replacement::from_value(&map(vec![("source", source("ConfigMap", "a", ""))])),
             Err(ReplacementError::Invalid { .. })
         ));
+    }
+
+    #[test]
+    fn a_typed_target_must_still_decode_as_its_type() {
+        // Pinned against kubectl kustomize v5.5.0: "cannot decode !!str `hello` as a !!int".
+        let target = |value: Value| config_map("b", vec![("n", value)]);
+        let replacement = map(vec![
+            ("source", source("ConfigMap", "a", "data.x")),
+            (
+                "targets",
+                seq(vec![map(vec![
+                    ("select", map(vec![("name", s("b"))])),
+                    ("fieldPaths", seq(vec![s("data.n")])),
+                ])]),
+            ),
+        ]);
+        let mut resources = vec![config_map("a", vec![("x", s("hello"))]), target(Value::Int(5))];
+        assert!(matches!(
+            run(&mut resources, replacement.clone()),
+            Err(ReplacementError::Undecodable { tag: "!!int", .. })
+        ));
+        let mut resources = vec![config_map("a", vec![("x", s("7"))]), target(Value::Float(1.5))];
+        run(&mut resources, replacement.clone()).expect("an integer fits a float field");
+        assert_eq!(resources[1].get_path(&["data", "n"]), Some(&Value::Float(7.0)));
+        let mut resources = vec![config_map("a", vec![("x", s("7"))]), target(s("old"))];
+        run(&mut resources, replacement).expect("anything fits a string field");
+        assert_eq!(resources[1].get_path(&["data", "n"]), Some(&s("7")));
+    }
+
+    #[test]
+    fn writing_into_the_source_field_changes_what_later_targets_get() {
+        // Pinned against kubectl kustomize v5.5.0: kyaml hands the targets the source's own node.
+        let mut resources = vec![
+            config_map("src", vec![("image", s("reg.io/x:2"))]),
+            config_map("other", vec![("image", s("old"))]),
+        ];
+        let replacement = map(vec![
+            ("source", source("ConfigMap", "src", "data.image")),
+            (
+                "targets",
+                seq(vec![map(vec![
+                    ("select", map(vec![("kind", s("ConfigMap"))])),
+                    ("fieldPaths", seq(vec![s("data.image")])),
+                    ("options", map(vec![("delimiter", s(":")), ("index", Value::Int(1))])),
+                ])]),
+            ),
+        ]);
+        run(&mut resources, replacement).expect("applies");
+        assert_eq!(resources[0].get_path(&["data", "image"]), Some(&s("reg.io/x:reg.io/x:2")));
+        assert_eq!(resources[1].get_path(&["data", "image"]), Some(&s("old:reg.io/x:reg.io/x:2")));
+    }
+
+    #[test]
+    fn each_write_into_the_source_node_feeds_the_next_write_of_the_same_path() {
+        // Pinned against kubectl kustomize v5.5.0: names become `db:db` then `web:db:db`.
+        let container = |name: &str| map(vec![("name", s(name)), ("image", s("nginx:1"))]);
+        let mut resources = vec![deployment("api", vec![container("db"), container("web")])];
+        let replacement = map(vec![
+            ("source", source("Deployment", "api", "spec.template.spec.containers.0.name")),
+            (
+                "targets",
+                seq(vec![map(vec![
+                    ("select", map(vec![("kind", s("Deployment"))])),
+                    (
+                        "fieldPaths",
+                        seq(vec![s("spec.template.spec.containers.[image=nginx.*].name")]),
+                    ),
+                    ("options", map(vec![("delimiter", s(":")), ("index", Value::Int(3))])),
+                ])]),
+            ),
+        ]);
+        run(&mut resources, replacement).expect("applies");
+        let containers = resources[0].get_path(&["spec", "template", "spec", "containers"]);
+        let names: Vec<&Value> = containers
+            .and_then(Value::as_seq)
+            .unwrap()
+            .iter()
+            .filter_map(|c| c.get_path(&["name"]))
+            .collect();
+        assert_eq!(names, [&s("db:db"), &s("web:db:db")]);
     }
 
     #[test]
