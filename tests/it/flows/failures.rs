@@ -76,10 +76,9 @@ fn a_rollout_that_never_becomes_ready_fails_with_its_conditions_and_events() {
     let error: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("::error")).collect();
     assert!(!error.is_empty(), "no error annotation:\n{}", run.stdout);
     for text in [&run.summary, &error.join("\n")] {
-        assert!(text.contains("Deployment"), "{text}");
-        assert!(text.contains("not ready"), "{text}");
-        assert!(text.contains("condition"), "{text}");
-        assert!(text.contains("BackOff"), "the event is shown: {text}");
+        assert!(text.contains("Deployment web/web not ready"), "{text}");
+        assert!(text.contains("condition Available=False"), "{text}");
+        assert!(text.contains("event Warning BackOff"), "the event is shown: {text}");
     }
     let deployments = world.github.deployments(REPOSITORY);
     assert_eq!(deployments.len(), 1, "{deployments:?}");
@@ -168,4 +167,39 @@ fn an_event_for_a_commit_the_pr_already_moved_past_deploys_nothing() {
     assert_eq!(web["spec"]["template"]["spec"]["containers"][0]["image"], "ghcr.io/me/web:2.0.1");
     assert_eq!(world.github.comments(REPOSITORY, 45), comment);
     assert_eq!(world.github.deployments(REPOSITORY).len(), 1);
+}
+
+#[test]
+fn a_preview_that_never_becomes_ready_fails_and_its_comment_says_why() {
+    let world = World::new();
+    // A fork PR with the opt-in label: its preview namespace is known before it exists.
+    world.repo.checkout("develop").checkout_new("patch-2");
+    world.change(
+        "apps/base/web/deployment.yaml",
+        &web_deployment("docker.io/them/web:1"),
+        "theirs",
+    );
+    world.open_pull(46, "patch-2", "develop");
+    world.github.update_pull(REPOSITORY, 46, |p| {
+        p.head_repo = Some("them/homelab".into());
+        p.labels = vec!["deploy-preview".into()];
+    });
+    world.testing.set_behaviour("Deployment", "preview-pr-46", "web", Behaviour::NeverReady);
+    let pull = world.github_pull(46);
+    let run = world.run(
+        "pull_request",
+        Some(pull_request("opened", &pull, false, None)),
+        &[("wait-timeout", "1s")],
+    );
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let comments = world.github.comments(REPOSITORY, 46);
+    assert_eq!(comments.len(), 1);
+    let body = &comments[0].body;
+    assert!(body.contains("Deployment preview-pr-46/web not ready"), "{body}");
+    assert!(body.contains("condition Available=False"), "{body}");
+    assert!(body.contains("event Warning BackOff"), "the event is in the comment: {body}");
+    let deployments = world.github.deployments(REPOSITORY);
+    assert_eq!(deployments.len(), 1, "{deployments:?}");
+    assert_eq!(deployments[0].environment, "preview/pr-46");
+    assert_eq!(deployments[0].statuses.last().unwrap().state, "failure");
 }

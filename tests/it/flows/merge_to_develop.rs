@@ -76,3 +76,41 @@ fn a_merged_pr_tears_its_preview_down_and_deploys_testing() {
     assert!(comments[0].body.contains("apps/overlays/testing/web"), "{}", comments[0].body);
     world.github.assert_no_violations();
 }
+
+#[test]
+fn infrastructure_changed_on_a_feature_branch_is_a_diff_until_merged_into_develop() {
+    let world = World::new();
+    world.repo.checkout("develop").checkout_new("feat/monitoring");
+    world.change(
+        "infrastructure/base/monitoring.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: monitoring\n",
+        "monitoring namespace",
+    );
+    world.change(
+        "infrastructure/base/kustomization.yaml",
+        "resources: [namespaces.yaml, monitoring.yaml]\n",
+        "list it",
+    );
+    let pull = world.open_pull(4, "feat/monitoring", "develop");
+    let opened = world.run("pull_request", Some(pull_request("opened", &pull, false, None)), &[]);
+    assert_eq!(opened.code, 0, "stdout:\n{}\nstderr:\n{}", opened.stdout, opened.stderr);
+    // Cluster-wide objects cannot live in a preview: shown, not applied.
+    assert!(world.namespaces(&world.testing, "monitoring").is_empty());
+    assert!(world.namespaces(&world.testing, "preview-").is_empty());
+    let comments = world.github.comments(REPOSITORY, 4);
+    assert_eq!(comments.len(), 1);
+    assert!(comments[0].body.contains("monitoring"), "{}", comments[0].body);
+
+    world.repo.checkout("develop");
+    let merge = world.repo.merge("feat/monitoring");
+    world.github.update_pull(REPOSITORY, 4, |p| {
+        p.state = PullState::Closed;
+        p.merged = true;
+    });
+    let pull = world.github_pull(4);
+    let merged =
+        world.run("pull_request", Some(pull_request("closed", &pull, true, Some(&merge))), &[]);
+    assert_eq!(merged.code, 0, "stdout:\n{}\nstderr:\n{}", merged.stdout, merged.stderr);
+    assert_eq!(world.namespaces(&world.testing, "monitoring"), ["monitoring"]);
+    assert!(world.namespaces(&world.production, "monitoring").is_empty());
+}

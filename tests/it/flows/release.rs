@@ -51,3 +51,18 @@ fn a_release_pr_shows_the_production_diff_and_the_push_to_main_deploys_it() {
     assert_eq!(deployments[0].statuses.last().unwrap().state, "success");
     world.github.assert_no_violations();
 }
+
+#[test]
+fn a_push_to_main_that_changes_no_unit_deploys_nothing() {
+    let world = World::new();
+    world.app_namespaces_exist(&world.production);
+    world.repo.checkout("main");
+    let before = world.repo.head();
+    let after = world.change("README.md", "# homelab\n", "docs");
+    let run = world.run("push", Some(push("main", &before, &after)), &[]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["affected-units"], "[]");
+    assert!(world.objects_in(&world.production, "web").is_empty());
+    assert!(world.objects_in(&world.production, "api").is_empty());
+    assert!(world.github.deployments(REPOSITORY).is_empty());
+}
