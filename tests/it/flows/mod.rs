@@ -6,5 +6,6 @@ mod fork;
 mod idempotent;
 mod merge_to_develop;
 mod pr_closed;
+mod prune;
 mod release;
 mod sweep;
