@@ -203,3 +203,26 @@ fn a_preview_that_never_becomes_ready_fails_and_its_comment_says_why() {
     assert_eq!(deployments[0].environment, "preview/pr-46");
     assert_eq!(deployments[0].statuses.last().unwrap().state, "failure");
 }
+
+#[test]
+fn bad_input_exits_2_naming_it_and_touches_nothing() {
+    let world = World::new();
+    world.repo.checkout("develop").checkout_new("feat/x");
+    let before = world.repo.head();
+    let after = world.change(
+        "apps/base/web/deployment.yaml",
+        &web_deployment("ghcr.io/me/web:2.0.0"),
+        "web 2",
+    );
+    let event = push("feat/x", &before, &after);
+    let run = world.run("push", Some(event.clone()), &[("wait-timeout", "soon")]);
+    assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.lines().any(|l| l.starts_with("::error") && l.contains("wait-timeout")));
+
+    // A payload that is not the event's shape.
+    let run = world.run("push", Some(serde_json::json!({ "ref": 42 })), &[]);
+    assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("push"), "{}", run.stderr);
+    assert!(world.namespaces(&world.testing, "preview-").is_empty());
+    assert!(world.github.deployments(REPOSITORY).is_empty());
+}

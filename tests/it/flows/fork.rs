@@ -107,3 +107,14 @@ fn closing_a_deployed_fork_pr_tears_its_preview_down() {
     assert!(world.objects_in(&world.testing, "preview-pr-34").is_empty());
     world.github.assert_no_violations();
 }
+
+#[test]
+fn the_sweep_removes_the_preview_of_a_closed_fork_pr() {
+    let world = World::new();
+    deployed_fork_pull(&world, 35);
+    world.github.update_pull(REPOSITORY, 35, |p| p.state = fakes::github::PullState::Closed);
+    let sweep = world.run("schedule", None, &[]);
+    assert_eq!(sweep.code, 0, "stdout:\n{}\nstderr:\n{}", sweep.stdout, sweep.stderr);
+    assert!(world.namespaces(&world.testing, "preview-").is_empty(), "{}", sweep.stdout);
+    assert!(world.objects_in(&world.testing, "preview-pr-35").is_empty());
+}
