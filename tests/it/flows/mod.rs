@@ -7,5 +7,6 @@ mod idempotent;
 mod merge_to_develop;
 mod pr_closed;
 mod prune;
+mod real_payloads;
 mod release;
 mod sweep;
