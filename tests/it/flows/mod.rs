@@ -1,5 +1,6 @@
 //! The action end to end, one module per flow of the three-branch workflow (issue 8).
 
+mod dry_run;
 mod failures;
 mod feature;
 mod fork;
