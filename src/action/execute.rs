@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use kustomize::Value;
 
 use crate::cluster::{Cluster, DeployOptions, Outcome, PreviewSelector, RetryPolicy, Scope};
-use crate::config::ClusterSlot;
+use crate::config::{ClusterSlot, RootKind};
 use crate::detect::Detection;
 use crate::diff::{UnitDiff, diff_unit};
 use crate::github::{DeploymentState, DeploymentTarget, StatusUpdate};
@@ -112,12 +112,12 @@ impl Executor<'_> {
             production: environment.cluster == ClusterSlot::Production,
         };
         let deployment_id = self.start_deployment(&deployment, steps).await;
-        let mut results = Vec::new();
-        for step in steps {
+        let mut results = vec![StepOutcome::default(); steps.len()];
+        for index in self.infrastructure_first(steps) {
+            let step = steps[index];
             let Some(unit) = &step.unit else {
-                results.push(failed(
-                    "tearing down a whole environment is not done by a plan step".into(),
-                ));
+                results[index] =
+                    failed("tearing down a whole environment is not done by a plan step".into());
                 continue;
             };
             let scope = Scope { environment: name.to_owned(), unit: unit.clone() };
@@ -132,10 +132,29 @@ impl Executor<'_> {
                 },
                 Action::Teardown => self.remove_unit(&cluster, &scope).await,
             };
-            results.push(result);
+            results[index] = result;
         }
         self.finish_deployment(&deployment, deployment_id, &results, None).await;
         results
+    }
+
+    /// The order to run an environment's steps in: infrastructure is applied before the other
+    /// units, because it carries what apps need to exist first (namespaces, CRDs, storage
+    /// classes), and torn down after them; plan order otherwise. (The plan sorts by path, which
+    /// would put `apps/` first.)
+    fn infrastructure_first(&self, steps: &[&Step]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..steps.len()).collect();
+        order.sort_by_key(|&i| {
+            let unit = steps[i].unit.as_deref().unwrap_or_default();
+            let infrastructure =
+                self.setup.config.root_kind(unit) == Some(RootKind::Infrastructure);
+            match (infrastructure, steps[i].action == Action::Teardown) {
+                (true, false) => 0,
+                (false, _) => 1,
+                (true, true) => 2,
+            }
+        });
+        order
     }
 
     async fn preview(

@@ -3,7 +3,7 @@
 
 use fakes::github::PullState;
 
-use crate::support::flow::{REPOSITORY, World, pull_request, web_deployment};
+use crate::support::flow::{REPOSITORY, World, pull_request, push, web_deployment};
 
 /// The last status's state of each deployment of `environment` (prefix), oldest first.
 fn latest_states(world: &World, environment: &str) -> Vec<String> {
@@ -113,4 +113,30 @@ fn infrastructure_changed_on_a_feature_branch_is_a_diff_until_merged_into_develo
     assert_eq!(merged.code, 0, "stdout:\n{}\nstderr:\n{}", merged.stdout, merged.stderr);
     assert_eq!(world.namespaces(&world.testing, "monitoring"), ["monitoring"]);
     assert!(world.namespaces(&world.production, "monitoring").is_empty());
+}
+
+#[test]
+fn a_new_app_in_a_namespace_that_infrastructure_adds_in_the_same_push_deploys() {
+    let world = World::new();
+    world.app_namespaces_exist(&world.testing);
+    world.repo.checkout("develop");
+    let before = world.repo.head();
+    world.repo.write(
+        "infrastructure/base/namespaces.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: api\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: cache\n",
+    );
+    world.repo.write("apps/base/cache/kustomization.yaml", "resources: [deployment.yaml]\n");
+    world.repo.write(
+        "apps/base/cache/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: cache\nspec:\n  selector:\n    matchLabels:\n      app: cache\n  template:\n    metadata:\n      labels:\n        app: cache\n    spec:\n      containers:\n      - name: cache\n        image: valkey/valkey:8\n",
+    );
+    world.repo.write(
+        "apps/overlays/testing/cache/kustomization.yaml",
+        "namespace: cache\nresources: [../../../base/cache]\n",
+    );
+    let after = world.repo.commit("a cache, in its own namespace");
+    let run = world.run("push", Some(push("develop", &before, &after)), &[]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(world.namespaces(&world.testing, "cache"), ["cache"]);
+    assert!(world.objects_in(&world.testing, "cache").contains(&"Deployment/cache".to_owned()));
 }
