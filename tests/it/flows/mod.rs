@@ -5,6 +5,7 @@ mod failures;
 mod feature;
 mod fork;
 mod idempotent;
+mod images;
 mod merge_to_develop;
 mod pr_closed;
 mod prune;

@@ -1,0 +1,25 @@
+//! Image overrides: a workflow that has just built and pushed an image passes it in the
+//! `images` input (kustomize's form), and the preview runs it.
+
+use crate::support::flow::{World, push, web_deployment};
+
+#[test]
+fn the_images_input_sets_the_image_a_preview_runs() {
+    let world = World::new();
+    world.repo.checkout("develop").checkout_new("feat/build");
+    let before = world.repo.head();
+    let after = world.change(
+        "apps/base/web/deployment.yaml",
+        &web_deployment("ghcr.io/me/web:2.0.0"),
+        "web 2",
+    );
+    let built = format!("ghcr.io/me/web=ghcr.io/me/web:sha-{}", &after[..12]);
+    let run = world.run("push", Some(push("feat/build", &before, &after)), &[("images", &built)]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let namespace = &run.outputs["preview-namespace"];
+    let web = world.testing.get("apps/v1", "Deployment", namespace, "web").unwrap();
+    assert_eq!(
+        web["spec"]["template"]["spec"]["containers"][0]["image"],
+        format!("ghcr.io/me/web:sha-{}", &after[..12])
+    );
+}
