@@ -6,7 +6,7 @@ use fakes::github::PullState;
 use crate::support::flow::{REPOSITORY, World, delete_branch, pull_request, push, web_deployment};
 
 #[test]
-fn a_pr_closed_without_merging_loses_its_preview() {
+fn a_pr_closed_without_merging_loses_its_preview_until_reopened() {
     let world = World::new();
     world.repo.checkout("develop").checkout_new("feat/abandoned");
     world.change("apps/base/web/deployment.yaml", &web_deployment("ghcr.io/me/web:9.9.9"), "try");
@@ -33,6 +33,16 @@ fn a_pr_closed_without_merging_loses_its_preview() {
     assert_eq!(again.code, 0, "stdout:\n{}\nstderr:\n{}", again.stdout, again.stderr);
     assert!(world.namespaces(&world.testing, "preview-").is_empty());
     assert_eq!(world.github.deployments(REPOSITORY).len(), 1);
+
+    // Reopened: the preview comes back, in the same namespace.
+    world.github.update_pull(REPOSITORY, 5, |p| p.state = PullState::Open);
+    let pull = world.github_pull(5);
+    let reopened =
+        world.run("pull_request", Some(pull_request("reopened", &pull, false, None)), &[]);
+    assert_eq!(reopened.code, 0, "stdout:\n{}\nstderr:\n{}", reopened.stdout, reopened.stderr);
+    assert_eq!(world.namespaces(&world.testing, "preview-"), previews);
+    assert!(world.objects_in(&world.testing, &previews[0]).contains(&"Deployment/web".to_owned()));
+    assert_eq!(world.github.comments(REPOSITORY, 5).len(), 1);
     world.github.assert_no_violations();
 }
 
