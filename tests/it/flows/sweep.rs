@@ -36,6 +36,15 @@ fn the_sweep_removes_previews_of_closed_prs_and_keeps_open_ones() {
     assert!(world.objects_in(&world.testing, &closed).is_empty());
     assert!(world.objects_in(&world.testing, &open).contains(&"Deployment/web".to_owned()));
     assert!(sweep.stdout.contains("PR #21 is closed"), "{}", sweep.stdout);
+    // Its GitHub deployment is marked inactive; the live preview's stays successful.
+    let state_of = |namespace: &str| {
+        let environment = namespace.replacen("preview-", "preview/", 1);
+        let deployments = world.github.deployments(REPOSITORY);
+        let deployment = deployments.iter().find(|d| d.environment == environment).unwrap();
+        deployment.statuses.last().unwrap().state.clone()
+    };
+    assert_eq!(state_of(&closed), "inactive");
+    assert_eq!(state_of(&open), "success");
 
     // A second sweep finds nothing more to do.
     let again = world.run("schedule", None, &[]);
