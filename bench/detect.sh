@@ -6,8 +6,7 @@
 # a path-prefix rule (changed file under the overlay folder), and says which.
 #
 # Usage: bench/detect.sh [UNITS] [RUNS]   (defaults 2000 and 3; prints the best of RUNS)
-# Uses the debug build (this machine is shared: no release builds), so the times are upper
-# bounds of what the shipped binary does.
+# GITOPS_ENV_BIN picks the binary (default: the debug build, an upper bound of the shipped one).
 set -euo pipefail
 
 units=${1:-2000}
@@ -19,7 +18,7 @@ trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 [ -z "${KEEP:-}" ] || echo "keeping $work"
 
 cargo build --quiet -p gitops-env --bin gitops-env --manifest-path "$here/Cargo.toml"
-bin="$here/target/debug/gitops-env"
+bin="${GITOPS_ENV_BIN:-$here/target/debug/gitops-env}"
 [ -x "$bin" ] || bin="$(cd "$here" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/gitops-env"
 
 repo="$work/repo"
@@ -138,7 +137,7 @@ fi
 
 ms() { echo "${1% *} ms wall, ${1#* } ms CPU"; }
 echo "units: $units (bases: $bases, each used by $((units / bases)) units); change: one file in apps/base/app7"
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; debug build"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores; binary $bin"
 echo "read sets of every unit (--render-all --no-refine): $(ms "$all_ms")   affected/unchanged: $all_counts"
 echo "read-set detection (--no-refine):                   $(ms "$readset_ms")   affected/unchanged: $readset_counts"
 echo "with render refinement:                             $(ms "$refined_ms")   affected/unchanged: $refined_counts"
