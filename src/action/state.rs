@@ -122,7 +122,7 @@ pub fn detect(setup: &Setup, pull: Option<&CurrentPull>) -> Result<Detection, St
         }
         _ => return Ok(Detection::default()),
     };
-    crate::detect::detect_request(
+    let mut detection = crate::detect::detect_request(
         setup.repo_path(),
         &request,
         &selection,
@@ -131,7 +131,50 @@ pub fn detect(setup: &Setup, pull: Option<&CurrentPull>) -> Result<Detection, St
         &kustomize::BuildOptions::default(),
         DetectOptions::default(),
     )
-    .map_err(|err| err.to_string())
+    .map_err(|err| err.to_string())?;
+    if !setup.options.images.is_empty() {
+        add_units_using_overridden_images(setup, &mut detection)?;
+    }
+    Ok(detection)
+}
+
+/// Units that run an image the `images` input overrides are affected even when their manifests
+/// did not change: the workflow has just built that image from the change, and the environment
+/// (a preview above all) must run it. Their render is the same on both sides, so their diff is
+/// empty and the reason says why they are deployed.
+fn add_units_using_overridden_images(
+    setup: &Setup,
+    detection: &mut Detection,
+) -> Result<(), String> {
+    let Some(head) = detection.head.clone() else { return Ok(()) };
+    let repo = crate::git::GitRepo::open(setup.repo_path()).map_err(|err| err.to_string())?;
+    let fs = repo.tree_fs(&head).map_err(|err| err.to_string())?;
+    let candidates: Vec<String> = detection
+        .units
+        .iter()
+        .map(|unit| unit.path.clone())
+        .filter(|unit| !detection.affected.contains(unit))
+        .collect();
+    for unit in candidates {
+        // A unit that does not render was not touched by the change: detection reports it.
+        let Ok(text) = render_with_kustomize(&fs, &unit) else { continue };
+        let Ok(mut objects) = pipeline::objects(&text, &unit) else { continue };
+        let report =
+            crate::image_override::apply_image_overrides(&mut objects, &setup.options.images);
+        if report.matches.iter().all(|&count| count == 0) {
+            continue;
+        }
+        detection.affected.push(unit.clone());
+        detection
+            .reasons
+            .insert(unit.clone(), vec!["the images input overrides an image it runs".into()]);
+        detection.renders.insert(
+            unit,
+            crate::detect::UnitRenders { base: Some(Ok(text.clone())), head: Some(Ok(text)) },
+        );
+    }
+    detection.affected.sort();
+    Ok(())
 }
 
 /// The integration branch as a revision: the remote-tracking branch of a CI checkout, else the

@@ -23,3 +23,25 @@ fn the_images_input_sets_the_image_a_preview_runs() {
         format!("ghcr.io/me/web:sha-{}", &after[..12])
     );
 }
+
+#[test]
+fn a_code_only_change_with_a_freshly_built_image_redeploys_the_app_that_runs_it() {
+    let world = World::new();
+    world.repo.checkout("develop").checkout_new("feat/code-only");
+    let before = world.repo.head();
+    // The change touches the app's source, not its manifests.
+    let after = world.change("src/web/main.go", "package main\n", "new handler");
+    let built = format!("ghcr.io/me/web=ghcr.io/me/web:sha-{}", &after[..12]);
+    let run =
+        world.run("push", Some(push("feat/code-only", &before, &after)), &[("images", &built)]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let namespace = &run.outputs["preview-namespace"];
+    let web = world.testing.get("apps/v1", "Deployment", namespace, "web").unwrap();
+    assert_eq!(
+        web["spec"]["template"]["spec"]["containers"][0]["image"],
+        format!("ghcr.io/me/web:sha-{}", &after[..12])
+    );
+    // The app that does not run the image stays out of the preview.
+    assert!(world.testing.get("apps/v1", "Deployment", namespace, "api").is_none());
+    assert!(run.outputs["affected-units"].contains("apps/overlays/testing/web"));
+}
