@@ -1,35 +1,18 @@
 //! Feature branches: a push deploys the changed apps into the branch's preview; a PR gets one
 //! sticky comment, updated in place, with the preview URL and the diff.
 
-use crate::support::flow::{World, ZERO, pull_request, push};
-
-const WEB_V2: &str = "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  labels:
-    app.kubernetes.io/name: web
-spec:
-  replicas: 1
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: web
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: web
-    spec:
-      containers:
-      - name: web
-        image: ghcr.io/me/web:2.0.0
-";
+use crate::support::flow::{World, ZERO, pull_request, push, web_deployment};
 
 #[test]
 fn push_to_a_feature_branch_deploys_the_changed_app_into_its_preview() {
     let world = World::new();
     world.repo.checkout("develop").checkout_new("feat/new-theme");
     let before = world.repo.head();
-    let after = world.change("apps/base/web/deployment.yaml", WEB_V2, "web 2.0");
+    let after = world.change(
+        "apps/base/web/deployment.yaml",
+        &web_deployment("ghcr.io/me/web:2.0.0"),
+        "web 2.0",
+    );
     let run = world.run("push", Some(push("feat/new-theme", &before, &after)), &[]);
     assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
 
@@ -78,7 +61,11 @@ fn a_new_branch_with_a_zero_before_compares_with_develop() {
 fn a_pr_gets_one_sticky_comment_updated_on_every_push() {
     let world = World::new();
     world.repo.checkout("develop").checkout_new("feat/new-theme");
-    world.change("apps/base/web/deployment.yaml", WEB_V2, "web 2.0");
+    world.change(
+        "apps/base/web/deployment.yaml",
+        &web_deployment("ghcr.io/me/web:2.0.0"),
+        "web 2.0",
+    );
     let pull = world.open_pull(7, "feat/new-theme", "develop");
     let first = world.run("pull_request", Some(pull_request("opened", &pull, false, None)), &[]);
     assert_eq!(first.code, 0, "stdout:\n{}\nstderr:\n{}", first.stdout, first.stderr);
