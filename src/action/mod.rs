@@ -198,11 +198,24 @@ impl Setup {
 
         // 2. Detection: what the change affects.
         let _ = commands::group_start(stdout, "gitops-env: detecting affected units");
-        let detection = match state::detect(&self, pull.as_ref()) {
+        let mut detected = state::detect(&self, pull.as_ref(), None);
+        // A clone too shallow to compare: GitHub's listing of the changed files stands in.
+        if let (Err(state::DetectFailure::NeedsListing { base, head, message }), Some(github)) =
+            (&detected, &self.github)
+        {
+            let (base, head, message) = (base.clone(), head.clone(), message.clone());
+            detected = match state::github_listing(github, &self.repo, &base, &head).await {
+                Ok(listing) => state::detect(&self, pull.as_ref(), Some(&listing)),
+                Err(err) => Err(state::DetectFailure::Other(format!(
+                    "{message}; the GitHub API could not list the changes either: {err}"
+                ))),
+            };
+        }
+        let detection = match detected {
             Ok(detection) => detection,
             Err(err) => {
                 let _ = commands::group_end(stdout);
-                return fail(stdout, stderr, &err);
+                return fail(stdout, stderr, &err.to_string());
             }
         };
         let _ = commands::group_end(stdout);

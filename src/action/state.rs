@@ -3,8 +3,12 @@
 
 use crate::actions::event::Event;
 use crate::cluster::Cluster;
+use crate::detect::DetectRunError;
 use crate::detect::{DetectOptions, Detection, render_with_kustomize};
-use crate::git::diff_base::DiffRequest;
+use crate::git::diff_base::{
+    ChangedFilesSource, DiffBaseError, DiffRequest, ListedChanges, ListingLimit,
+};
+use crate::git::{Change, ChangedPath, CommitId};
 use crate::github::{GitHubClient, PullState, RepoName};
 use crate::pipeline::{self, changes};
 use crate::plan::{ExistingPreview, PreviewRef, PullRequestState};
@@ -88,7 +92,81 @@ pub async fn current_pull_request(
 
 /// What the event's change affects. Events that change nothing (deletions, schedules, closed
 /// PRs) detect nothing; `workflow_dispatch` treats every unit of the checkout as new.
-pub fn detect(setup: &Setup, pull: Option<&CurrentPull>) -> Result<Detection, String> {
+/// Why detection could not run.
+#[derive(Debug)]
+pub enum DetectFailure {
+    /// The clone lacks the history and fetching more did not help: the GitHub API's listing of
+    /// the changed files between `base` and `head` may stand in for it.
+    NeedsListing {
+        base: String,
+        head: String,
+        message: String,
+    },
+    Other(String),
+}
+
+impl std::fmt::Display for DetectFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DetectFailure::NeedsListing { message, .. } | DetectFailure::Other(message) => {
+                f.write_str(message)
+            }
+        }
+    }
+}
+
+/// The changed files as GitHub's compare endpoint listed them, fetched before detection asks:
+/// detection is synchronous and the GitHub client is not.
+#[derive(Debug)]
+pub struct GitHubListing(ListedChanges);
+
+impl ChangedFilesSource for GitHubListing {
+    fn name(&self) -> String {
+        "the GitHub API (compare)".into()
+    }
+
+    fn changed_files(&self, _request: &DiffRequest) -> Result<ListedChanges, String> {
+        Ok(self.0.clone())
+    }
+}
+
+/// Lists what changed between `base` and `head` through GitHub, for a clone too shallow to say.
+pub async fn github_listing(
+    github: &GitHubClient,
+    repo: &RepoName,
+    base: &str,
+    head: &str,
+) -> Result<GitHubListing, String> {
+    let comparison = github.compare(repo, base, head).await.map_err(|err| err.to_string())?;
+    let merge_base = CommitId::parse(&comparison.merge_base_sha).ok_or_else(|| {
+        format!("GitHub's compare gave no usable merge base ({:?})", comparison.merge_base_sha)
+    })?;
+    let files = comparison
+        .files
+        .files
+        .iter()
+        .map(|file| ChangedPath {
+            path: file.path.clone(),
+            change: match (file.status.as_str(), &file.previous_path) {
+                ("added", _) => Change::Added,
+                ("removed", _) => Change::Deleted,
+                ("renamed", Some(from)) => Change::Renamed { from: from.clone() },
+                _ => Change::Modified,
+            },
+        })
+        .collect();
+    let truncated = comparison.files.truncated.then(|| ListingLimit {
+        listing: "compare".into(),
+        limit: crate::github::COMPARE_FILES_LIMIT,
+    });
+    Ok(GitHubListing(ListedChanges { base: merge_base, files, truncated }))
+}
+
+pub fn detect(
+    setup: &Setup,
+    pull: Option<&CurrentPull>,
+    listing: Option<&GitHubListing>,
+) -> Result<Detection, DetectFailure> {
     let selection = pipeline::unit_selection(&setup.config);
     let request = match &setup.event {
         Event::Push(push) if push.branch().is_some() && !push.is_deletion() => DiffRequest::Push {
@@ -111,31 +189,63 @@ pub fn detect(setup: &Setup, pull: Option<&CurrentPull>) -> Result<Detection, St
             }
         }
         Event::WorkflowDispatch(_) => {
-            let fs = kustomize::DiskFs::new(setup.repo_path()).map_err(|err| err.to_string())?;
+            let fs = kustomize::DiskFs::new(setup.repo_path())
+                .map_err(|err| DetectFailure::Other(err.to_string()))?;
             return changes::everything_new(
                 &fs,
                 &selection,
                 &units::read_kustomization,
                 &render_with_kustomize,
             )
-            .map_err(|err| err.to_string());
+            .map_err(|err| DetectFailure::Other(err.to_string()));
         }
         _ => return Ok(Detection::default()),
     };
-    let mut detection = crate::detect::detect_request(
+    let detected = crate::detect::detect_request(
         setup.repo_path(),
         &request,
         &selection,
         "origin",
-        None,
+        listing.map(|l| l as &dyn ChangedFilesSource),
         &kustomize::BuildOptions::default(),
         DetectOptions::default(),
-    )
-    .map_err(|err| err.to_string())?;
+    );
+    let mut detection = match detected {
+        Ok(detection) => detection,
+        Err(DetectRunError::DiffBase(DiffBaseError::ShallowHistory { .. }))
+            if listing.is_none() =>
+        {
+            let (base, head) = match &request {
+                DiffRequest::PullRequest { base, head } | DiffRequest::Explicit { base, head } => {
+                    (base.clone(), head.clone())
+                }
+                DiffRequest::Push { before, after, .. } => {
+                    // A new branch is compared with the integration branch, as git would be.
+                    let base = if before.chars().all(|c| c == '0') {
+                        setup.config.integration_branch().to_owned()
+                    } else {
+                        before.clone()
+                    };
+                    (base, after.clone())
+                }
+            };
+            let message = detected_message(&request, setup);
+            return Err(DetectFailure::NeedsListing { base, head, message });
+        }
+        Err(err) => return Err(DetectFailure::Other(err.to_string())),
+    };
     if !setup.options.images.is_empty() {
-        add_units_using_overridden_images(setup, &mut detection)?;
+        add_units_using_overridden_images(setup, &mut detection).map_err(DetectFailure::Other)?;
     }
     Ok(detection)
+}
+
+fn detected_message(request: &DiffRequest, setup: &Setup) -> String {
+    format!(
+        "the clone at {} lacks the history to compare {request:?}, and fetching more did not help; \
+         use actions/checkout with `fetch-depth: 0`",
+        setup.repo_path().display()
+    )
 }
 
 /// Units that run an image the `images` input overrides are affected even when their manifests

@@ -11,4 +11,5 @@ mod pr_closed;
 mod prune;
 mod real_payloads;
 mod release;
+mod shallow;
 mod sweep;

@@ -26,6 +26,8 @@ pub struct World {
     pub production: FakeKube,
     runner: tempfile::TempDir,
     runs: std::cell::Cell<u32>,
+    /// The checkout the action runs in, when it is not `repo` itself (e.g. a shallow clone).
+    workspace: std::cell::RefCell<Option<PathBuf>>,
 }
 
 /// What one run of the action left behind.
@@ -150,6 +152,7 @@ impl World {
             production: FakeKube::start(),
             runner: tempfile::tempdir().expect("runner folder"),
             runs: std::cell::Cell::new(0),
+            workspace: std::cell::RefCell::new(None),
         }
     }
 
@@ -163,6 +166,15 @@ impl World {
             )
             .expect("namespace created");
         }
+    }
+
+    /// Runs the action in `checkout` instead of the repository itself from now on.
+    pub fn use_workspace(&self, checkout: &std::path::Path) {
+        *self.workspace.borrow_mut() = Some(checkout.to_path_buf());
+    }
+
+    fn workspace_path(&self) -> PathBuf {
+        self.workspace.borrow().clone().unwrap_or_else(|| self.repo.path().to_path_buf())
     }
 
     /// Changes `path` on the current branch and commits; returns the commit.
@@ -184,7 +196,7 @@ impl World {
         let mut env: Vec<(String, String)> = vec![
             ("GITHUB_EVENT_NAME".into(), event.into()),
             ("GITHUB_REPOSITORY".into(), REPOSITORY.into()),
-            ("GITHUB_WORKSPACE".into(), self.repo.path().display().to_string()),
+            ("GITHUB_WORKSPACE".into(), self.workspace_path().display().to_string()),
             ("GITHUB_SHA".into(), self.repo.head()),
             ("GITHUB_API_URL".into(), self.github.url()),
             ("GITHUB_SERVER_URL".into(), "https://github.example".into()),
