@@ -237,9 +237,8 @@ impl Setup {
 
         // 4. Execution, unless something says not to.
         let superseded = pull.as_ref().and_then(|p| p.superseded_by.clone());
-        let name = |target: &Target| crate::plan::command::target_name(&self.config, target);
         let mut report =
-            assemble::planned_report(&plan, &detection, "preview", "gitops-env", &name);
+            assemble::planned_report(&plan, &detection, "preview", "gitops-env", &self.config);
         report.run_url = self.ctx.run_url();
         let mut notes = Vec::new();
         let mut preview_namespace = None;

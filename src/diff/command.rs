@@ -34,18 +34,14 @@ pub struct DiffArgs {
 /// Runs the command. Exit codes: 0 diffed, 1 a unit failed to render (shown in the comment),
 /// 2 bad input (repository, revisions, configuration).
 pub fn run(args: DiffArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
-    let (config, detection) = match crate::plan::command::detect_between(
-        &args.repo,
-        &args.base,
-        &args.head,
-        &args.config,
-    ) {
-        Ok(found) => found,
-        Err(err) => {
-            let _ = writeln!(stderr, "error: {err}");
-            return ExitCode::from(EXIT_BAD_INPUT);
-        }
-    };
+    let (config, detection) =
+        match crate::pipeline::detect_between(&args.repo, &args.base, &args.head, &args.config) {
+            Ok(found) => found,
+            Err(err) => {
+                let _ = writeln!(stderr, "error: {err}");
+                return ExitCode::from(EXIT_BAD_INPUT);
+            }
+        };
     let changes = crate::pipeline::changes::changes_by_environment(&config, &detection);
     let steps = changes
         .iter()
@@ -66,8 +62,7 @@ pub fn run(args: DiffArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Ex
         pull_request: None,
         notes: detection.notes.clone(),
     };
-    let name = |target: &Target| target.to_string();
-    let report = assemble::planned_report(&plan, &detection, "diff", "gitops-env diff", &name);
+    let report = assemble::planned_report(&plan, &detection, "diff", "gitops-env diff", &config);
     let body = comment_body(&report).body;
     let written = match &args.markdown {
         Some(path) => std::fs::write(path, &body),

@@ -4,13 +4,11 @@
 //! Pure. The diff is made by the diff stage, which redacts Secrets before any text exists; the
 //! statuses here say what was *planned*, and the caller overwrites them with what happened.
 
+use crate::config::Config;
 use crate::detect::Detection;
 use crate::diff::diff_unit;
-use crate::plan::{Action, Plan, Step, Target};
+use crate::plan::{Action, Plan, Step};
 use crate::report::{Report, UnitError, UnitReport, UnitStatus};
-
-/// How steps' targets are named in the report (previews by their namespace or slug).
-pub type TargetName<'a> = &'a dyn Fn(&Target) -> String;
 
 /// The report of `plan` before anything ran: statuses are "will apply", "diff only", "will tear
 /// down", or "failed" for units whose render failed.
@@ -19,19 +17,19 @@ pub fn planned_report(
     detection: &Detection,
     kind: &str,
     title: &str,
-    target_name: TargetName<'_>,
+    config: &Config,
 ) -> Report {
     Report {
         kind: kind.to_owned(),
         title: title.to_owned(),
         head_sha: detection.head.as_ref().map(|sha| sha.as_str().to_owned()),
         run_url: None,
-        units: plan.steps.iter().map(|step| unit_report(step, detection, target_name)).collect(),
+        units: plan.steps.iter().map(|step| unit_report(step, detection, config)).collect(),
     }
 }
 
-fn unit_report(step: &Step, detection: &Detection, target_name: TargetName<'_>) -> UnitReport {
-    let environment = target_name(&step.target);
+fn unit_report(step: &Step, detection: &Detection, config: &Config) -> UnitReport {
+    let environment = super::target_name(config, &step.target);
     let planned = match step.action {
         Action::Apply => UnitStatus::WillApply,
         Action::DiffOnly => UnitStatus::DiffOnly,
@@ -97,7 +95,7 @@ pub fn error_location(message: &str) -> UnitError {
 mod tests {
     use super::*;
     use crate::detect::UnitRenders;
-    use crate::plan::PreviewRef;
+    use crate::plan::{PreviewRef, Target};
 
     fn detection(
         unit: &str,
@@ -140,7 +138,7 @@ mod tests {
     fn each_step_gets_its_diff_and_planned_status() {
         let detection = detection("apps/overlays/testing/web", Some(Ok(CM)), Some(Ok(CM2)));
         let plan = plan(vec![step(Some("apps/overlays/testing/web"), Action::Apply)]);
-        let report = planned_report(&plan, &detection, "diff", "Plan", &|t| t.to_string());
+        let report = planned_report(&plan, &detection, "diff", "Plan", &Config::default());
         let unit = &report.units[0];
         assert_eq!(unit.status, UnitStatus::WillApply);
         assert_eq!(unit.environment, "testing");
@@ -156,7 +154,7 @@ mod tests {
             Some(Err("apps/overlays/testing/web/kustomization.yaml: unknown field `resourcez`")),
         );
         let plan = plan(vec![step(Some("apps/overlays/testing/web"), Action::Apply)]);
-        let report = planned_report(&plan, &detection, "diff", "Plan", &|t| t.to_string());
+        let report = planned_report(&plan, &detection, "diff", "Plan", &Config::default());
         let unit = &report.units[0];
         assert_eq!(unit.status, UnitStatus::Failed);
         assert_eq!(
@@ -170,11 +168,11 @@ mod tests {
         let mut teardown = step(None, Action::Teardown);
         teardown.target =
             Target::Preview(PreviewRef { branch: "feat/x".into(), pr: None, fork: false });
+        let config = Config::default();
         let report =
-            planned_report(&plan(vec![teardown]), &Detection::default(), "diff", "Plan", &|t| {
-                t.to_string()
-            });
+            planned_report(&plan(vec![teardown]), &Detection::default(), "diff", "Plan", &config);
         assert_eq!(report.units[0].status, UnitStatus::WillTearDown);
+        assert!(report.units[0].environment.starts_with("preview preview-feat-x-"));
         assert!(report.units[0].diff.is_none());
     }
 

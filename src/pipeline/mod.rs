@@ -7,10 +7,17 @@
 pub mod assemble;
 pub mod changes;
 
+use std::path::Path;
+
 use kustomize::{EntryKind, FileSystem, Value};
 
 use crate::actions::inputs::Inputs;
 use crate::config::{Config, ConfigError};
+use crate::detect::{DetectOptions, Detection};
+use crate::git::GitRepo;
+use crate::git::diff_base::DiffRequest;
+use crate::plan::Target;
+use crate::preview::{SlugSource, preview_names};
 use crate::units::UnitSelection;
 
 /// The settings for a repository: defaults, then its config file (read through `fs`, so it can
@@ -52,6 +59,50 @@ pub fn unit_selection(config: &Config) -> UnitSelection {
 /// cheap and keeps detection's renders plain text).
 pub fn objects(rendered: &str, unit: &str) -> Result<Vec<Value>, String> {
     kustomize::yaml::parse_documents(rendered, unit).map_err(|err| err.to_string())
+}
+
+/// Detection between two revisions of the repository at `repo`, with the settings read at head
+/// (that is the repository the change is for).
+pub fn detect_between(
+    repo: &Path,
+    base: &str,
+    head: &str,
+    config_file: &str,
+) -> Result<(Config, Detection), String> {
+    let request = DiffRequest::Explicit { base: base.to_owned(), head: head.to_owned() };
+    let git = GitRepo::open(repo).map_err(|err| err.to_string())?;
+    let head_commit = git.resolve(head).map_err(|err| err.to_string())?;
+    let head_fs = git.tree_fs(&head_commit).map_err(|err| err.to_string())?;
+    let config =
+        load_config(&head_fs, config_file, &Inputs::default()).map_err(|err| err.to_string())?;
+    let detection = crate::detect::detect_request(
+        repo,
+        &request,
+        &unit_selection(&config),
+        "origin",
+        None,
+        &kustomize::BuildOptions::default(),
+        DetectOptions::default(),
+    )
+    .map_err(|err| err.to_string())?;
+    Ok((config, detection))
+}
+
+/// How a step's target is named for people: environments by name, previews by namespace.
+pub fn target_name(config: &Config, target: &Target) -> String {
+    match target {
+        Target::Environment { name } => name.clone(),
+        Target::Preview(preview) => {
+            let source = match preview.pr {
+                Some(number) if preview.fork => SlugSource::PullRequest(number),
+                _ => SlugSource::Branch(&preview.branch),
+            };
+            match preview_names(&config.preview.namespace_template, source) {
+                Ok((_, namespace)) => format!("preview {namespace}"),
+                Err(_) => target.to_string(),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! (or, without a base, rendering every unit as new), then `decide`, then the report.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use kustomize::DiskFs;
@@ -12,12 +12,9 @@ use crate::actions::event::{Event, PushEvent, Repository};
 use crate::actions::inputs::Inputs;
 use crate::cli::EXIT_BAD_INPUT;
 use crate::config::Config;
-use crate::detect::{DetectOptions, Detection, render_with_kustomize};
-use crate::git::GitRepo;
-use crate::git::diff_base::DiffRequest;
+use crate::detect::render_with_kustomize;
 use crate::pipeline::{self, assemble, changes};
-use crate::plan::{Plan, State, Target, decide};
-use crate::preview::{SlugSource, preview_names};
+use crate::plan::{Plan, State, decide};
 use crate::report::comment_body;
 use crate::units;
 
@@ -82,7 +79,7 @@ fn plan(args: &PlanArgs) -> Result<(Plan, String), String> {
             .map_err(|err| err.to_string())?;
             (config, detection)
         }
-        Some(base) => detect_between(&args.repo, base, &args.head, &args.config)?,
+        Some(base) => pipeline::detect_between(&args.repo, base, &args.head, &args.config)?,
     };
     let state = State {
         changes: changes::changes_by_environment(&config, &detection),
@@ -97,8 +94,7 @@ fn plan(args: &PlanArgs) -> Result<(Plan, String), String> {
     };
     let mut plan = merged_push_plans(&branches, &config, &state);
     plan.notes.extend(detection.notes.iter().cloned());
-    let name = |target: &Target| target_name(&config, target);
-    let report = assemble::planned_report(&plan, &detection, "plan", "gitops-env plan", &name);
+    let report = assemble::planned_report(&plan, &detection, "plan", "gitops-env plan", &config);
     Ok((plan, comment_body(&report).body))
 }
 
@@ -127,50 +123,6 @@ fn merged_push_plans(branches: &[String], config: &Config, state: &State) -> Pla
         merged.notes.extend(plan.notes);
     }
     merged
-}
-
-/// Detection between two revisions of the repository at `repo`, with the settings read at head
-/// (that is the repository the change is for).
-pub fn detect_between(
-    repo: &Path,
-    base: &str,
-    head: &str,
-    config_file: &str,
-) -> Result<(Config, Detection), String> {
-    let request = DiffRequest::Explicit { base: base.to_owned(), head: head.to_owned() };
-    let git = GitRepo::open(repo).map_err(|err| err.to_string())?;
-    let head_commit = git.resolve(head).map_err(|err| err.to_string())?;
-    let head_fs = git.tree_fs(&head_commit).map_err(|err| err.to_string())?;
-    let config = pipeline::load_config(&head_fs, config_file, &Inputs::default())
-        .map_err(|err| err.to_string())?;
-    let detection = crate::detect::detect_request(
-        repo,
-        &request,
-        &pipeline::unit_selection(&config),
-        "origin",
-        None,
-        &kustomize::BuildOptions::default(),
-        DetectOptions::default(),
-    )
-    .map_err(|err| err.to_string())?;
-    Ok((config, detection))
-}
-
-/// How a step's target is named for people: environments by name, previews by namespace.
-pub fn target_name(config: &Config, target: &Target) -> String {
-    match target {
-        Target::Environment { name } => name.clone(),
-        Target::Preview(preview) => {
-            let source = match preview.pr {
-                Some(number) if preview.fork => SlugSource::PullRequest(number),
-                _ => SlugSource::Branch(&preview.branch),
-            };
-            match preview_names(&config.preview.namespace_template, source) {
-                Ok((_, namespace)) => format!("preview {namespace}"),
-                Err(_) => target.to_string(),
-            }
-        }
-    }
 }
 
 fn write_outputs(
