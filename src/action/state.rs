@@ -10,7 +10,7 @@ use crate::git::diff_base::{
 };
 use crate::git::{Change, ChangedPath, CommitId};
 use crate::github::{GitHubClient, PullState, RepoName};
-use crate::pipeline::{self, changes};
+use crate::pipeline;
 use crate::plan::{ExistingPreview, PreviewRef, PullRequestState};
 use crate::units;
 
@@ -191,7 +191,7 @@ pub fn detect(
         Event::WorkflowDispatch(_) => {
             let fs = kustomize::DiskFs::new(setup.repo_path())
                 .map_err(|err| DetectFailure::Other(err.to_string()))?;
-            return changes::everything_new(
+            return crate::detect::everything_new(
                 &fs,
                 &selection,
                 &units::read_kustomization,

@@ -573,6 +573,35 @@ impl fmt::Display for ChangeLine<'_> {
     }
 }
 
+/// Detection without a diff base: every unit of `fs` is new, rendered once.
+pub fn everything_new(
+    fs: &dyn FileSystem,
+    selection: &UnitSelection,
+    read: ReadKustomization<'_>,
+    render: RenderUnit<'_>,
+) -> Result<Detection, UnitError> {
+    let discovery = units::discover(fs, selection, read)?;
+    let renders: Vec<(String, Result<String, String>)> = discovery
+        .units
+        .par_iter()
+        .map(|unit| (unit.path.clone(), render(fs, &unit.path)))
+        .collect();
+    let mut detection = Detection { units: discovery.units.clone(), ..Detection::default() };
+    for (unit, rendered) in renders {
+        if let Err(error) = &rendered {
+            detection.failed.push(FailedUnit {
+                unit: unit.clone(),
+                base_error: None,
+                head_error: Some(error.clone()),
+            });
+        }
+        detection.affected.push(unit.clone());
+        detection.new.push(unit.clone());
+        detection.renders.insert(unit, UnitRenders { base: None, head: Some(rendered) });
+    }
+    Ok(detection)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -643,5 +672,26 @@ mod tests {
             ChangedSet::new(&["README.md"].into_iter().collect(), &[])
                 .may_reach(&DependencyScope { complete: false, ..scope.clone() })
         );
+    }
+
+    #[test]
+    fn everything_is_new_without_a_base() {
+        let fs = kustomize::MemoryFs::new()
+            .with("apps/overlays/testing/web/kustomization.yaml", "resources: [cm.yaml]\n")
+            .with(
+                "apps/overlays/testing/web/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n",
+            )
+            .with("apps/overlays/testing/bad/kustomization.yaml", "resources: [missing.yaml]\n");
+        let selection = crate::pipeline::unit_selection(&crate::config::Config::default());
+        let detection =
+            everything_new(&fs, &selection, &units::read_kustomization, &render_with_kustomize)
+                .unwrap();
+        assert_eq!(detection.new, ["apps/overlays/testing/bad", "apps/overlays/testing/web"]);
+        assert_eq!(detection.failed.len(), 1);
+        assert_eq!(detection.failed[0].unit, "apps/overlays/testing/bad");
+        let rendered =
+            detection.renders["apps/overlays/testing/web"].head.clone().unwrap().unwrap();
+        assert!(rendered.contains("kind: ConfigMap"));
     }
 }

@@ -70,7 +70,7 @@ fn plan(args: &PlanArgs) -> Result<(Plan, String), String> {
                 .map_err(|err| format!("repository {}: {err}", args.repo.display()))?;
             let config = pipeline::load_config(&fs, &args.config, &Inputs::default())
                 .map_err(|err| err.to_string())?;
-            let detection = changes::everything_new(
+            let detection = crate::detect::everything_new(
                 &fs,
                 &pipeline::unit_selection(&config),
                 &units::read_kustomization,
