@@ -10,16 +10,8 @@
 #                   else target/debug/gitops-env)
 set -euo pipefail
 
-repo_root="$(cd "$(dirname "$0")/.." && pwd)"
-shared="${1:-${GITOPS_ENV_SHARED:-$repo_root/../shared}}"
+source "$(dirname "$0")/common.sh"
 cases_root="$(cd "$shared/conformance/kustomize" && pwd)"
-bin="${GITOPS_ENV_BIN:-}"
-if [[ -z "$bin" ]]; then
-  if [[ -x "$repo_root/target/release/gitops-env" ]]; then bin="$repo_root/target/release/gitops-env"
-  else bin="$repo_root/target/debug/gitops-env"; fi
-fi
-[[ -x "$bin" ]] || { echo "no gitops-env binary at $bin (cargo build first)" >&2; exit 2; }
-command -v kubectl >/dev/null || { echo "kubectl is required for the comparison" >&2; exit 2; }
 
 # Build directories relative to the conformance root.
 dirs=()

@@ -11,16 +11,8 @@
 #                   else target/debug/gitops-env)
 set -euo pipefail
 
-repo_root="$(cd "$(dirname "$0")/.." && pwd)"
-shared="${1:-${GITOPS_ENV_SHARED:-$repo_root/../shared}}"
+source "$(dirname "$0")/common.sh"
 corpus="$(cd "$shared/corpus/realworld" && pwd)"
-bin="${GITOPS_ENV_BIN:-}"
-if [[ -z "$bin" ]]; then
-  if [[ -x "$repo_root/target/release/gitops-env" ]]; then bin="$repo_root/target/release/gitops-env"
-  else bin="$repo_root/target/debug/gitops-env"; fi
-fi
-[[ -x "$bin" ]] || { echo "no gitops-env binary at $bin (cargo build first)" >&2; exit 2; }
-command -v kubectl >/dev/null || { echo "kubectl is required for the comparison" >&2; exit 2; }
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time is required for peak memory (apt-get install time)" >&2; exit 2; }
 
 out="$(mktemp -d)"

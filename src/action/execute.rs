@@ -134,7 +134,7 @@ impl Executor<'_> {
             };
             results[index] = result;
         }
-        self.finish_deployment(&deployment, deployment_id, &results, None).await;
+        self.finish_deployment(deployment_id, &results, None).await;
         results
     }
 
@@ -247,7 +247,7 @@ impl Executor<'_> {
             results.push(result);
         }
         let url = results.iter().flat_map(|r| r.urls.first()).next().cloned();
-        self.finish_deployment(&deployment, deployment_id, &results, url).await;
+        self.finish_deployment(deployment_id, &results, url).await;
 
         // The PR may have closed while we deployed: then nothing may be left behind.
         if let (Some(pull), Some(github)) = (self.pull, &self.setup.github)
@@ -368,7 +368,6 @@ impl Executor<'_> {
 
     async fn finish_deployment(
         &self,
-        _target: &DeploymentTarget,
         id: Option<u64>,
         results: &[StepOutcome],
         environment_url: Option<String>,
