@@ -160,9 +160,7 @@ impl Config {
     pub fn root_kind(&self, unit_path: &str) -> Option<RootKind> {
         self.roots
             .iter()
-            .find(|root| {
-                unit_path == root.path || unit_path.starts_with(&format!("{}/", root.path))
-            })
+            .find(|root| kustomize::fs::is_within(unit_path, &root.path))
             .map(|root| root.kind)
     }
 

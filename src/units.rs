@@ -16,6 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use kustomize::fs::child;
 use kustomize::{EntryKind, FileSystem, FsError};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -223,7 +224,7 @@ impl Walker<'_> {
             .into_iter()
             // Hidden folders (.git, .github) never hold units.
             .filter(|entry| entry.kind == EntryKind::Dir && !entry.name.starts_with('.'))
-            .map(|entry| join(dir, &entry.name))
+            .map(|entry| child(dir, &entry.name))
             .collect())
     }
 
@@ -250,7 +251,7 @@ impl Walker<'_> {
         };
         let mut overlay_folders = Vec::new();
         for root in roots {
-            let direct = join(&root, "overlays");
+            let direct = child(&root, "overlays");
             if self.fs.kind(&direct)? == Some(EntryKind::Dir) {
                 overlay_folders.push(direct);
             }
@@ -259,7 +260,7 @@ impl Walker<'_> {
                 if name == "overlays" || name == "base" {
                     continue;
                 }
-                let nested = join(&app, "overlays");
+                let nested = child(&app, "overlays");
                 if self.fs.kind(&nested)? == Some(EntryKind::Dir) {
                     overlay_folders.push(nested);
                 }
@@ -389,7 +390,7 @@ pub fn read_kustomization(
 ) -> Result<Option<KustomizationInfo>, String> {
     let mut found = Vec::new();
     for name in KUSTOMIZATION_FILE_NAMES {
-        let path = join(dir, name);
+        let path = child(dir, name);
         if fs.kind(&path).map_err(|err| err.to_string())? == Some(EntryKind::File) {
             found.push(path);
         }
@@ -468,10 +469,6 @@ fn resolve_include(dir: &str, entry: &str) -> Option<String> {
     kustomize::fs::join(dir, entry).ok()
 }
 
-fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") }
-}
-
 fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
@@ -493,7 +490,7 @@ mod tests {
 
     impl Tree {
         fn with(mut self, dir: &str, includes: &[&str]) -> Self {
-            self.files.insert(join(dir, "kustomization.yaml"), includes.join("\n"));
+            self.files.insert(child(dir, "kustomization.yaml"), includes.join("\n"));
             self
         }
         fn with_file(mut self, path: &str) -> Self {
@@ -532,7 +529,7 @@ mod tests {
     }
 
     fn read(fs: &dyn FileSystem, dir: &str) -> Result<Option<KustomizationInfo>, String> {
-        match fs.read_file(&join(dir, "kustomization.yaml")) {
+        match fs.read_file(&child(dir, "kustomization.yaml")) {
             Ok(bytes) => {
                 let text = String::from_utf8(bytes).map_err(|e| e.to_string())?;
                 if text == "broken" {

@@ -22,6 +22,7 @@ use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
+use kustomize::fs::{file_name, parent};
 use kustomize::{
     BuildOptions, DirEntry, EntryKind, FileSystem, FsError, LoadRestrictor, RecordingFs,
 };
@@ -230,14 +231,6 @@ fn below<'p>(path: &'p str, dir: &str) -> Option<&'p str> {
     }
     let rest = path.strip_prefix(dir)?;
     if rest.is_empty() { Some(rest) } else { rest.strip_prefix('/') }
-}
-
-fn file_name(path: &str) -> &str {
-    path.rsplit_once('/').map_or(path, |(_, name)| name)
-}
-
-fn parent(path: &str) -> &str {
-    path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
 /// Decides which units `changes` affects in `repo`.

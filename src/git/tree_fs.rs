@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use kustomize::fs::child;
 use kustomize::{DirEntry, EntryKind, FileSystem, FsError};
 
 use super::{CommitId, GitRepo};
@@ -136,7 +137,7 @@ impl<'repo> GitTreeFs<'repo> {
         let mut queue = std::collections::VecDeque::from([(String::new(), self.root)]);
         while let Some((dir, tree)) = queue.pop_front() {
             for item in self.listing(tree, &dir)?.iter() {
-                let path = join(&dir, &item.name);
+                let path = child(&dir, &item.name);
                 match item.kind {
                     NodeKind::Dir => queue.push_back((path, item.id)),
                     NodeKind::Symlink => {
@@ -180,7 +181,7 @@ impl<'repo> GitTreeFs<'repo> {
                     return Ok(None);
                 };
                 let item = &listing[at];
-                let child_path = join(&dir_path, part);
+                let child_path = child(&dir_path, part);
                 if item.kind == NodeKind::Symlink {
                     hops += 1;
                     if hops > MAX_SYMLINK_HOPS {
@@ -260,7 +261,7 @@ impl FileSystem for GitTreeFs<'_> {
                 NodeKind::File => EntryKind::File,
                 // Listed as what it points to; a dangling link is listed as a file, which then
                 // fails to read with a clear error instead of silently vanishing.
-                NodeKind::Symlink => match self.resolve(&join(&node.path, &item.name)) {
+                NodeKind::Symlink => match self.resolve(&child(&node.path, &item.name)) {
                     Ok(Some(target))
                         if matches!(target.kind, NodeKind::Dir | NodeKind::Submodule) =>
                     {
@@ -284,10 +285,6 @@ impl FileSystem for GitTreeFs<'_> {
 
 fn outside(path: &str, reason: &str) -> FsError {
     FsError::OutsideRoot { path: path.to_string(), reason: reason.to_string() }
-}
-
-fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() { name.to_string() } else { format!("{dir}/{name}") }
 }
 
 /// Removes `.` and empty segments and applies `..`; `None` when `..` climbs above the root.

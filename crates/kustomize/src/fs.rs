@@ -66,7 +66,7 @@ pub fn join(dir: &str, relative: &str) -> Result<String, FsError> {
             ".." => {
                 if parts.pop().is_none() {
                     return Err(FsError::OutsideRoot {
-                        path: join_display(dir, relative),
+                        path: child(dir, relative),
                         reason: "the path leaves the root".into(),
                     });
                 }
@@ -110,7 +110,8 @@ pub fn is_within(path: &str, dir: &str) -> bool {
         || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
 }
 
-fn join_display(dir: &str, relative: &str) -> String {
+/// `dir/name` without normalising (`name` alone at the root): for names read from a listing.
+pub fn child(dir: &str, relative: &str) -> String {
     if dir.is_empty() { relative.to_owned() } else { format!("{dir}/{relative}") }
 }
 
