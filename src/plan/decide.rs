@@ -319,17 +319,11 @@ fn deploy_environment(config: &Config, state: &State, environment: &str, why: &s
 }
 
 /// Steps showing `environment`'s diff without touching it.
-fn diff_environment(
-    state: &State,
-    environment: &str,
-    why: &str,
-    only: Option<RootKind>,
-    config: &Config,
-) -> Vec<Step> {
+fn diff_environment(state: &State, environment: &str, why: &str, config: &Config) -> Vec<Step> {
     let changes = state.changes.get(environment).map(Vec::as_slice).unwrap_or_default();
     changes
         .iter()
-        .filter(|change| only.is_none_or(|kind| config.root_kind(&change.unit) == Some(kind)))
+        .filter(|change| config.root_kind(&change.unit).is_some())
         .map(|change| Step {
             target: Target::Environment { name: environment.to_owned() },
             unit: Some(change.unit.clone()),
@@ -514,23 +508,15 @@ fn decide_pull_request(event: &PullRequestEvent, config: &Config, state: &State)
             if may_deploy { "update its preview" } else { "diff only" }
         );
     }
+    // The base branch's environment shows its diff — unless it is the environment previews
+    // render from and the preview already shows this change there.
     if let Some(environment) = base_environment
-        && environment.name != config.preview.environment
+        && (environment.name != config.preview.environment || !has_preview)
     {
         plan.steps.extend(diff_environment(
             state,
             &environment.name,
             &format!("PR #{number} into {base} would change {}", environment.name),
-            None,
-            config,
-        ));
-        plan.summary = format!("PR #{number} into {base}: {} diff", environment.name);
-    } else if !has_preview && let Some(environment) = base_environment {
-        plan.steps.extend(diff_environment(
-            state,
-            &environment.name,
-            &format!("PR #{number} into {base} would change {}", environment.name),
-            None,
             config,
         ));
         plan.summary = format!("PR #{number} into {base}: {} diff", environment.name);
@@ -617,9 +603,7 @@ fn decide_dispatch(
         "deploy" => {
             deploy_environment(config, state, &environment, "requested by workflow_dispatch")
         }
-        "plan" => {
-            diff_environment(state, &environment, "requested by workflow_dispatch", None, config)
-        }
+        "plan" => diff_environment(state, &environment, "requested by workflow_dispatch", config),
         "teardown" => {
             return Plan::nothing(
                 name,
