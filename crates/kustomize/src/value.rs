@@ -96,6 +96,24 @@ impl From<Map> for Value {
     }
 }
 
+/// Short constructors for values in unit tests.
+#[cfg(test)]
+pub(crate) mod build {
+    use super::{Map, Value};
+
+    pub fn s(text: &str) -> Value {
+        Value::String(text.to_owned())
+    }
+
+    pub fn map(entries: Vec<(&str, Value)>) -> Value {
+        Value::Map(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<Map>())
+    }
+
+    pub fn seq(items: Vec<Value>) -> Value {
+        Value::Seq(items)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -318,14 +318,7 @@ impl PatchContent {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(text: &str) -> Value {
-        Value::String(text.to_owned())
-    }
-
-    fn map(entries: Vec<(&str, Value)>) -> Value {
-        Value::Map(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
-    }
+    use crate::value::build::{map, s};
 
     fn resource(
         api_version: &str,

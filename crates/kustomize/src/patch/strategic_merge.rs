@@ -580,18 +580,7 @@ fn append_list(dest: &mut Vec<Value>, source: &[Value], keys: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(text: &str) -> Value {
-        Value::String(text.to_owned())
-    }
-
-    fn map(entries: Vec<(&str, Value)>) -> Value {
-        Value::Map(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
-    }
-
-    fn seq(items: Vec<Value>) -> Value {
-        Value::Seq(items)
-    }
+    use crate::value::build::{map, s, seq};
 
     fn container(name: &str, image: &str) -> Value {
         map(vec![("name", s(name)), ("image", s(image))])

@@ -811,18 +811,7 @@ fn descend(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(text: &str) -> Value {
-        Value::String(text.to_owned())
-    }
-
-    fn map(entries: Vec<(&str, Value)>) -> Value {
-        Value::Map(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
-    }
-
-    fn seq(items: Vec<Value>) -> Value {
-        Value::Seq(items)
-    }
+    use crate::value::build::{map, s, seq};
 
     fn config_map(name: &str, data: Vec<(&str, Value)>) -> Value {
         map(vec![
