@@ -61,7 +61,10 @@ pub enum RenderError {
 
 /// Runs the command.
 pub fn run(args: &RenderArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
-    let options = BuildOptions { load_restrictor: args.load_restrictor.to_kustomize() };
+    let options = BuildOptions {
+        load_restrictor: args.load_restrictor.to_kustomize(),
+        ..BuildOptions::default()
+    };
     let cwd = match std::env::current_dir() {
         Ok(cwd) => cwd,
         Err(err) => {

@@ -223,7 +223,10 @@ pub fn deploy(args: DeployArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) 
         );
         return ExitCode::from(super::EXIT_BAD_INPUT);
     }
-    let options = kustomize::BuildOptions { load_restrictor: kustomize::LoadRestrictor::RootOnly };
+    let options = kustomize::BuildOptions {
+        load_restrictor: kustomize::LoadRestrictor::RootOnly,
+        ..Default::default()
+    };
     let mut rendered = Vec::new();
     for unit in &units {
         match kustomize::build(&fs, unit, &options) {

@@ -74,7 +74,7 @@ pub fn run(args: DetectArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
         Restrictor::Rootonly => LoadRestrictor::RootOnly,
         Restrictor::None => LoadRestrictor::None,
     };
-    let build = BuildOptions { load_restrictor };
+    let build = BuildOptions { load_restrictor, ..BuildOptions::default() };
     let detection = match super::detect_request(
         &args.repo,
         &request,

@@ -774,7 +774,10 @@ async fn the_example_previewed_deployed_and_torn_down_leaves_nothing_behind() {
     let preview = Preview::new(request, PreviewSettings::from_config(&config, Vec::new())).unwrap();
 
     let fs = kustomize::DiskFs::new(&homelab).unwrap();
-    let build = kustomize::BuildOptions { load_restrictor: kustomize::LoadRestrictor::RootOnly };
+    let build = kustomize::BuildOptions {
+        load_restrictor: kustomize::LoadRestrictor::RootOnly,
+        ..Default::default()
+    };
     let mut units = Vec::new();
     for app in ["postgres", "recipes", "uptime", "web", "whoami"] {
         let path = format!("apps/overlays/testing/{app}");

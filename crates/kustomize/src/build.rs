@@ -24,6 +24,7 @@ use crate::kustomization::{
 };
 use crate::loader::{self, LoadRestrictor, Loader, Target};
 use crate::patch::stage;
+use crate::remote::{self, GitTarget, RemoteErrorKind, RemoteLoader};
 use crate::resource::{Behavior, Provenance, ResMap, Resource};
 use crate::transform::vars::{self, VarDefinition};
 use crate::transform::{
@@ -32,9 +33,12 @@ use crate::transform::{
 use crate::value::{Map, Value};
 
 /// How to build.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct BuildOptions {
     pub load_restrictor: LoadRestrictor,
+    /// Obtains remote targets (git repositories, http(s) files); without one they are refused
+    /// with `BuildError::Unsupported`.
+    pub remote: Option<std::sync::Arc<dyn RemoteLoader>>,
 }
 
 /// Builds the kustomization in `dir` (repository-relative) and returns the rendered objects in
@@ -52,6 +56,8 @@ pub fn build(
     let ctx = Context {
         loader,
         provenance_root: (!kustomization.build_metadata.is_empty()).then_some(dir.as_str()),
+        remote: options.remote.as_deref(),
+        within: None,
     };
     let mut accumulated = Accumulator::new();
     accumulate(&ctx, &dir, &kustomization, &mut accumulated)?;
@@ -109,8 +115,20 @@ fn write_provenance(resource: &mut Resource, origins: bool, transformations: boo
 struct Context<'a> {
     loader: Loader<'a>,
     /// The directory being built, when provenance is tracked (paths in origins are relative
-    /// to it).
+    /// to it; inside a remote repository, to the repository's root).
     provenance_root: Option<&'a str>,
+    /// Fetches remote targets, when the caller configured it.
+    remote: Option<&'a dyn RemoteLoader>,
+    /// The remote repository the kustomization being built comes from (innermost first), for
+    /// cycle detection and origins; `None` for the caller's own tree.
+    within: Option<&'a RemoteFrame<'a>>,
+}
+
+/// One remote repository on the way from the top kustomization to the current one.
+#[derive(Debug)]
+struct RemoteFrame<'a> {
+    target: &'a GitTarget,
+    outer: Option<&'a RemoteFrame<'a>>,
 }
 
 impl Context<'_> {
@@ -119,15 +137,31 @@ impl Context<'_> {
         self.provenance_root.map(|root| fs::relative_to(path, root))
     }
 
+    /// The origin of objects read from `path`, when provenance is tracked.
+    fn origin(&self, path: &str) -> Option<Provenance> {
+        let path = self.provenance_path(path)?;
+        Some(self.in_repo(Provenance { path, ..Provenance::default() }))
+    }
+
+    /// `provenance` with the remote repository (and ref) it comes from, as kustomize's
+    /// `Origin.Append` records a repository URL.
+    fn in_repo(&self, mut provenance: Provenance) -> Provenance {
+        if let Some(frame) = self.within {
+            provenance.repo = frame.target.clone_url();
+            provenance.git_ref = frame.target.git_ref.clone().unwrap_or_default();
+        }
+        provenance
+    }
+
     /// Records that a builtin transformer configured in `file` ran over `resources`, as
     /// kustomize's `AddTransformerAnnotation` (an object without an origin takes it as one).
     fn record_builtin(&self, resources: &mut [Resource], file: &str, kind: &str, times: usize) {
         let Some(configured_in) = self.provenance_path(file) else { return };
-        let by = Provenance {
+        let by = self.in_repo(Provenance {
             configured_in,
             configured_by: Some(["builtin".into(), kind.into(), String::new(), String::new()]),
             ..Provenance::default()
-        };
+        });
         for _ in 0..times {
             record_transformation(resources, &by);
         }
@@ -149,6 +183,8 @@ fn record_transformation(resources: &mut [Resource], by: &Provenance) {
 fn plugin_provenance(config: &Resource) -> Option<Provenance> {
     let origin = config.origin.as_ref()?;
     Some(Provenance {
+        repo: origin.repo.clone(),
+        git_ref: origin.git_ref.clone(),
         configured_in: origin.path.clone(),
         configured_by: Some([
             config.api_version().to_owned(),
@@ -289,6 +325,11 @@ fn accumulate(
     }
     run_generators(ctx, dir, k, acc)?;
     for entry in &k.components {
+        // kustomize's `loader.New`: a git URL before any local directory.
+        if let Ok(target) = remote::parse_git_target(entry) {
+            accumulate_git(ctx, file, "components", &target, true, acc)?;
+            continue;
+        }
         let component_dir = match ctx.loader.resolve(dir, file, "components", entry)? {
             Target::Dir(path) => path,
             Target::File(path) => {
@@ -402,19 +443,21 @@ fn accumulate_resource(
     entry: &str,
     acc: &mut Accumulator,
 ) -> Result<(), BuildError> {
+    // kustomize loads an entry as a file first (an http(s) URL is fetched), then as a base: a
+    // git URL before a local directory.
+    if remote::is_remote_file(entry) {
+        return accumulate_remote_file(ctx, file, field, entry, acc);
+    }
+    if let Ok(target) = remote::parse_git_target(entry) {
+        let local = fs::join(dir, entry).ok().map(|path| ctx.loader.fs.kind(&path));
+        if !matches!(local, Some(Ok(Some(fs::EntryKind::File)))) {
+            return accumulate_git(ctx, file, field, &target, false, acc);
+        }
+    }
     match ctx.loader.resolve(dir, file, field, entry)? {
         Target::File(path) => {
             let bytes = ctx.loader.fs.read_file(&path).map_err(|e| BuildError::fs(file, e))?;
-            let origin =
-                ctx.provenance_path(&path).map(|path| Provenance { path, ..Provenance::default() });
-            for mut resource in resources_from_file(&bytes, &path)? {
-                resource.origin.clone_from(&origin);
-                acc.resources.append(resource).map_err(|id| BuildError::DuplicateId {
-                    file: path.clone(),
-                    id: id.to_string(),
-                })?;
-            }
-            Ok(())
+            append_file_objects(&bytes, &path, ctx.origin(&path), acc)
         }
         Target::Dir(path) => {
             let nested = ctx.loader.load_kustomization(&path)?;
@@ -430,6 +473,167 @@ fn accumulate_resource(
             acc.absorb(sub, &nested.file)
         }
     }
+}
+
+/// Appends the objects of a resource file, each with `origin`.
+fn append_file_objects(
+    bytes: &[u8],
+    path: &str,
+    origin: Option<Provenance>,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    for mut resource in resources_from_file(bytes, path)? {
+        resource.origin.clone_from(&origin);
+        acc.resources
+            .append(resource)
+            .map_err(|id| BuildError::DuplicateId { file: path.to_owned(), id: id.to_string() })?;
+    }
+    Ok(())
+}
+
+/// A `resources` entry that is an http(s) URL. kustomize GETs it as a file of objects; when
+/// that fails (any status outside 2xx, a transport error, content that is not objects) and the
+/// URL also reads as a git repository — almost every https URL does — it builds the
+/// repository instead.
+fn accumulate_remote_file(
+    ctx: &Context<'_>,
+    file: &str,
+    field: &str,
+    url: &str,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    let Some(loader) = ctx.remote else {
+        return Err(loader::unsupported_remote(file, field, url));
+    };
+    let git = remote::parse_git_target(url).ok();
+    let file_error = match loader.http_file(url) {
+        Ok(bytes) => {
+            // kustomize's `Origin.Append`: a URL that reads as a repository is recorded as one.
+            let origin = ctx.provenance_root.map(|_| match &git {
+                Some(target) => Provenance {
+                    path: fs::join("", &target.path).unwrap_or_else(|_| target.path.clone()),
+                    repo: target.clone_url(),
+                    git_ref: target.git_ref.clone().unwrap_or_default(),
+                    ..Provenance::default()
+                },
+                None => Provenance { path: url.to_owned(), ..Provenance::default() },
+            });
+            let mut fetched = Accumulator::new();
+            match append_file_objects(&bytes, url, origin, &mut fetched) {
+                Ok(()) => {
+                    return acc.resources.append_all(fetched.resources).map_err(|id| {
+                        BuildError::DuplicateId { file: url.to_owned(), id: id.to_string() }
+                    });
+                }
+                Err(error) => error,
+            }
+        }
+        Err(source) => {
+            let status = matches!(source.kind, RemoteErrorKind::HttpStatus(_));
+            let error = BuildError::Remote {
+                file: file.to_owned(),
+                field: field.to_owned(),
+                url: url.to_owned(),
+                source,
+            };
+            // kustomize gives up on an HTTP error status unless the URL is a repository.
+            if status && git.is_none() {
+                return Err(error);
+            }
+            error
+        }
+    };
+    let Some(target) = git else { return Err(file_error) };
+    accumulate_git(ctx, file, field, &target, false, acc).map_err(|git_error| {
+        // As kustomize: content that is not valid YAML is reported as such (the repository
+        // attempt was a guess), unless the repository attempt timed out.
+        let timed_out = matches!(
+            &git_error,
+            BuildError::Remote { source, .. } if source.kind == RemoteErrorKind::Timeout
+        );
+        if matches!(file_error, BuildError::Yaml { .. }) && !timed_out {
+            file_error
+        } else {
+            git_error
+        }
+    })
+}
+
+/// A remote git base (or component, when `component`): the kustomization at the target's path
+/// in the repository's tree, built as kustomize builds a clone — with the load restrictor
+/// `rootonly` whatever the caller chose, every path confined to the repository, nested bases
+/// and components (remote ones too) resolved from there.
+fn accumulate_git(
+    ctx: &Context<'_>,
+    file: &str,
+    field: &str,
+    target: &GitTarget,
+    component: bool,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    let Some(loader) = ctx.remote else {
+        return Err(loader::unsupported_remote(file, field, &target.raw));
+    };
+    // kustomize's `errIfRepoCycle`: a repository URL that prefixes one already being built.
+    let mut frame = ctx.within;
+    while let Some(outer) = frame {
+        if outer.target.raw.starts_with(&target.raw) {
+            return Err(BuildError::Cycle {
+                file: file.to_owned(),
+                dir: outer.target.raw.clone(),
+                target: target.raw.clone(),
+            });
+        }
+        frame = outer.outer;
+    }
+    let tree = loader.git_tree(target).map_err(|source| BuildError::Remote {
+        file: file.to_owned(),
+        field: field.to_owned(),
+        url: target.raw.clone(),
+        source,
+    })?;
+    let in_remote = |source: BuildError| BuildError::InRemote {
+        file: file.to_owned(),
+        url: target.raw.clone(),
+        commit: tree.commit.clone(),
+        source: Box::new(source),
+    };
+    let fs = tree.fs.as_ref();
+    let root =
+        fs::join("", &target.path).map_err(|e| in_remote(BuildError::fs(&target.path, e)))?;
+    let misplaced = |what: &str| {
+        let root = loader::display_dir(&root);
+        let at = format!("remote '{}' (commit {})", target.raw, tree.commit);
+        Err(BuildError::invalid(file, field, format!("{at}: '{root}' {what}")))
+    };
+    match fs.kind(&root).map_err(|e| in_remote(BuildError::fs(&root, e)))? {
+        Some(fs::EntryKind::Dir) => {}
+        Some(fs::EntryKind::File) => return misplaced("is a file; expecting a directory"),
+        None => return misplaced("does not exist in the repository"),
+    }
+    let frame = RemoteFrame { target, outer: ctx.within };
+    let sub = Context {
+        loader: Loader::new(fs, LoadRestrictor::RootOnly),
+        provenance_root: ctx.provenance_root.map(|_| ""),
+        remote: ctx.remote,
+        within: Some(&frame),
+    };
+    let nested = sub.loader.load_kustomization(&root).map_err(in_remote)?;
+    let is_component = nested.kind == KustomizationKind::Component;
+    if component != is_component {
+        let expected = if component { "" } else { "!= " };
+        return Err(in_remote(BuildError::invalid(
+            &nested.file,
+            "kind",
+            format!("expected kind {expected}'Component' for path '{}'", target.raw),
+        )));
+    }
+    if component {
+        return accumulate(&sub, &root, &nested, acc).map_err(in_remote);
+    }
+    let mut built = Accumulator::new();
+    accumulate(&sub, &root, &nested, &mut built).map_err(in_remote)?;
+    acc.absorb(built, file)
 }
 
 /// The objects of a resource file: every document, `List`s expanded.
@@ -491,6 +695,8 @@ fn run_generators(
     ];
     for (kind, field, entries) in kinds {
         let by = ctx.provenance_path(file).map(|configured_in| Provenance {
+            repo: ctx.within.map(|f| f.target.clone_url()).unwrap_or_default(),
+            git_ref: ctx.within.and_then(|f| f.target.git_ref.clone()).unwrap_or_default(),
             configured_in,
             configured_by: Some([
                 "builtin".into(),
@@ -803,8 +1009,7 @@ fn plugin_configs(
         && let Ok(mut resources) = resources_from_file(entry.as_bytes(), file)
         && !resources.is_empty()
     {
-        let origin =
-            ctx.provenance_path(file).map(|path| Provenance { path, ..Provenance::default() });
+        let origin = ctx.origin(file);
         for resource in &mut resources {
             resource.origin.clone_from(&origin);
         }

@@ -5,6 +5,7 @@
 //! of Secret data (generator inputs are named by file and key, never shown).
 
 use crate::fs::FsError;
+use crate::remote::RemoteError;
 
 /// Why a build failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -43,6 +44,21 @@ pub enum BuildError {
     #[error("unsupported: {field} in {file}: {what}")]
     Unsupported { file: String, field: String, what: String },
 
+    /// A remote target (git repository or http(s) file) could not be obtained.
+    #[error("{file}: {field}: remote '{url}': {source}")]
+    Remote {
+        file: String,
+        field: String,
+        url: String,
+        #[source]
+        source: RemoteError,
+    },
+
+    /// Building the kustomization of a remote repository failed; `source` names files inside
+    /// the repository (paths from its root), `file` is the local kustomization that names it.
+    #[error("{file}: in remote '{url}' (commit {commit}): {source}")]
+    InRemote { file: String, url: String, commit: String, source: Box<BuildError> },
+
     /// The load restrictor refused a path outside the kustomization's directory.
     #[error(
         "{file}: security; file '{path}' is not in or below '{root}' (load restrictor rootonly; use --load-restrictor none to allow it)"
@@ -77,6 +93,8 @@ impl BuildError {
             | BuildError::UnknownField { file, .. }
             | BuildError::InvalidField { file, .. }
             | BuildError::Unsupported { file, .. }
+            | BuildError::Remote { file, .. }
+            | BuildError::InRemote { file, .. }
             | BuildError::Restricted { file, .. }
             | BuildError::Cycle { file, .. }
             | BuildError::InvalidResource { file, .. }

@@ -4,8 +4,8 @@
 //! It enforces kustomize's load restrictor: with `RootOnly` (kustomize's default) a file must lie
 //! in or below the directory of the kustomization that names it, while other kustomization
 //! directories may be anywhere in the file system's root; `None` (Flux's setting) allows any
-//! file in the root. Remote targets (URLs, git references) are refused with an `Unsupported`
-//! error: this crate never touches the network.
+//! file in the root. Remote targets (git URLs, http(s) files) are not its business: the build
+//! hands them to a `remote::RemoteLoader`, since this crate never touches the network.
 //!
 //! Every access goes through the `FileSystem`, so a `RecordingFs` sees the whole read set.
 
@@ -102,13 +102,7 @@ impl<'a> Loader<'a> {
                 }
                 Ok(Target::Dir(path))
             }
-            _ if looks_remote(entry) => Err(BuildError::Unsupported {
-                file: file.to_owned(),
-                field: field.to_owned(),
-                what: format!(
-                    "remote target '{entry}' (only local files and directories are built)"
-                ),
-            }),
+            _ if crate::remote::is_remote(entry) => Err(unsupported_remote(file, field, entry)),
             (_, Err(source)) => Err(BuildError::fs(file, source)),
             (_, Ok(path)) => Err(BuildError::fs(file, FsError::NotFound { path })),
         }
@@ -159,19 +153,19 @@ pub fn parse_many(bytes: &[u8], file: &str) -> Result<Vec<Value>, BuildError> {
         .map_err(|e| BuildError::Yaml { file: file.to_owned(), message: e.to_string() })
 }
 
-/// Whether an entry that names nothing locally is a URL or a git reference, which kustomize
-/// would fetch.
-pub fn looks_remote(entry: &str) -> bool {
-    entry.contains("://")
-        || entry.starts_with("git@")
-        || entry.starts_with("github.com/")
-        || entry.starts_with("gitlab.com/")
-        || entry.starts_with("bitbucket.org/")
-        || entry.contains("?ref=")
-        || entry.contains(".git//")
+/// The refusal of a remote target when the build has no `RemoteLoader`.
+pub fn unsupported_remote(file: &str, field: &str, entry: &str) -> BuildError {
+    BuildError::Unsupported {
+        file: file.to_owned(),
+        field: field.to_owned(),
+        what: format!(
+            "remote target '{entry}' (no remote loader is configured: only local files and \
+             directories are built)"
+        ),
+    }
 }
 
-fn display_dir(dir: &str) -> String {
+pub(crate) fn display_dir(dir: &str) -> String {
     if dir.is_empty() { ".".to_owned() } else { dir.to_owned() }
 }
 

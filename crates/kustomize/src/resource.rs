@@ -177,18 +177,29 @@ pub struct Resource {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Provenance {
     pub path: String,
+    /// The remote repository (clone URL) the object or configuration came from, if any.
+    pub repo: String,
+    /// The ref of that repository, as written.
+    pub git_ref: String,
     pub configured_in: String,
     /// apiVersion, kind, name and namespace of the configuring plugin.
     pub configured_by: Option<[String; 4]>,
 }
 
 impl Provenance {
-    /// The YAML kustomize writes for it (field order `path`, `configuredIn`, `configuredBy`),
+    /// The YAML kustomize writes for it (field order `path`, `repo`, `ref`, `configuredIn`,
+    /// `configuredBy`),
     /// each line prefixed by `indent` (the first by `first`).
     fn write_yaml(&self, out: &mut String, first: &str, indent: &str) {
         let mut lines: Vec<String> = Vec::new();
         if !self.path.is_empty() {
             lines.push(format!("path: {}", self.path));
+        }
+        if !self.repo.is_empty() {
+            lines.push(format!("repo: {}", self.repo));
+        }
+        if !self.git_ref.is_empty() {
+            lines.push(format!("ref: {}", self.git_ref));
         }
         if !self.configured_in.is_empty() {
             lines.push(format!("configuredIn: {}", self.configured_in));
