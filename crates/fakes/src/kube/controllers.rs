@@ -65,6 +65,9 @@ pub fn is_condition_true(object: &Json, kind: &str) -> bool {
         .is_some_and(|cs| cs.iter().any(|c| c["type"] == kind && c["status"] == "True"))
 }
 
+/// Controller ticks a terminating namespace waits before its content is deleted.
+const NAMESPACE_GRACE_TICKS: u32 = 3;
+
 fn finish_deletions(state: &mut State) {
     if !state.deleting {
         return;
@@ -79,12 +82,35 @@ fn finish_deletions(state: &mut State) {
     for (key, mut object) in deleting {
         let is_namespace = key.0.is_empty() && key.1 == "namespaces";
         if is_namespace {
+            let ticks = state.terminating.entry(key.clone()).or_insert(0);
+            *ticks += 1;
+            if *ticks < NAMESPACE_GRACE_TICKS {
+                state.deleting = true;
+                continue;
+            }
+            // The namespace controller deletes the content (finalizers are honoured: such
+            // objects linger with a deletion timestamp) and the namespace once it is empty.
             let content: Vec<Key> =
                 state.objects.keys().filter(|k| !k.2.is_empty() && k.2 == key.3).cloned().collect();
-            for k in content {
-                state.remove(&k);
+            if content.is_empty() {
+                state.terminating.remove(&key);
+                state.remove(&key);
+                continue;
             }
-            state.remove(&key);
+            for k in content {
+                let Some(mut object) = state.objects.get(&k).cloned() else { continue };
+                let has_finalizers = object["metadata"]["finalizers"]
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|f| f != "foregroundDeletion"));
+                if !has_finalizers {
+                    state.remove(&k);
+                } else if object["metadata"].get("deletionTimestamp").is_none() {
+                    object["metadata"]["deletionTimestamp"] = json!(super::state::now());
+                    object["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+                    state.store(k, object, "MODIFIED");
+                }
+            }
+            state.deleting = true;
             continue;
         }
         let mut finalizers: Vec<Json> =
@@ -513,6 +539,10 @@ mod tests {
         let ns = state.catalog.by_kind("v1", "Namespace").unwrap().clone();
         state.delete(&ns, "", "ns", crate::kube::state::Propagation::Background, false).unwrap();
         tick(&mut state);
+        assert!(!state.objects.is_empty(), "the content stays for a few ticks");
+        for _ in 0..NAMESPACE_GRACE_TICKS + 1 {
+            tick(&mut state);
+        }
         assert!(state.objects.is_empty(), "{:?}", state.objects.keys().collect::<Vec<_>>());
     }
 }

@@ -416,20 +416,58 @@ pub fn apply(
     Ok(result)
 }
 
-/// Records an Update-operation manager (create, replace or merge patch) as owning what it sent;
-/// other managers lose those fields.
+/// Records an Update-operation manager that created the object: it owns what it sent.
 pub fn record_update(object: &mut Json, sent: &Json, manager: &str, api_version: &str, now: &str) {
     let fields = field_set(sent);
+    assign_update(object, fields, manager, api_version, now, None);
+}
+
+/// Records an Update-operation write to an existing object (patch, replace, a status write),
+/// as structured-merge-diff does: `manager` gains the fields the write added or changed, every
+/// other manager loses them, and fields the write removed leave everyone.
+pub fn record_change(
+    object: &mut Json,
+    old: &Json,
+    manager: &str,
+    api_version: &str,
+    now: &str,
+    subresource: Option<&str>,
+) {
+    let changed: FieldSet = field_set(object)
+        .into_iter()
+        .filter(|path| match path.split_last() {
+            Some((last, parent)) if last == "." => get_at(old, parent).is_none(),
+            _ => get_at(old, path) != get_at(object, path),
+        })
+        .collect();
     let mut managers = read_managed(object);
     for entry in managers.iter_mut() {
-        if entry.manager != manager || entry.operation != "Update" {
+        entry.fields.retain(|path| get_at(object, path).is_some());
+    }
+    write_managed(object, &managers);
+    if !changed.is_empty() {
+        assign_update(object, changed, manager, api_version, now, subresource);
+    }
+}
+
+fn assign_update(
+    object: &mut Json,
+    fields: FieldSet,
+    manager: &str,
+    api_version: &str,
+    now: &str,
+    subresource: Option<&str>,
+) {
+    let mut managers = read_managed(object);
+    let mine = |e: &ManagedEntry| {
+        e.manager == manager && e.operation == "Update" && e.subresource.as_deref() == subresource
+    };
+    for entry in managers.iter_mut() {
+        if !mine(entry) {
             entry.fields.retain(|p| !fields.contains(p));
         }
     }
-    match managers
-        .iter_mut()
-        .find(|e| e.manager == manager && e.operation == "Update" && e.subresource.is_none())
-    {
+    match managers.iter_mut().find(|e| mine(e)) {
         Some(entry) => {
             entry.fields.extend(fields);
             entry.time = now.to_owned();
@@ -439,7 +477,7 @@ pub fn record_update(object: &mut Json, sent: &Json, manager: &str, api_version:
             operation: "Update".into(),
             api_version: api_version.to_owned(),
             time: now.to_owned(),
-            subresource: None,
+            subresource: subresource.map(str::to_owned),
             fields,
         }),
     }

@@ -24,8 +24,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::catalog::ResourceType;
 use super::controllers;
+use super::patch::PatchType;
+use super::protobuf;
 use super::selectors::{FieldSelector, LabelSelector};
-use super::state::{ApiError, Propagation, State, WriteOptions};
+use super::state::{ApiError, Propagation, State, WriteOptions, unsupported_patch_type};
 use super::{FaultAction, RequestRecord};
 
 pub type Body = BoxBody<Bytes, Infallible>;
@@ -390,7 +392,29 @@ fn list_body(resource: &ResourceType, items: Vec<Json>, resource_version: u64) -
     })
 }
 
-fn parse_body(body: &Bytes) -> Result<Json, ApiError> {
+/// A request body as JSON: JSON as sent, or a protobuf-encoded built-in object decoded.
+fn parse_body(body: &Bytes, content_type: &str, resource: &ResourceType) -> Result<Json, ApiError> {
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    if media != protobuf::MEDIA_TYPE {
+        return parse_json(body);
+    }
+    let unsupported = || {
+        ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+        )
+    };
+    if resource.custom {
+        return Err(unsupported());
+    }
+    protobuf::decode_object(body).map_err(|error| match error {
+        protobuf::ProtobufError::UnknownKind { .. } => unsupported(),
+        other => ApiError::new(400, "BadRequest", other.to_string()),
+    })
+}
+
+fn parse_json(body: &Bytes) -> Result<Json, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
             400,
@@ -499,7 +523,7 @@ fn dispatch(
         }
         (Method::GET, Some(name)) => Ok((200, state.get(rt, ns, name)?)),
         (Method::POST, None) => {
-            let object = parse_body(body)?;
+            let object = parse_body(body, content_type, rt)?;
             if let Some(body_ns) = object["metadata"]["namespace"].as_str()
                 && rt.namespaced
                 && body_ns != ns
@@ -513,8 +537,14 @@ fn dispatch(
             Ok((201, state.create(rt, ns, object, options)?))
         }
         (Method::PATCH, Some(name)) => {
-            let patch = parse_body(body)?;
+            let patch = parse_json(body)?;
             let media = content_type.split(';').next().unwrap_or_default().trim();
+            if let Some(patch_type) = PatchType::from_media_type(media) {
+                return Ok((
+                    200,
+                    state.patch(rt, ns, name, patch_type, &patch, subresource, options)?,
+                ));
+            }
             match media {
                 "application/apply-patch+yaml" | "application/apply-patch+cbor" => {
                     if subresource.is_some() {
@@ -527,26 +557,18 @@ fn dispatch(
                     let (object, created) = state.apply(rt, ns, name, patch, options)?;
                     Ok((if created && !options.dry_run { 201 } else { 200 }, object))
                 }
-                "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-                    Ok((200, state.merge_patch(rt, ns, name, patch, subresource, options)?))
-                }
-                other => Err(ApiError::new(
-                    415,
-                    "UnsupportedMediaType",
-                    format!(
-                        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {other:?})"
-                    ),
-                )),
+                _ => Err(unsupported_patch_type(rt)),
             }
         }
         (Method::PUT, Some(name)) => {
-            let object = parse_body(body)?;
+            let object = parse_body(body, content_type, rt)?;
             Ok((200, state.replace(rt, ns, name, object, options)?))
         }
         (Method::DELETE, Some(name)) => {
-            let propagation = propagation(query, body)?;
-            if !body.is_empty() {
-                let preconditions = &parse_body(body)?["preconditions"];
+            let options_body = delete_options(body, content_type, rt)?;
+            let propagation = propagation(query, &options_body)?;
+            if let Some(options_body) = &options_body {
+                let preconditions = &options_body["preconditions"];
                 let live = state.get(rt, ns, name)?;
                 for (field, actual) in [
                     ("uid", &live["metadata"]["uid"]),
@@ -573,7 +595,7 @@ fn dispatch(
             Ok((200, result))
         }
         (Method::DELETE, None) => {
-            let propagation = propagation(query, body)?;
+            let propagation = propagation(query, &delete_options(body, content_type, rt)?)?;
             let namespace = (!ns.is_empty()).then_some(ns);
             let doomed = state.list(rt, namespace, labels, fields);
             let mut deleted = Vec::new();
@@ -594,12 +616,23 @@ fn dispatch(
     }
 }
 
-fn propagation(query: &HashMap<String, String>, body: &Bytes) -> Result<Propagation, ApiError> {
-    let from_body = if body.is_empty() {
-        None
-    } else {
-        parse_body(body)?["propagationPolicy"].as_str().map(str::to_owned)
-    };
+/// The `DeleteOptions` body of a DELETE, if it has one.
+fn delete_options(
+    body: &Bytes,
+    content_type: &str,
+    resource: &ResourceType,
+) -> Result<Option<Json>, ApiError> {
+    if body.is_empty() {
+        return Ok(None);
+    }
+    parse_body(body, content_type, resource).map(Some)
+}
+
+fn propagation(
+    query: &HashMap<String, String>,
+    body: &Option<Json>,
+) -> Result<Propagation, ApiError> {
+    let from_body = body.as_ref().and_then(|b| b["propagationPolicy"].as_str().map(str::to_owned));
     let policy = query.get("propagationPolicy").cloned().or(from_body);
     match policy.as_deref() {
         None | Some("Background") => Ok(Propagation::Background),

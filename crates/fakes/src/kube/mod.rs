@@ -3,21 +3,28 @@
 //!
 //! Start it with [`FakeKube::start`] (tests, on `127.0.0.1:0`) or the `fake-kube` binary. It
 //! serves discovery (legacy and aggregated) from real recorded documents plus established CRDs;
-//! GET/LIST/WATCH with selectors; CREATE, server-side apply with field managers, conflicts and
-//! dry runs; merge patches; DELETE with propagation, finalizers and namespace termination; and
-//! controllers that move workloads to ready (or not, see [`Behaviour`]) and record events.
-//! Tests inspect its end state and inject faults per route ([`Fault`]).
+//! GET/LIST/WATCH with selectors; CREATE and UPDATE from JSON or protobuf bodies (kubectl's typed
+//! clients send protobuf); server-side apply with field managers, conflicts and dry runs; JSON,
+//! merge and strategic merge patches; DELETE with propagation, finalizers and namespace
+//! termination; and controllers that move workloads to ready (or not, see [`Behaviour`]) and
+//! record events. Tests inspect its end state and inject faults per route ([`Fault`]).
 //!
-//! Layout: `catalog` (which kinds exist), `state` (objects and verb semantics),
-//! `field_manager` (server-side apply), `selectors`, `controllers` (status over time),
-//! `http` (routing, faults, watches). Not covered: authentication, protobuf, tables,
-//! pagination (`limit` is ignored: everything comes in one page), pods and ReplicaSets as
-//! objects (workload status is simulated directly), admission and schema validation.
+//! Layout: `catalog` (which kinds exist), `schema` (the built-in kinds' fields, as data),
+//! `protobuf` (request bodies), `state` (objects and verb semantics), `field_manager`
+//! (managed fields, server-side apply), `patch`, `selectors`, `controllers` (status over time),
+//! `http` (routing, faults, watches). Not covered: authentication, protobuf responses (answers
+//! are JSON, which every client accepts), tables, pagination (`limit` is ignored: everything
+//! comes in one page), pods and ReplicaSets as objects (workload status is simulated
+//! directly), admission, defaulting beyond what rollout status and kubectl read, and schema
+//! validation.
 
 mod catalog;
 mod controllers;
 mod field_manager;
 mod http;
+mod patch;
+mod protobuf;
+mod schema;
 mod selectors;
 mod state;
 

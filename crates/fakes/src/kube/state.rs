@@ -12,6 +12,8 @@ use serde_json::{Value as Json, json};
 
 use super::catalog::{Catalog, ResourceType, custom_resources};
 use super::field_manager::{self, ApplyRequest};
+use super::patch::{PatchError, PatchType};
+use super::schema::Schema;
 use super::selectors::{FieldSelector, LabelSelector};
 use super::{Behaviour, Fault, RequestRecord};
 
@@ -169,6 +171,10 @@ pub struct State {
     pub removed_since_tick: bool,
     /// Some object may carry a deletion timestamp (finalizers have work).
     pub deleting: bool,
+    /// Terminating namespaces: controller ticks since their deletion. Their content goes only
+    /// after a few ticks, as the namespace controller takes its time on a real cluster (a
+    /// `kubectl delete -f` that names the namespace first still finds the objects after it).
+    pub terminating: HashMap<Key, u32>,
     next_uid: u64,
     uid_seed: u64,
 }
@@ -189,6 +195,7 @@ impl State {
             progress: HashMap::new(),
             removed_since_tick: false,
             deleting: false,
+            terminating: HashMap::new(),
             next_uid: 0,
             uid_seed,
         }
@@ -410,6 +417,9 @@ impl State {
 
     /// Defaults the API server fills in (the ones rollout status reads).
     fn apply_defaults(rt: &ResourceType, object: &mut Json) {
+        if rt.group.is_empty() && rt.kind == "Secret" && object.get("type").is_none() {
+            object["type"] = json!("Opaque");
+        }
         if !rt.group.is_empty() && rt.group != "apps" {
             return;
         }
@@ -551,24 +561,94 @@ impl State {
         Ok((self.commit(rt, key, old.as_ref(), object, options.dry_run), created))
     }
 
-    /// JSON merge patch (also used, as an approximation, for strategic merge patches).
-    pub fn merge_patch(
+    /// `PATCH` with a JSON, merge or strategic merge patch, on the object or its `status`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn patch(
         &mut self,
         rt: &ResourceType,
         namespace: &str,
         name: &str,
-        patch: Json,
+        patch_type: PatchType,
+        patch: &Json,
         subresource: Option<&str>,
         options: &WriteOptions,
     ) -> Result<Json, ApiError> {
+        let message = Schema::get().kind(&rt.api_version(), &rt.kind).filter(|_| !rt.custom);
+        if patch_type == PatchType::Strategic && message.is_none() {
+            // The API server has no strategy table for custom resources.
+            return Err(unsupported_patch_type(rt));
+        }
         let key = Self::key(rt, namespace, name);
         let old = self.objects.get(&key).cloned().ok_or_else(|| ApiError::not_found(rt, name))?;
-        let mut object = old.clone();
-        json_merge_patch(&mut object, &patch);
-        let manager = options.manager.clone().unwrap_or_else(|| "unknown".into());
-        field_manager::record_update(&mut object, &patch, &manager, &rt.api_version(), &now());
+        let mut object = patch_type.apply(&Self::present(rt, &old), patch, message).map_err(
+            |error| match error {
+                PatchError::BadRequest(message) => ApiError::new(400, "BadRequest", message),
+                // The API server answers a patch that does not apply with its generic 422.
+                PatchError::DoesNotApply(_) => ApiError::new(
+                    422,
+                    "Invalid",
+                    "the server rejected our request due to an error in our request",
+                ),
+            },
+        )?;
+        if !object.is_object() || !object["metadata"].is_object() {
+            return Err(ApiError::new(
+                400,
+                "BadRequest",
+                "the patched object is not an object with metadata",
+            ));
+        }
+        if let Some(sent) = object["metadata"]["resourceVersion"].as_str()
+            && !sent.is_empty()
+            && Some(sent) != old["metadata"]["resourceVersion"].as_str()
+        {
+            return Err(modified_conflict(rt, name));
+        }
+        Self::check_body(rt, &object, Some(name))?;
+        for field in [
+            "name",
+            "namespace",
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "managedFields",
+        ] {
+            match old["metadata"].get(field) {
+                Some(value) => object["metadata"][field] = value.clone(),
+                None => {
+                    if let Some(metadata) = object["metadata"].as_object_mut() {
+                        metadata.remove(field);
+                    }
+                }
+            }
+        }
         if subresource == Some("status") {
-            if options.dry_run {
+            // A status write changes status only.
+            let mut updated = old.clone();
+            match object.get("status") {
+                Some(status) => updated["status"] = status.clone(),
+                None => {
+                    if let Some(map) = updated.as_object_mut() {
+                        map.remove("status");
+                    }
+                }
+            }
+            object = updated;
+        }
+        let manager = options.manager.clone().unwrap_or_else(|| "unknown".into());
+        field_manager::record_change(
+            &mut object,
+            &old,
+            &manager,
+            &rt.api_version(),
+            &now(),
+            subresource,
+        );
+        if subresource == Some("status") {
+            if content(&old) == content(&object) || options.dry_run {
                 return Ok(Self::present(rt, &object));
             }
             let stored = self.store(key, object, "MODIFIED");
@@ -594,15 +674,7 @@ impl State {
         if let Some(expected) = body["metadata"]["resourceVersion"].as_str()
             && Some(expected) != old["metadata"]["resourceVersion"].as_str()
         {
-            return Err(ApiError {
-                code: 409,
-                reason: "Conflict",
-                message: format!(
-                    "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
-                    rt.qualified_plural()
-                ),
-                details: json!({"name": name, "group": rt.group, "kind": rt.plural}),
-            });
+            return Err(modified_conflict(rt, name));
         }
         let mut object = field_manager::strip_server_fields(&body);
         for key_name in
@@ -617,7 +689,7 @@ impl State {
             object["metadata"]["namespace"] = json!(namespace);
         }
         let manager = options.manager.clone().unwrap_or_else(|| "unknown".into());
-        field_manager::record_update(&mut object, &body, &manager, &rt.api_version(), &now());
+        field_manager::record_change(&mut object, &old, &manager, &rt.api_version(), &now(), None);
         Ok(self.commit(rt, key, Some(&old), object, options.dry_run))
     }
 
@@ -738,23 +810,29 @@ fn conflict_error(
     }
 }
 
-/// RFC 7386 JSON merge patch.
-pub fn json_merge_patch(target: &mut Json, patch: &Json) {
-    let Json::Object(patch_map) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = json!({});
+/// The 409 for a write based on an outdated `resourceVersion`.
+fn modified_conflict(rt: &ResourceType, name: &str) -> ApiError {
+    ApiError {
+        code: 409,
+        reason: "Conflict",
+        message: format!(
+            "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+            rt.qualified_plural()
+        ),
+        details: json!({"name": name, "group": rt.group, "kind": rt.plural}),
     }
-    let target_map = target.as_object_mut().expect("made an object above");
-    for (key, value) in patch_map {
-        if value.is_null() {
-            target_map.remove(key);
-        } else {
-            json_merge_patch(target_map.entry(key.clone()).or_insert(Json::Null), value);
-        }
-    }
+}
+
+/// The 415 for a patch type the resource does not accept.
+pub fn unsupported_patch_type(rt: &ResourceType) -> ApiError {
+    let strategic = if rt.custom { "" } else { "application/strategic-merge-patch+json, " };
+    ApiError::new(
+        415,
+        "UnsupportedMediaType",
+        format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, {strategic}application/apply-patch+yaml"
+        ),
+    )
 }
 
 #[cfg(test)]
