@@ -199,6 +199,12 @@ async fn injected_fault(
             Ok(None)
         }
         Some(FaultAction::DropConnection) => Err(DroppedConnection),
+        Some(FaultAction::Hang) => {
+            // Holds the connection open, unanswered, until the client closes it or the server
+            // stops.
+            std::future::pending::<()>().await;
+            Err(DroppedConnection)
+        }
         Some(FaultAction::Status { code, retry_after }) => {
             let reason = match code {
                 429 => "TooManyRequests",
@@ -461,7 +467,8 @@ async fn route(
         Err(e) => return error_response(&ApiError::new(400, "BadRequest", e)),
     };
     if *method == Method::GET && target.name.is_none() && flag(query, "watch") {
-        return watch_response(shared.clone(), target, labels, fields, query);
+        let metadata_only = wants_metadata(accept);
+        return watch_response(shared.clone(), target, labels, fields, query, metadata_only);
     }
     let options = WriteOptions {
         manager: query.get("fieldManager").cloned(),
@@ -490,6 +497,16 @@ async fn route(
         result
     };
     match result {
+        Ok((code, body)) if *method == Method::GET && wants_metadata(accept) => {
+            let media = if body["items"].is_array() {
+                "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+            } else {
+                "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+            };
+            let mut response = json_response(code, &metadata_only(&body));
+            response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(media));
+            response
+        }
         Ok((code, body)) => json_response(code, &body),
         Err(error) => error_response(&error),
     }
@@ -648,6 +665,34 @@ fn propagation(
     }
 }
 
+/// Whether the client asks for metadata only (`Accept: application/json;as=PartialObjectMetadata;
+/// g=meta.k8s.io;v=v1`, or the `...List` form, as kube-rs `list_metadata`/`watch_metadata` and
+/// the metadata informers send): the first acceptable type decides, as on the API server.
+fn wants_metadata(accept: &str) -> bool {
+    accept.split(',').next().is_some_and(|media| {
+        let params: Vec<&str> = media.split(';').map(str::trim).collect();
+        params
+            .iter()
+            .any(|p| *p == "as=PartialObjectMetadata" || *p == "as=PartialObjectMetadataList")
+            && params.contains(&"g=meta.k8s.io")
+            && (params.contains(&"v=v1") || params.contains(&"v=v1beta1"))
+    })
+}
+
+/// An object (or list) as `PartialObjectMetadata`: its type and metadata, nothing else.
+fn metadata_only(body: &Json) -> Json {
+    let partial = |object: &Json| json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"]});
+    match body["items"].as_array() {
+        Some(items) => json!({
+            "kind": "PartialObjectMetadataList",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": body["metadata"],
+            "items": items.iter().map(partial).collect::<Vec<_>>(),
+        }),
+        None => partial(body),
+    }
+}
+
 /// `?watch=true`: newline-delimited watch events from the change log, then live ones.
 fn watch_response(
     shared: Arc<Shared>,
@@ -655,6 +700,7 @@ fn watch_response(
     labels: LabelSelector,
     fields: FieldSelector,
     query: &HashMap<String, String>,
+    metadata_only: bool,
 ) -> Response<Body> {
     let (sender, receiver) = mpsc::channel::<Bytes>(64);
     let requested: Option<u64> =
@@ -672,6 +718,11 @@ fn watch_response(
         let mut changes = shared.changes.subscribe();
         let matches = |object: &Json| labels.matches(object) && fields.matches(object);
         let line = |kind: &str, object: &Json| {
+            let object = if metadata_only && kind != "BOOKMARK" {
+                self::metadata_only(object)
+            } else {
+                object.clone()
+            };
             let mut text =
                 serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
             text.push(b'\n');
@@ -789,6 +840,48 @@ mod tests {
         let (code, _) = delete(&mut state, created["metadata"]["uid"].as_str().unwrap()).unwrap();
         assert_eq!(code, 200);
         assert!(state.objects.keys().all(|k| k.3 != "c"));
+    }
+
+    #[test]
+    fn apply_answers_201_on_create_and_keeps_the_version_when_nothing_changes() {
+        let mut state = State::with_system_namespaces();
+        let rt = state.catalog.by_kind("v1", "ConfigMap").unwrap().clone();
+        let options =
+            WriteOptions { manager: Some("gitops-env".into()), ..WriteOptions::default() };
+        let target = Target {
+            resource: rt,
+            namespace: "default".into(),
+            name: Some("c".into()),
+            subresource: None,
+        };
+        let apply = |state: &mut State, value: &str| {
+            let body = Bytes::from(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": value}})
+                    .to_string(),
+            );
+            let (labels, fields) = (LabelSelector::default(), FieldSelector::default());
+            dispatch(
+                state,
+                &Method::PATCH,
+                &target,
+                &options,
+                &labels,
+                &fields,
+                &HashMap::new(),
+                "application/apply-patch+yaml",
+                &body,
+            )
+            .unwrap()
+        };
+        let (created, first) = apply(&mut state, "1");
+        assert_eq!(created, 201);
+        let (unchanged, second) = apply(&mut state, "1");
+        assert_eq!(unchanged, 200);
+        assert_eq!(first["metadata"]["resourceVersion"], second["metadata"]["resourceVersion"]);
+        assert_eq!(first["metadata"]["managedFields"], second["metadata"]["managedFields"]);
+        let (configured, third) = apply(&mut state, "2");
+        assert_eq!(configured, 200);
+        assert_ne!(first["metadata"]["resourceVersion"], third["metadata"]["resourceVersion"]);
     }
 
     #[test]

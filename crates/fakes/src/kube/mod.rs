@@ -63,6 +63,9 @@ pub enum FaultAction {
     Delay(Duration),
     /// Closes the connection without answering.
     DropConnection,
+    /// Reads the request and never answers (the connection stays open until the client gives
+    /// up): a server that accepts and hangs.
+    Hang,
 }
 
 /// A fault for requests whose method and path match; the first matching fault wins.
@@ -96,6 +99,11 @@ impl Fault {
         Fault::new(FaultAction::Delay(duration))
     }
 
+    /// Accepts the request and never answers.
+    pub fn hang() -> Fault {
+        Fault::new(FaultAction::Hang)
+    }
+
     /// Only requests with this HTTP method (`GET`, `PATCH`, ...).
     pub fn method(mut self, method: &str) -> Fault {
         self.method = Some(method.to_owned());
@@ -113,6 +121,79 @@ impl Fault {
         self.remaining = Some(n);
         self
     }
+}
+
+/// A fault written as the `fake-kube --fault` flag takes it:
+/// `[METHOD ]PATH_PART=ACTION[,times=N]`, where ACTION is `status:CODE[:RETRY_AFTER_SECONDS]`,
+/// `delay:DURATION` (`250ms`, `2s`, `1m`), `reset` (close the connection) or `hang` (never
+/// answer); METHOD `*` or none matches every method, an empty PATH_PART every path.
+/// Examples: `PATCH /configmaps/=status:503,times=2`, `=delay:500ms`, `GET /api/v1=hang`.
+impl std::str::FromStr for Fault {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<Fault, String> {
+        let (target, action) =
+            spec.split_once('=').ok_or_else(|| format!("fault {spec:?} has no =ACTION"))?;
+        let (action, times) = match action.split_once(",times=") {
+            Some((a, n)) => {
+                let n = n
+                    .parse::<u32>()
+                    .map_err(|_| format!("fault {spec:?}: times={n} is not a count"))?;
+                (a, Some(n))
+            }
+            None => (action, None),
+        };
+        let mut parts = action.split(':');
+        let kind = parts.next().unwrap_or_default();
+        let arguments: Vec<&str> = parts.collect();
+        let bad = || {
+            format!(
+                "fault {spec:?}: unknown action {action:?} (status:CODE[:RETRY_AFTER], delay:DURATION, reset, hang)"
+            )
+        };
+        let action = match (kind, arguments.as_slice()) {
+            ("status", [code]) | ("status", [code, _]) => {
+                let code =
+                    code.parse::<u16>().ok().filter(|c| (100..600).contains(c)).ok_or_else(bad)?;
+                let retry_after = match arguments.get(1) {
+                    Some(seconds) => Some(seconds.parse::<u64>().map_err(|_| bad())?),
+                    None => None,
+                };
+                FaultAction::Status { code, retry_after }
+            }
+            ("delay", [duration]) => FaultAction::Delay(parse_duration(duration).ok_or_else(bad)?),
+            ("reset", []) => FaultAction::DropConnection,
+            ("hang", []) => FaultAction::Hang,
+            _ => return Err(bad()),
+        };
+        let (method, path) = match target.split_once(' ') {
+            Some((method, path)) => (Some(method), path),
+            None if target.starts_with('/') || target.is_empty() => (None, target),
+            None => (Some(target), ""),
+        };
+        let mut fault = Fault::new(action).path_contains(path.trim());
+        if let Some(method) = method.filter(|m| *m != "*") {
+            fault = fault.method(&method.to_ascii_uppercase());
+        }
+        if let Some(n) = times {
+            fault = fault.times(n);
+        }
+        Ok(fault)
+    }
+}
+
+/// `250ms`, `2s`, `1.5s`, `1m`: durations as the `fake-kube` flags take them.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().ok()?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(seconds).ok()
 }
 
 /// One request the server received (before faults were applied).
@@ -307,5 +388,37 @@ impl Drop for FakeKube {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_parse_from_their_flag_form() {
+        let fault: Fault = "PATCH /configmaps/=status:503,times=2".parse().unwrap();
+        assert_eq!(
+            fault,
+            Fault::status(503).method("PATCH").path_contains("/configmaps/").times(2)
+        );
+        let fault: Fault = "=delay:250ms".parse().unwrap();
+        assert_eq!(fault, Fault::delay(Duration::from_millis(250)));
+        let fault: Fault = "* /api=status:429:7".parse().unwrap();
+        assert_eq!(fault, Fault::too_many_requests(7).path_contains("/api"));
+        assert_eq!(
+            "get /x=hang".parse::<Fault>().unwrap(),
+            Fault::hang().method("GET").path_contains("/x")
+        );
+        assert_eq!(
+            "/x=reset".parse::<Fault>().unwrap(),
+            Fault::drop_connection().path_contains("/x")
+        );
+        for bad in ["GET /x", "/x=explode", "/x=status:99", "/x=delay:soon", "/x=hang,times=many"] {
+            assert!(bad.parse::<Fault>().is_err(), "{bad}");
+        }
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration("5"), None);
     }
 }
