@@ -15,10 +15,14 @@ impl Drop for Server {
     }
 }
 
-fn get(address: &str, target: &str) -> String {
+/// Sends one request on a fresh connection, with a Bearer token if given; answers the whole
+/// response text.
+fn send(address: &str, method: &str, target: &str, token: Option<&str>, body: &str) -> String {
     let mut stream = TcpStream::connect(address).unwrap();
+    let authorization = token.map(|t| format!("authorization: Bearer {t}\r\n")).unwrap_or_default();
     let request = format!(
-        "GET {target} HTTP/1.1\r\nhost: x\r\nuser-agent: curl\r\nconnection: close\r\n\r\n"
+        "{method} {target} HTTP/1.1\r\nhost: x\r\nuser-agent: curl\r\n{authorization}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
     );
     stream.write_all(request.as_bytes()).unwrap();
     let mut answer = String::new();
@@ -26,17 +30,14 @@ fn get(address: &str, target: &str) -> String {
     answer
 }
 
-#[test]
-fn the_binary_serves_the_pull_requests_it_was_given() {
+fn get(address: &str, target: &str) -> String {
+    send(address, "GET", target, None, "")
+}
+
+/// Starts the binary with `args`; answers it with the `host:port` it printed first.
+fn start(args: &[&str]) -> (Server, String) {
     let child = Command::new(env!("CARGO_BIN_EXE_fake-github"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--token",
-            "t=alice",
-            "--pull",
-            "o/r#4=feat/x@aaa:main@bbb",
-        ])
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -45,6 +46,19 @@ fn the_binary_serves_the_pull_requests_it_was_given() {
     BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
     let address =
         first_line.trim().strip_prefix("fake-github listening on http://").unwrap().to_string();
+    (server, address)
+}
+
+#[test]
+fn the_binary_serves_the_pull_requests_it_was_given() {
+    let (_server, address) = start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--token",
+        "t=alice",
+        "--pull",
+        "o/r#4=feat/x@aaa:main@bbb",
+    ]);
     let pull = get(&address, "/repos/o/r/pulls/4");
     assert!(pull.starts_with("HTTP/1.1 200"), "{pull}");
     assert!(pull.contains("\"ref\": \"feat/x\""), "{pull}");
@@ -66,4 +80,59 @@ fn bad_arguments_are_explained() {
         ),
         "{stderr}"
     );
+}
+
+#[test]
+fn setup_flags_cover_branches_permissions_labels_drafts_merges_and_read_only_tokens() {
+    let (_server, address) = start(&[
+        "--read-only-app-token",
+        "fork=github-actions[bot]",
+        "--draft-pull",
+        "o/r#4=feat/x@aaa:main@bbb",
+        "--merged-pull",
+        "o/r#5=feat/y@ccc:develop@ddd@mmm",
+        "--label",
+        "o/r#4=preview",
+        "--branch",
+        "o/r:release/1@eee",
+        "--permission",
+        "o/r:alice=maintain",
+    ]);
+    let draft = get(&address, "/repos/o/r/pulls/4");
+    assert!(
+        draft.contains("\"draft\": true") && draft.contains("\"name\": \"preview\""),
+        "{draft}"
+    );
+    let merged = get(&address, "/repos/o/r/commits/mmm/pulls");
+    assert!(merged.contains("\"number\": 5"), "{merged}");
+    let branch = get(&address, "/repos/o/r/branches/release%2F1");
+    assert!(branch.starts_with("HTTP/1.1 200") && branch.contains("\"sha\": \"eee\""), "{branch}");
+    let permission = get(&address, "/repos/o/r/collaborators/alice/permission");
+    assert!(permission.contains("\"role_name\": \"maintain\""), "{permission}");
+    let refused =
+        send(&address, "POST", "/repos/o/r/issues/4/comments", Some("fork"), r#"{"body":"hi"}"#);
+    assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+    assert!(refused.contains("Resource not accessible by integration"), "{refused}");
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let help = Command::new(env!("CARGO_BIN_EXE_fake-github")).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--listen",
+        "--token",
+        "--app-token",
+        "--read-only-app-token",
+        "--repo",
+        "--pull",
+        "--draft-pull",
+        "--merged-pull",
+        "--label",
+        "--branch",
+        "--permission",
+    ] {
+        assert!(text.contains(flag), "--help does not mention {flag}:\n{text}");
+    }
 }

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use super::http::{Request, Response};
 use super::model::{
-    ChangedFile, Comment, Deployment, DeploymentStatus, Fault, Identity, Pull, PullState,
-    RecordedRequest, State,
+    Access, ChangedFile, Comment, Deployment, DeploymentStatus, Fault, Identity, Permission, Pull,
+    PullState, RecordedRequest, State,
 };
 use super::spec::{MatchedRequest, RequestError, Spec};
 
@@ -99,15 +99,22 @@ fn serve(
     if let Some(fault) = state.faults.pop_front() {
         return (id, fault_response(&fault, now));
     }
-    let identity = match request.header("authorization") {
-        None => None,
+    let (identity, access) = match request.header("authorization") {
+        None => (None, Access::ReadOnly),
         Some(value) => {
             let token = value
                 .strip_prefix("Bearer ")
                 .or_else(|| value.strip_prefix("token "))
                 .unwrap_or_default();
             match state.tokens.get(token) {
-                Some(identity) => Some(identity.clone()),
+                Some(identity) => {
+                    let access = if state.read_only.contains(token) {
+                        Access::ReadOnly
+                    } else {
+                        Access::ReadWrite
+                    };
+                    (Some(identity.clone()), access)
+                }
                 None => return (id, error(401, "Bad credentials")),
             }
         }
@@ -120,6 +127,7 @@ fn serve(
         matched: &matched,
         path: &request.path,
         identity,
+        access,
         body: &request.body,
     };
     let response = context.operation().unwrap_or_else(|response| response);
@@ -177,6 +185,7 @@ struct Context<'a> {
     /// The request's path as sent (still percent-encoded), for `Link` headers.
     path: &'a str,
     identity: Option<Identity>,
+    access: Access,
     body: &'a [u8],
 }
 
@@ -201,6 +210,12 @@ impl Context<'_> {
             "repos/delete-deployment" => self.delete_deployment(),
             "repos/create-deployment-status" => self.create_deployment_status(),
             "repos/list-deployment-statuses" => self.list_deployment_statuses(),
+            "repos/get-branch" => self.get_branch(),
+            "repos/get-collaborator-permission-level" => self.collaborator_permission(),
+            "issues/get-comment" => self.get_comment(),
+            "issues/list-labels-on-issue" => self.list_labels(),
+            "issues/add-labels" => self.add_labels(),
+            "issues/remove-label" => self.remove_label(),
             other => Err(error(404, &format!("the fake does not serve {other}"))),
         }
     }
@@ -231,8 +246,32 @@ impl Context<'_> {
         self.matched.path[name].parse().unwrap_or(0)
     }
 
+    /// Who writes, refusing reads-only tokens as GitHub does.
     fn writer(&self) -> Result<Identity, Response> {
-        self.identity.clone().ok_or_else(|| error(401, "Requires authentication"))
+        let identity =
+            self.identity.clone().ok_or_else(|| error(401, "Requires authentication"))?;
+        if self.access == Access::ReadOnly {
+            return Err(error(
+                403,
+                match identity {
+                    Identity::App(_) => "Resource not accessible by integration",
+                    Identity::User(_) => "Resource not accessible by personal access token",
+                },
+            ));
+        }
+        Ok(identity)
+    }
+
+    /// A user's role on the repository: set by a test, `admin` for the owner, otherwise
+    /// `read` (the fake's repositories are public).
+    fn permission_of(&self, login: &str) -> Permission {
+        let (owner, _) = self.repo_name();
+        let repository = self.state.repositories.get(&self.repo_key());
+        match repository.and_then(|r| r.permissions.get(&login.to_ascii_lowercase())) {
+            Some(permission) => *permission,
+            None if login.eq_ignore_ascii_case(&owner) => Permission::Admin,
+            None => Permission::Read,
+        }
     }
 
     fn body_json(&self) -> Value {
@@ -351,23 +390,11 @@ impl Context<'_> {
         } else {
             Value::Null
         };
-        body["merge_commit_sha"] = if pull.merged { json!(pull.head_sha) } else { Value::Null };
+        body["merge_commit_sha"] = pull.merge_commit().map_or(Value::Null, |sha| json!(sha));
         // GitHub's own example lists a team without the `type` its schema requires.
         body["requested_teams"] = json!([]);
         let template_label = body["labels"][0].clone();
-        body["labels"] = Value::Array(
-            pull.labels
-                .iter()
-                .enumerate()
-                .map(|(index, name)| {
-                    let mut label = template_label.clone();
-                    label["id"] = json!(index + 1);
-                    label["name"] = json!(name);
-                    label["url"] = json!(format!("{}/labels/{name}", self.repo_url()));
-                    label
-                })
-                .collect(),
-        );
+        body["labels"] = self.labels_json(&pull.labels, &template_label);
         let base_full = format!("{owner}/{repo}");
         let head_full = pull.head_repo.clone().unwrap_or_else(|| base_full.clone());
         for (side, git_ref, sha, full_name) in [
@@ -430,14 +457,15 @@ impl Context<'_> {
     }
 
     /// `GET /repos/{o}/{r}/commits/{sha}/pulls`: the pull requests whose head is that commit
-    /// (or whose merge produced it).
+    /// or whose merge produced it, newest first.
     fn pulls_for_commit(&mut self) -> Served {
         let sha = self.matched.path["commit_sha"].clone();
         let pulls: Vec<Pull> = self
             .repository()?
             .pulls
             .values()
-            .filter(|pull| pull.head_sha == sha)
+            .rev()
+            .filter(|pull| pull.head_sha == sha || pull.merge_commit() == Some(sha.as_str()))
             .cloned()
             .collect();
         let selected: Vec<&Pull> = pulls.iter().collect();
@@ -550,8 +578,28 @@ impl Context<'_> {
         body["created_at"] = json!(comment.created_at);
         body["updated_at"] = json!(comment.updated_at);
         body["author_association"] =
-            json!(if comment.author_is_bot { "NONE" } else { "CONTRIBUTOR" });
+            json!(self.association(&comment.author, comment.author_is_bot));
         body
+    }
+
+    /// GitHub's `author_association`: `OWNER` for the repository's owner, `COLLABORATOR` for
+    /// users a test gave a role, `NONE` for bots, `CONTRIBUTOR` for everyone else.
+    fn association(&self, login: &str, is_bot: bool) -> &'static str {
+        let (owner, _) = self.repo_name();
+        let has_role = self
+            .state
+            .repositories
+            .get(&self.repo_key())
+            .is_some_and(|r| r.permissions.contains_key(&login.to_ascii_lowercase()));
+        if is_bot {
+            "NONE"
+        } else if login.eq_ignore_ascii_case(&owner) {
+            "OWNER"
+        } else if has_role {
+            "COLLABORATOR"
+        } else {
+            "CONTRIBUTOR"
+        }
     }
 
     fn list_comments(&mut self) -> Served {
@@ -824,6 +872,139 @@ impl Context<'_> {
         let deployment = self.repository()?.deployments[index].clone();
         let newest_first: Vec<&DeploymentStatus> = deployment.statuses.iter().rev().collect();
         Ok(self.paginate(&newest_first, |status| self.status_json(deployment.id, status)))
+    }
+
+    // ----- branches, collaborators, labels, single comments ---------------------------------
+
+    fn get_branch(&mut self) -> Served {
+        let name = self.matched.path["branch"].clone();
+        let sha = self.repository()?.branch(&name).ok_or_else(|| error(404, "Branch not found"))?;
+        let (owner, repo) = self.repo_name();
+        let mut body = self.spec.example("branch-get");
+        let branch_url = format!("{}/branches/{name}", self.repo_url());
+        body["name"] = json!(name);
+        body["commit"]["sha"] = json!(sha);
+        body["commit"]["url"] = json!(format!("{}/commits/{sha}", self.repo_url()));
+        body["commit"]["html_url"] =
+            json!(format!("https://github.com/{owner}/{repo}/commit/{sha}"));
+        body["_links"] = json!({"self": branch_url, "html": format!("https://github.com/{owner}/{repo}/tree/{name}")});
+        body["protected"] = json!(false);
+        body["protection"] = json!({"enabled": false, "required_status_checks": {"enforcement_level": "off", "contexts": [], "checks": []}});
+        body["protection_url"] = json!(format!("{branch_url}/protection"));
+        Ok(Response::json(200, &body))
+    }
+
+    fn collaborator_permission(&mut self) -> Served {
+        self.repository()?;
+        let login = self.matched.path["username"].clone();
+        let permission = self.permission_of(&login);
+        let mut body = self
+            .spec
+            .example("repository-collaborator-permission-response-if-user-has-admin-permissions");
+        body["permission"] = json!(permission.legacy());
+        body["role_name"] = json!(permission.role_name());
+        let mut user = self.user(&login, login.ends_with("[bot]"));
+        user["permissions"] = json!({
+            "admin": permission >= Permission::Admin,
+            "maintain": permission >= Permission::Maintain,
+            "push": permission >= Permission::Write,
+            "triage": permission >= Permission::Triage,
+            "pull": permission >= Permission::Read,
+        });
+        user["role_name"] = json!(permission.role_name());
+        body["user"] = user;
+        Ok(Response::json(200, &body))
+    }
+
+    fn get_comment(&mut self) -> Served {
+        let id = self.path_number("comment_id");
+        let comment = self
+            .repository()?
+            .comments
+            .iter()
+            .find(|c| c.id == id)
+            .cloned()
+            .ok_or_else(|| error(404, "Not Found"))?;
+        Ok(Response::json(200, &self.comment_json(&comment)))
+    }
+
+    fn labels_json(&self, names: &[String], template: &Value) -> Value {
+        Value::Array(
+            names
+                .iter()
+                .map(|name| {
+                    let mut label = template.clone();
+                    let id = name
+                        .bytes()
+                        .fold(11u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+                        % 1_000_000_000;
+                    label["id"] = json!(id);
+                    label["node_id"] = json!(format!("LA_fake{id}"));
+                    label["name"] = json!(name);
+                    label["url"] =
+                        json!(format!("{}/labels/{}", self.repo_url(), encode_query(name)));
+                    label["default"] = json!(false);
+                    label
+                })
+                .collect(),
+        )
+    }
+
+    fn issue_labels(&mut self) -> Result<(u64, Vec<String>), Response> {
+        let number = self.path_number("issue_number");
+        let pull = self.repository()?.pulls.get(&number).ok_or_else(|| error(404, "Not Found"))?;
+        Ok((number, pull.labels.clone()))
+    }
+
+    fn labels_response(&self, labels: &[String]) -> Response {
+        let template = self.spec.example("label-items")[0].clone();
+        Response::json(200, &self.labels_json(labels, &template))
+    }
+
+    fn list_labels(&mut self) -> Served {
+        let (_, labels) = self.issue_labels()?;
+        let template = self.spec.example("label-items")[0].clone();
+        Ok(self.paginate(&labels, |name| {
+            self.labels_json(std::slice::from_ref(name), &template)[0].clone()
+        }))
+    }
+
+    /// `POST .../issues/{n}/labels`: adds labels (`{"labels": [...]}`, a bare list, or label
+    /// objects), creating them as GitHub does; answers every label of the issue.
+    fn add_labels(&mut self) -> Served {
+        self.writer()?;
+        let (number, mut labels) = self.issue_labels()?;
+        let request = self.body_json();
+        let items = match &request {
+            Value::Array(items) => items.clone(),
+            other => other["labels"].as_array().cloned().unwrap_or_default(),
+        };
+        for item in items {
+            let name =
+                item.as_str().or_else(|| item["name"].as_str()).unwrap_or_default().to_string();
+            if !name.is_empty() && !labels.iter().any(|l| l.eq_ignore_ascii_case(&name)) {
+                labels.push(name);
+            }
+        }
+        if let Some(pull) = self.repository()?.pulls.get_mut(&number) {
+            pull.labels = labels.clone();
+        }
+        Ok(self.labels_response(&labels))
+    }
+
+    fn remove_label(&mut self) -> Served {
+        self.writer()?;
+        let (number, mut labels) = self.issue_labels()?;
+        let name = self.matched.path["name"].clone();
+        let before = labels.len();
+        labels.retain(|l| !l.eq_ignore_ascii_case(&name));
+        if labels.len() == before {
+            return Err(error(404, "Label does not exist"));
+        }
+        if let Some(pull) = self.repository()?.pulls.get_mut(&number) {
+            pull.labels = labels.clone();
+        }
+        Ok(self.labels_response(&labels))
     }
 }
 

@@ -15,10 +15,14 @@
 //! runs from the command line as `fake-github --listen ADDR`, readable with plain HTTP
 //! (`curl ADDR/repos/o/r/issues/1/comments`), which is how a local run can be inspected.
 //!
-//! Reads need no token (a public repository), so a run can be inspected with curl; writes do.
+//! Reads need no token (a public repository), so a run can be inspected with curl; writes do,
+//! and read-only tokens (a fork's `GITHUB_TOKEN`, [`FakeGitHub::add_read_only_app_token`]) are
+//! refused every write with GitHub's `403 Resource not accessible by integration`. Branches
+//! (`GET .../branches/{b}`, deletable), collaborator roles (`GET .../collaborators/{u}/permission`,
+//! reflected in comments' `author_association`), labels and draft pull requests are modelled.
 //! Not modelled: issues that are not pull requests, repository permissions beyond "only the
-//! author edits a comment", `auto_merge` behaviour of deployments, ETags/conditional requests,
-//! and commits other than a pull request's head (commit → pulls matches head SHAs only).
+//! author edits a comment" and read-only tokens, `auto_merge` behaviour of deployments,
+//! ETags/conditional requests, and commits other than a pull request's head or merge commit.
 
 mod endpoints;
 mod http;
@@ -33,8 +37,8 @@ use std::thread::{self, JoinHandle};
 
 pub use endpoints::{COMMENT_BODY_LIMIT, COMPARE_FILES_LIMIT, PULL_FILES_LIMIT};
 pub use model::{
-    ChangedFile, Comment, Comparison, Deployment, DeploymentStatus, Fault, Identity, Pull,
-    PullState, RecordedRequest,
+    Access, ChangedFile, Comment, Comparison, Deployment, DeploymentStatus, Fault, Identity,
+    Permission, Pull, PullState, RecordedRequest,
 };
 pub use schema::{Strictness, validate as validate_schema};
 pub use spec::{MatchedRequest, RequestError, Spec};
@@ -97,6 +101,107 @@ impl FakeGitHub {
     /// `GET /user` is forbidden and what it writes is authored by `bot_login`.
     pub fn add_app_token(&self, token: &str, bot_login: &str) {
         lock(&self.state).tokens.insert(token.to_string(), Identity::App(bot_login.to_string()));
+    }
+
+    /// Accepts `token` as an installation token that may only read, like the `GITHUB_TOKEN` of a
+    /// pull request from a fork: every write answers `403 Resource not accessible by
+    /// integration`, as GitHub words it.
+    pub fn add_read_only_app_token(&self, token: &str, bot_login: &str) {
+        let mut state = lock(&self.state);
+        state.tokens.insert(token.to_string(), Identity::App(bot_login.to_string()));
+        state.read_only.insert(token.to_string());
+    }
+
+    /// Sets what an accepted token may do (see [`Access`]).
+    pub fn set_token_access(&self, token: &str, access: Access) {
+        let mut state = lock(&self.state);
+        match access {
+            Access::ReadOnly => state.read_only.insert(token.to_string()),
+            Access::ReadWrite => state.read_only.remove(token),
+        };
+    }
+
+    /// Gives `login` a role on `full_name`: what `GET .../collaborators/{login}/permission`
+    /// answers, and `author_association: COLLABORATOR` on their comments. Without one, the
+    /// owner is `admin` (`OWNER`) and everyone else `read` (`CONTRIBUTOR`), as for a public
+    /// repository.
+    pub fn set_permission(&self, full_name: &str, login: &str, permission: Permission) {
+        let mut state = lock(&self.state);
+        let repository = state.repositories.entry(full_name.to_ascii_lowercase()).or_default();
+        repository.permissions.insert(login.to_ascii_lowercase(), permission);
+    }
+
+    /// Creates (or moves) branch `name` at `sha`. Branches named by a pull request of the same
+    /// repository (head or base) exist without this, until deleted.
+    pub fn add_branch(&self, full_name: &str, name: &str, sha: &str) {
+        let mut state = lock(&self.state);
+        let repository = state.repositories.entry(full_name.to_ascii_lowercase()).or_default();
+        repository.deleted_branches.remove(name);
+        repository.branches.insert(name.to_string(), sha.to_string());
+    }
+
+    /// Deletes branch `name`: `GET .../branches/{name}` answers 404 from now on.
+    pub fn delete_branch(&self, full_name: &str, name: &str) {
+        let mut state = lock(&self.state);
+        let repository = state.repositories.entry(full_name.to_ascii_lowercase()).or_default();
+        repository.branches.remove(name);
+        repository.deleted_branches.insert(name.to_string());
+    }
+
+    /// Marks a draft pull request ready for review (or back to draft).
+    pub fn set_draft(&self, full_name: &str, number: u64, draft: bool) {
+        self.update_pull(full_name, number, |pull| pull.draft = draft);
+    }
+
+    /// Adds a label to a pull request, as a person would in the web UI.
+    pub fn add_label(&self, full_name: &str, number: u64, label: &str) {
+        self.update_pull(full_name, number, |pull| {
+            if !pull.labels.iter().any(|l| l == label) {
+                pull.labels.push(label.to_string());
+            }
+        });
+    }
+
+    /// Removes a label from a pull request.
+    pub fn remove_label(&self, full_name: &str, number: u64, label: &str) {
+        self.update_pull(full_name, number, |pull| pull.labels.retain(|l| l != label));
+    }
+
+    /// A pull request as the fake holds it.
+    pub fn pull(&self, full_name: &str, number: u64) -> Option<Pull> {
+        lock(&self.state)
+            .repositories
+            .get(&full_name.to_ascii_lowercase())
+            .and_then(|repository| repository.pulls.get(&number).cloned())
+    }
+
+    /// Edits a comment's body as someone else would (a maintainer, in the web UI): the author
+    /// stays, `updated_at` moves. Returns whether the comment exists.
+    pub fn edit_comment(&self, full_name: &str, comment_id: u64, body: &str) -> bool {
+        let mut state = lock(&self.state);
+        let now = state.tick();
+        let Some(repository) = state.repositories.get_mut(&full_name.to_ascii_lowercase()) else {
+            return false;
+        };
+        match repository.comments.iter_mut().find(|c| c.id == comment_id) {
+            Some(comment) => {
+                comment.body = body.to_string();
+                comment.updated_at = now;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Deletes a comment as someone else would. Returns whether it existed.
+    pub fn delete_comment(&self, full_name: &str, comment_id: u64) -> bool {
+        let mut state = lock(&self.state);
+        let Some(repository) = state.repositories.get_mut(&full_name.to_ascii_lowercase()) else {
+            return false;
+        };
+        let before = repository.comments.len();
+        repository.comments.retain(|c| c.id != comment_id);
+        before != repository.comments.len()
     }
 
     /// Creates the repository `owner/name` (idempotent).

@@ -31,6 +31,9 @@ pub struct Pull {
     pub head_repo: Option<String>,
     pub base_ref: String,
     pub base_sha: String,
+    /// The commit a merge made on the base branch; `None` (while `merged`) means the head
+    /// commit itself (a fast-forward or rebase merge).
+    pub merge_commit_sha: Option<String>,
     pub labels: Vec<String>,
     /// Changed files, in the order GitHub lists them.
     pub files: Vec<ChangedFile>,
@@ -57,10 +60,76 @@ impl Pull {
             head_repo: None,
             base_ref: base_ref.to_string(),
             base_sha: base_sha.to_string(),
+            merge_commit_sha: None,
             labels: Vec::new(),
             files: Vec::new(),
         }
     }
+
+    /// This pull request as a draft.
+    pub fn draft(mut self) -> Pull {
+        self.draft = true;
+        self
+    }
+
+    /// This pull request, closed and merged by commit `merge_commit_sha` on the base branch.
+    pub fn merged_as(mut self, merge_commit_sha: &str) -> Pull {
+        self.state = PullState::Closed;
+        self.merged = true;
+        self.merge_commit_sha = Some(merge_commit_sha.to_string());
+        self
+    }
+
+    /// The merge commit, when merged.
+    pub fn merge_commit(&self) -> Option<&str> {
+        self.merged.then(|| self.merge_commit_sha.as_deref().unwrap_or(&self.head_sha))
+    }
+}
+
+/// A user's role on a repository, as GitHub names them (`role_name`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Permission {
+    None,
+    Read,
+    Triage,
+    Write,
+    Maintain,
+    Admin,
+}
+
+impl Permission {
+    /// `role_name` in GitHub's answer.
+    pub fn role_name(self) -> &'static str {
+        match self {
+            Permission::None => "none",
+            Permission::Read => "read",
+            Permission::Triage => "triage",
+            Permission::Write => "write",
+            Permission::Maintain => "maintain",
+            Permission::Admin => "admin",
+        }
+    }
+
+    /// `permission` in GitHub's answer: the legacy level (`maintain` reads as `write`,
+    /// `triage` as `read`).
+    pub fn legacy(self) -> &'static str {
+        match self {
+            Permission::None => "none",
+            Permission::Read | Permission::Triage => "read",
+            Permission::Write | Permission::Maintain => "write",
+            Permission::Admin => "admin",
+        }
+    }
+}
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads and writes (comments, deployments, statuses, labels).
+    ReadWrite,
+    /// Reads only, like the `GITHUB_TOKEN` of a pull request from a fork: every write is
+    /// `403 Resource not accessible by integration` (by personal access token, for users).
+    ReadOnly,
 }
 
 /// One file of a pull request or comparison.
@@ -196,6 +265,34 @@ pub struct Repository {
     pub comparisons: BTreeMap<String, Comparison>,
     pub comments: Vec<Comment>,
     pub deployments: Vec<Deployment>,
+    /// Branches added by tests, name → head SHA.
+    pub branches: BTreeMap<String, String>,
+    /// Branches deleted by tests: gone even if a pull request still names them.
+    pub deleted_branches: std::collections::BTreeSet<String>,
+    /// Roles of users on this repository.
+    pub permissions: BTreeMap<String, Permission>,
+}
+
+impl Repository {
+    /// The head SHA of a branch, if it exists: added by a test, or named by a pull request of
+    /// this repository (its head or base), and not deleted since.
+    pub fn branch(&self, name: &str) -> Option<String> {
+        if self.deleted_branches.contains(name) {
+            return None;
+        }
+        if let Some(sha) = self.branches.get(name) {
+            return Some(sha.clone());
+        }
+        self.pulls.values().rev().find_map(|pull| {
+            if pull.head_repo.is_none() && pull.head_ref == name {
+                Some(pull.head_sha.clone())
+            } else if pull.base_ref == name {
+                Some(pull.base_sha.clone())
+            } else {
+                None
+            }
+        })
+    }
 }
 
 /// The whole state behind one fake server.
@@ -204,6 +301,8 @@ pub struct State {
     /// Keyed by `owner/name`, lower-cased (GitHub's names are case-insensitive).
     pub repositories: BTreeMap<String, Repository>,
     pub tokens: BTreeMap<String, Identity>,
+    /// Tokens limited to reads (absent: read and write).
+    pub read_only: std::collections::BTreeSet<String>,
     pub faults: VecDeque<Fault>,
     pub requests: Vec<RecordedRequest>,
     pub violations: Vec<String>,

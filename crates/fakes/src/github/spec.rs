@@ -383,9 +383,17 @@ mod tests {
         let spec = Spec::load();
         let mut ids = spec.operation_ids();
         ids.sort_unstable();
-        assert_eq!(ids.len(), 16, "{ids:?}");
-        assert!(ids.contains(&"issues/list-comments"));
-        assert!(ids.contains(&"repos/create-deployment-status"));
+        assert_eq!(ids.len(), 22, "{ids:?}");
+        for id in [
+            "issues/list-comments",
+            "repos/create-deployment-status",
+            "repos/get-branch",
+            "repos/get-collaborator-permission-level",
+            "issues/add-labels",
+            "issues/remove-label",
+        ] {
+            assert!(ids.contains(&id), "{id}");
+        }
     }
 
     #[test]

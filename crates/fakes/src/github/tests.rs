@@ -6,7 +6,7 @@ use std::net::TcpStream;
 
 use serde_json::Value;
 
-use super::{FakeGitHub, Fault, Pull};
+use super::{FakeGitHub, Fault, Permission, Pull};
 
 struct Answer {
     status: u16,
@@ -236,4 +236,204 @@ fn responses_are_shaped_from_githubs_examples_and_match_its_schemas() {
     assert!(answer.body["_links"]["self"]["href"].is_string());
     // The fake checks its own responses against the description; none failed.
     assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+}
+
+#[test]
+fn read_only_tokens_are_refused_every_write_as_github_words_it() {
+    let fake = fake();
+    fake.add_read_only_app_token("fork", "github-actions[bot]");
+    let id = fake.add_comment("o/r", 1, "github-actions[bot]", "mine");
+    let writes = [
+        ("POST", "/repos/o/r/issues/1/comments".to_string(), r#"{"body":"x"}"#),
+        ("PATCH", format!("/repos/o/r/issues/comments/{id}"), r#"{"body":"x"}"#),
+        ("DELETE", format!("/repos/o/r/issues/comments/{id}"), ""),
+        ("POST", "/repos/o/r/deployments".to_string(), r#"{"ref":"aaa","environment":"preview"}"#),
+        ("POST", "/repos/o/r/deployments/1/statuses".to_string(), r#"{"state":"success"}"#),
+        ("POST", "/repos/o/r/issues/1/labels".to_string(), r#"{"labels":["x"]}"#),
+        ("DELETE", "/repos/o/r/issues/1/labels/x".to_string(), ""),
+    ];
+    for (method, target, body) in &writes {
+        let answer = send(&fake, method, target, Some("fork"), body);
+        assert_eq!(answer.status, 403, "{method} {target}");
+        assert_eq!(
+            answer.body["message"], "Resource not accessible by integration",
+            "{method} {target}"
+        );
+    }
+    assert_eq!(fake.comments("o/r", 1)[0].body, "mine");
+    assert!(fake.deployments("o/r").is_empty());
+    // Reads still work with it.
+    assert_eq!(send(&fake, "GET", "/repos/o/r/issues/1/comments", Some("fork"), "").status, 200);
+    fake.set_token_access("fork", super::Access::ReadWrite);
+    assert_eq!(
+        send(&fake, "POST", "/repos/o/r/issues/1/comments", Some("fork"), r#"{"body":"x"}"#).status,
+        201
+    );
+}
+
+#[test]
+fn collaborator_permissions_are_settable_and_shape_author_associations() {
+    let fake = fake();
+    fake.set_permission("o/r", "maintainer", Permission::Maintain);
+    fake.set_permission("o/r", "triager", Permission::Triage);
+    let level = |login: &str| {
+        let answer = send(
+            &fake,
+            "GET",
+            &format!("/repos/o/r/collaborators/{login}/permission"),
+            Some("user"),
+            "",
+        );
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.body["user"]["login"], login);
+        (
+            answer.body["permission"].as_str().unwrap().to_string(),
+            answer.body["role_name"].as_str().unwrap().to_string(),
+        )
+    };
+    assert_eq!(level("maintainer"), ("write".to_string(), "maintain".to_string()));
+    assert_eq!(level("triager"), ("read".to_string(), "triage".to_string()));
+    assert_eq!(level("o"), ("admin".to_string(), "admin".to_string()), "the owner");
+    assert_eq!(level("stranger"), ("read".to_string(), "read".to_string()), "a public repository");
+    fake.set_permission("o/r", "banned", Permission::None);
+    assert_eq!(level("banned"), ("none".to_string(), "none".to_string()));
+    for (author, association) in [
+        ("o", "OWNER"),
+        ("maintainer", "COLLABORATOR"),
+        ("stranger", "CONTRIBUTOR"),
+        ("renovate[bot]", "NONE"),
+    ] {
+        fake.add_comment("o/r", 1, author, "/gitops-env preview");
+        let listed = send(&fake, "GET", "/repos/o/r/issues/1/comments?per_page=100", None, "");
+        let last = listed.body.as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["author_association"], association, "{author}");
+    }
+    assert_eq!(
+        send(&fake, "GET", "/repos/nope/r/collaborators/x/permission", None, "").status,
+        404
+    );
+}
+
+#[test]
+fn branches_exist_until_deleted() {
+    let fake = fake();
+    let head = send(&fake, "GET", "/repos/o/r/branches/feat%2Fx", None, "");
+    assert_eq!(head.status, 200, "a pull request's head branch exists");
+    assert_eq!(
+        (head.body["name"].as_str(), head.body["commit"]["sha"].as_str()),
+        (Some("feat/x"), Some("aaa"))
+    );
+    assert_eq!(
+        send(&fake, "GET", "/repos/o/r/branches/main", None, "").body["commit"]["sha"],
+        "bbb"
+    );
+    fake.add_branch("o/r", "feat/y", "ccc");
+    assert_eq!(
+        send(&fake, "GET", "/repos/o/r/branches/feat%2Fy", None, "").body["commit"]["sha"],
+        "ccc"
+    );
+    fake.delete_branch("o/r", "feat/x");
+    let gone = send(&fake, "GET", "/repos/o/r/branches/feat%2Fx", None, "");
+    assert_eq!((gone.status, gone.body["message"].as_str()), (404, Some("Branch not found")));
+    assert_eq!(send(&fake, "GET", "/repos/o/r/branches/never", None, "").status, 404);
+    fake.add_branch("o/r", "feat/x", "ddd");
+    assert_eq!(
+        send(&fake, "GET", "/repos/o/r/branches/feat%2Fx", None, "").body["commit"]["sha"],
+        "ddd"
+    );
+}
+
+#[test]
+fn commits_lead_to_the_pull_requests_they_head_or_merged() {
+    let fake = fake();
+    fake.add_pull("o/r", Pull::open(2, "feat/a", "a1", "develop", "d0").merged_as("m2"));
+    fake.add_pull("o/r", Pull::open(3, "feat/b", "b1", "develop", "d0").merged_as("m3"));
+    fake.add_pull("o/r", Pull::open(4, "feat/c", "m3", "develop", "d0"));
+    let numbers = |sha: &str| -> Vec<u64> {
+        let answer = send(&fake, "GET", &format!("/repos/o/r/commits/{sha}/pulls"), None, "");
+        assert_eq!(answer.status, 200);
+        answer.body.as_array().unwrap().iter().map(|p| p["number"].as_u64().unwrap()).collect()
+    };
+    assert_eq!(numbers("m2"), [2]);
+    assert_eq!(numbers("a1"), [2], "the head of a merged pull request still leads to it");
+    assert_eq!(numbers("m3"), [4, 3], "newest first");
+    assert_eq!(numbers("zzz"), Vec::<u64>::new());
+    let merged = send(&fake, "GET", "/repos/o/r/pulls/2", None, "");
+    assert_eq!(
+        (merged.body["merged"].as_bool(), merged.body["merge_commit_sha"].as_str()),
+        (Some(true), Some("m2"))
+    );
+    assert_eq!(merged.body["state"], "closed");
+}
+
+#[test]
+fn drafts_labels_and_links() {
+    let fake = fake();
+    fake.add_pull("o/r", Pull::open(5, "wip", "w1", "main", "bbb").draft());
+    assert_eq!(send(&fake, "GET", "/repos/o/r/pulls/5", None, "").body["draft"], true);
+    fake.set_draft("o/r", 5, false);
+    let ready = send(&fake, "GET", "/repos/o/r/pulls/5", None, "");
+    assert_eq!(ready.body["draft"], false);
+    assert_eq!(ready.body["html_url"], "https://github.com/o/r/pull/5");
+    let added = send(
+        &fake,
+        "POST",
+        "/repos/o/r/issues/5/labels",
+        Some("user"),
+        r#"{"labels":["preview","Preview","qa"]}"#,
+    );
+    assert_eq!(added.status, 200);
+    let names: Vec<&str> =
+        added.body.as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["preview", "qa"], "label names are case-insensitive");
+    fake.add_label("o/r", 5, "ui-label");
+    let removed = send(&fake, "DELETE", "/repos/o/r/issues/5/labels/qa", Some("user"), "");
+    assert_eq!(removed.status, 200);
+    assert_eq!(fake.pull("o/r", 5).unwrap().labels, ["preview", "ui-label"]);
+    assert_eq!(
+        send(&fake, "DELETE", "/repos/o/r/issues/5/labels/qa", Some("user"), "").status,
+        404
+    );
+    let listed = send(&fake, "GET", "/repos/o/r/issues/5/labels", None, "");
+    assert_eq!(listed.body.as_array().unwrap().len(), 2);
+    fake.remove_label("o/r", 5, "preview");
+    assert_eq!(fake.pull("o/r", 5).unwrap().labels, ["ui-label"]);
+    let comment =
+        send(&fake, "POST", "/repos/o/r/issues/5/comments", Some("app"), r#"{"body":"hi"}"#);
+    let id = comment.body["id"].as_u64().unwrap();
+    assert_eq!(
+        comment.body["html_url"],
+        format!("https://github.com/o/r/pull/5#issuecomment-{id}")
+    );
+    let fetched = send(&fake, "GET", &format!("/repos/o/r/issues/comments/{id}"), None, "");
+    assert_eq!(fetched.body["html_url"], comment.body["html_url"]);
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+}
+
+#[test]
+fn comments_edited_or_deleted_by_others_are_what_the_api_shows() {
+    let fake = fake();
+    let sticky = fake.add_comment("o/r", 1, "github-actions[bot]", "<!-- gitops-env -->\nreport");
+    assert!(fake.edit_comment("o/r", sticky, "edited by a maintainer"));
+    let listed = send(&fake, "GET", "/repos/o/r/issues/1/comments", None, "");
+    assert_eq!(listed.body[0]["body"], "edited by a maintainer");
+    assert_eq!(listed.body[0]["user"]["login"], "github-actions[bot]", "the author stays");
+    assert_ne!(listed.body[0]["updated_at"], listed.body[0]["created_at"]);
+    assert!(fake.delete_comment("o/r", sticky));
+    assert!(!fake.delete_comment("o/r", sticky));
+    assert_eq!(
+        send(&fake, "GET", &format!("/repos/o/r/issues/comments/{sticky}"), None, "").status,
+        404
+    );
+    assert_eq!(
+        send(
+            &fake,
+            "PATCH",
+            &format!("/repos/o/r/issues/comments/{sticky}"),
+            Some("app"),
+            r#"{"body":"x"}"#
+        )
+        .status,
+        404
+    );
 }
