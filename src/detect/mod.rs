@@ -29,10 +29,9 @@ use kustomize::{
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::git::deepen::GitCliFetcher;
+use crate::git::deepen;
 use crate::git::diff_base::{
     self, ChangedFilesSource, Changes, ChangesSource, DiffBaseError, DiffRequest, FetchPolicy,
-    HistoryFetcher,
 };
 use crate::git::{ChangedPath, CommitId, GitError, GitRepo};
 use crate::plan::{ChangeKind, UnitChange};
@@ -432,8 +431,8 @@ pub enum DetectRunError {
 }
 
 /// The whole of change detection for an event, as `plan` and the action call it: picks the diff
-/// base (PRODUCT §3), fetches missing history from `remote` with the git CLI when the clone is
-/// shallow (else asks `fallback`, e.g. the GitHub API), then detects with the kustomize renderer
+/// base (PRODUCT §3), fetches missing history from `remote` (gix; the git CLI as a fallback
+/// when present) when the clone is shallow (else asks `fallback`, e.g. the GitHub API), then detects with the kustomize renderer
 /// configured by `build`. Scope pruning is used only under the `rootonly` load restrictor, the
 /// one it is sound for.
 pub fn detect_request(
@@ -445,8 +444,8 @@ pub fn detect_request(
     build: &BuildOptions,
     options: DetectOptions,
 ) -> Result<Detection, DetectRunError> {
-    let fetcher = GitCliFetcher::detect(repo_path, remote);
-    let fetcher = fetcher.as_ref().map(|fetcher| fetcher as &dyn HistoryFetcher);
+    let fetcher = deepen::detect(repo_path, remote);
+    let fetcher = fetcher.as_deref();
     let (repo, changes) =
         diff_base::changes(repo_path, request, fetcher, fallback, FetchPolicy::default())?;
     let render = |fs: &dyn FileSystem, dir: &str| {

@@ -8,12 +8,15 @@
 //! with reduced trust — it ignores the repository's own config, which we never need to read
 //! objects — instead of failing on `safe.directory`.
 //!
-//! This module never writes to the repository and never talks to the network; filling in a
-//! shallow clone's missing history is `deepen`'s job (the git CLI), choosing which commits to
-//! compare is `diff_base`'s.
+//! This module never writes to the repository and never talks to the network; talking to
+//! remotes is `fetch`'s job (gix, bounded), used by `deepen` to fill in a shallow clone's
+//! missing history and by `remote_cache` to obtain kustomize's remote bases; choosing which
+//! commits to compare is `diff_base`'s.
 
 pub mod deepen;
 pub mod diff_base;
+pub mod fetch;
+pub mod remote_cache;
 mod tree_diff;
 mod tree_fs;
 
@@ -268,6 +271,15 @@ impl GitRepo {
     pub fn tree_fs(&self, commit: &CommitId) -> Result<GitTreeFs<'_>, GitError> {
         let tree = self.with_repo(|repo| self.commit_tree(repo, commit))?;
         Ok(GitTreeFs::new(self, commit.clone(), tree))
+    }
+
+    /// `tree_fs` for a repository shared behind an `Arc`: the tree keeps the repository alive.
+    pub fn shared_tree_fs(
+        repo: &std::sync::Arc<Self>,
+        commit: &CommitId,
+    ) -> Result<GitTreeFs<'static>, GitError> {
+        let tree = repo.with_repo(|handle| repo.commit_tree(handle, commit))?;
+        Ok(GitTreeFs::shared(repo.clone(), commit.clone(), tree))
     }
 
     fn commit_tree(

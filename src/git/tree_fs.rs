@@ -42,9 +42,26 @@ struct Node {
     id: gix::ObjectId,
 }
 
+/// The repository a tree is read from: borrowed (the user's clone, opened for one run) or
+/// shared (a remote's cached clone, whose tree outlives the call that fetched it).
+enum RepoRef<'repo> {
+    Borrowed(&'repo GitRepo),
+    Shared(Arc<GitRepo>),
+}
+
+impl std::ops::Deref for RepoRef<'_> {
+    type Target = GitRepo;
+    fn deref(&self) -> &GitRepo {
+        match self {
+            RepoRef::Borrowed(repo) => repo,
+            RepoRef::Shared(repo) => repo,
+        }
+    }
+}
+
 /// The tree of one commit, readable through the `FileSystem` trait.
 pub struct GitTreeFs<'repo> {
-    repo: &'repo GitRepo,
+    repo: RepoRef<'repo>,
     commit: CommitId,
     root: gix::ObjectId,
     listings: Mutex<HashMap<gix::ObjectId, Arc<Vec<Item>>>>,
@@ -64,6 +81,20 @@ impl fmt::Debug for GitTreeFs<'_> {
 
 impl<'repo> GitTreeFs<'repo> {
     pub(super) fn new(repo: &'repo GitRepo, commit: CommitId, root: gix::ObjectId) -> Self {
+        Self::over(RepoRef::Borrowed(repo), commit, root)
+    }
+
+    /// A tree that owns its share of the repository (`'static`, so it can be handed out as an
+    /// `Arc<dyn FileSystem>`).
+    pub(super) fn shared(
+        repo: Arc<GitRepo>,
+        commit: CommitId,
+        root: gix::ObjectId,
+    ) -> GitTreeFs<'static> {
+        GitTreeFs::over(RepoRef::Shared(repo), commit, root)
+    }
+
+    fn over(repo: RepoRef<'repo>, commit: CommitId, root: gix::ObjectId) -> Self {
         Self {
             repo,
             commit,

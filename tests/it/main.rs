@@ -16,5 +16,6 @@ mod git;
 mod github;
 mod plan;
 mod preview_homelab;
+mod remote;
 mod render;
 mod report;

@@ -2,3 +2,4 @@
 
 pub mod flow;
 pub mod git_repo;
+pub mod git_server;
