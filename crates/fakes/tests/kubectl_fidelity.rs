@@ -520,6 +520,34 @@ fn kubectl_patch_edit_label_and_annotate_change_what_they_name() {
     assert!(unchanged.ok, "{}", unchanged.stderr);
     assert_eq!(unchanged.stdout, "deployment.apps/web patched (no change)\n");
 
+    // Scale goes through the scale subresource.
+    expect(
+        &kubectl,
+        &["scale", "deployment", "web", "-n", "demo", "--replicas=5"],
+        "deployment.apps/web scaled\n",
+    );
+    assert_eq!(deployment()["spec"]["replicas"], 5);
+    let precondition = kubectl.run(&[
+        "scale",
+        "deployment",
+        "web",
+        "-n",
+        "demo",
+        "--replicas=1",
+        "--current-replicas=2",
+    ]);
+    assert!(!precondition.ok);
+    assert!(
+        precondition.stderr.contains("Expected replicas to be 2, was 5"),
+        "{}",
+        precondition.stderr
+    );
+    expect(
+        &kubectl,
+        &["scale", "deployment", "web", "-n", "demo", "--replicas=3"],
+        "deployment.apps/web scaled\n",
+    );
+
     // Label and annotate, set and removed.
     expect(
         &kubectl,
@@ -605,6 +633,7 @@ fn kubectl_patch_edit_label_and_annotate_change_what_they_name() {
         "--show-managed-fields",
     ]);
     assert!(managed.stdout.contains("manager: kubectl-edit"), "{}", managed.stdout);
+    assert!(managed.stdout.contains("subresource: scale"), "{}", managed.stdout);
     // An editor that changes nothing: kubectl says so and sends nothing.
     let noop = kubectl
         .run_with_env(&["edit", "configmap", "settings", "-n", "demo"], &[("KUBE_EDITOR", "true")]);

@@ -266,13 +266,20 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let user_agent = request
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let body = match request.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Err(DroppedConnection),
     };
     let query = parse_query(&query_text);
     let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
-    Ok(route(&shared, &method, &segments, &query, &accept, &content_type, &body).await)
+    let headers = Headers { accept, content_type, user_agent };
+    Ok(route(&shared, &method, &segments, &query, &headers, &body).await)
 }
 
 fn discovery(shared: &Shared, segments: &[&str], accept: &str) -> Option<Response<Body>> {
@@ -430,15 +437,23 @@ fn parse_json(body: &Bytes) -> Result<Json, ApiError> {
     })
 }
 
+/// The request headers the routes read.
+struct Headers {
+    accept: String,
+    content_type: String,
+    user_agent: String,
+}
+
 async fn route(
     shared: &Arc<Shared>,
     method: &Method,
     segments: &[&str],
     query: &HashMap<String, String>,
-    accept: &str,
-    content_type: &str,
+    headers: &Headers,
     body: &Bytes,
 ) -> Response<Body> {
+    let (accept, content_type, user_agent) =
+        (headers.accept.as_str(), headers.content_type.as_str(), headers.user_agent.as_str());
     if *method == Method::GET
         && let Some(response) = discovery(shared, segments, accept)
     {
@@ -474,6 +489,7 @@ async fn route(
         manager: query.get("fieldManager").cloned(),
         force: flag(query, "force"),
         dry_run: query.get("dryRun").is_some_and(|v| v == "All"),
+        user_agent: (!user_agent.is_empty()).then(|| user_agent.to_owned()),
     };
     let result = {
         let mut state = shared.lock();
@@ -537,6 +553,31 @@ fn dispatch(
             let namespace = (!ns.is_empty()).then_some(ns);
             let items = state.list(rt, namespace, labels, fields);
             Ok((200, list_body(rt, items, state.resource_version)))
+        }
+        (Method::GET, Some(name)) if subresource == Some("scale") => {
+            Ok((200, state.scale(rt, ns, name)?))
+        }
+        (Method::PUT, Some(name)) if subresource == Some("scale") => {
+            let scale = parse_body(body, content_type, rt)?;
+            Ok((200, state.write_scale(rt, ns, name, &scale, options)?))
+        }
+        (Method::PATCH, Some(name)) if subresource == Some("scale") => {
+            let media = content_type.split(';').next().unwrap_or_default().trim();
+            let Some(patch_type) = PatchType::from_media_type(media) else {
+                return Err(unsupported_patch_type(rt));
+            };
+            let patched = patch_type
+                .apply(
+                    &state.scale(rt, ns, name)?,
+                    &parse_json(body)?,
+                    Some("k8s.io.api.autoscaling.v1.Scale"),
+                )
+                .map_err(|e| ApiError::new(422, "Invalid", e.to_string()))?;
+            Ok((200, state.write_scale(rt, ns, name, &patched, options)?))
+        }
+        (Method::POST, Some(name)) if subresource == Some("token") => {
+            let request = parse_body(body, content_type, rt)?;
+            Ok((201, state.token_request(rt, ns, name, &request)?))
         }
         (Method::GET, Some(name)) => Ok((200, state.get(rt, ns, name)?)),
         (Method::POST, None) => {

@@ -308,7 +308,8 @@ impl FakeKube {
             .ok_or_else(|| format!("unknown kind {api_version}/{kind}"))?;
         let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
         let name = object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-        let options = WriteOptions { manager: Some(manager.to_owned()), force, dry_run: false };
+        let options =
+            WriteOptions { manager: Some(manager.to_owned()), force, ..WriteOptions::default() };
         let result = state
             .apply(&rt, &namespace, &name, object, &options)
             .map(|(o, _)| o)

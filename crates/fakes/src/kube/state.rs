@@ -145,6 +145,22 @@ pub struct WriteOptions {
     pub manager: Option<String>,
     pub force: bool,
     pub dry_run: bool,
+    /// The client's `User-Agent`, whose prefix names the manager of a non-apply write that
+    /// gives no `fieldManager` (`kubectl/v1.32.4 (linux/amd64) ...` → `kubectl`).
+    pub user_agent: Option<String>,
+}
+
+impl WriteOptions {
+    /// The manager of an Update-operation write, as the API server names it.
+    pub fn update_manager(&self) -> String {
+        self.manager
+            .clone()
+            .or_else(|| {
+                let agent = self.user_agent.as_deref()?.split('/').next()?.trim();
+                (!agent.is_empty()).then(|| agent.chars().take(128).collect())
+            })
+            .unwrap_or_else(|| "unknown".into())
+    }
 }
 
 /// How a DELETE propagates to dependents.
@@ -502,7 +518,7 @@ impl State {
         if let Some(m) = object["metadata"].as_object_mut() {
             m.remove("managedFields");
         }
-        let manager = options.manager.clone().unwrap_or_else(|| "unknown".into());
+        let manager = options.update_manager();
         field_manager::record_update(&mut object, &body, &manager, &rt.api_version(), &now());
         self.initialise(rt, namespace, &name, &mut object);
         Ok(self.commit(rt, key, None, object, options.dry_run))
@@ -638,7 +654,7 @@ impl State {
             }
             object = updated;
         }
-        let manager = options.manager.clone().unwrap_or_else(|| "unknown".into());
+        let manager = options.update_manager();
         field_manager::record_change(
             &mut object,
             &old,
@@ -688,9 +704,123 @@ impl State {
         if rt.namespaced {
             object["metadata"]["namespace"] = json!(namespace);
         }
-        let manager = options.manager.clone().unwrap_or_else(|| "unknown".into());
+        let manager = options.update_manager();
         field_manager::record_change(&mut object, &old, &manager, &rt.api_version(), &now(), None);
         Ok(self.commit(rt, key, Some(&old), object, options.dry_run))
+    }
+
+    /// The `scale` subresource: the object's replicas as an `autoscaling/v1` Scale.
+    pub fn scale(&self, rt: &ResourceType, namespace: &str, name: &str) -> Result<Json, ApiError> {
+        let object = self.get(rt, namespace, name)?;
+        let metadata = &object["metadata"];
+        let selector: Vec<String> = object["spec"]["selector"]["matchLabels"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect();
+        let mut scale = json!({
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                "name": metadata["name"], "uid": metadata["uid"],
+                "resourceVersion": metadata["resourceVersion"],
+                "creationTimestamp": metadata["creationTimestamp"],
+            },
+            "spec": {"replicas": object["spec"]["replicas"].as_i64().unwrap_or(1)},
+            "status": {"replicas": object["status"]["replicas"].as_i64().unwrap_or(0)},
+        });
+        if rt.namespaced {
+            scale["metadata"]["namespace"] = json!(namespace);
+        }
+        if !selector.is_empty() {
+            scale["status"]["selector"] = json!(selector.join(","));
+        }
+        Ok(scale)
+    }
+
+    /// Writes a Scale (`PUT`, or the result of a `PATCH`, on `scale`) back to the object.
+    pub fn write_scale(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        scale: &Json,
+        options: &WriteOptions,
+    ) -> Result<Json, ApiError> {
+        let Some(replicas) = scale["spec"]["replicas"].as_i64().filter(|r| *r >= 0) else {
+            return Err(ApiError::new(
+                422,
+                "Invalid",
+                format!(
+                    "Scale.autoscaling \"{name}\" is invalid: spec.replicas: Invalid value: must be greater than or equal to 0"
+                ),
+            ));
+        };
+        let current = self.scale(rt, namespace, name)?;
+        if let Some(sent) = scale["metadata"]["resourceVersion"].as_str()
+            && !sent.is_empty()
+            && Some(sent) != current["metadata"]["resourceVersion"].as_str()
+        {
+            return Err(modified_conflict(rt, name));
+        }
+        let key = Self::key(rt, namespace, name);
+        let old = self.objects.get(&key).cloned().ok_or_else(|| ApiError::not_found(rt, name))?;
+        let mut object = old.clone();
+        object["spec"]["replicas"] = json!(replicas);
+        let manager = options.update_manager();
+        field_manager::record_change(
+            &mut object,
+            &old,
+            &manager,
+            &rt.api_version(),
+            &now(),
+            Some("scale"),
+        );
+        self.commit(rt, key, Some(&old), object, options.dry_run);
+        let mut answer = self.scale(rt, namespace, name)?;
+        answer["spec"]["replicas"] = json!(replicas);
+        Ok(answer)
+    }
+
+    /// `POST serviceaccounts/{name}/token`: a TokenRequest answered with a token that means
+    /// nothing (the fake does not authenticate).
+    pub fn token_request(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        request: &Json,
+    ) -> Result<Json, ApiError> {
+        self.get(rt, namespace, name)?;
+        let seconds = request["spec"]["expirationSeconds"].as_i64().unwrap_or(3600).max(600);
+        let audiences = match request["spec"]["audiences"].as_array() {
+            Some(list) if !list.is_empty() => Json::Array(list.clone()),
+            _ => json!(["https://kubernetes.default.svc.cluster.local"]),
+        };
+        let expires = SystemTime::now() + Duration::from_secs(seconds as u64);
+        self.next_uid += 1;
+        let claims = format!(
+            r#"{{"sub":"system:serviceaccount:{namespace}:{name}","n":{}}}"#,
+            self.next_uid
+        );
+        let token = format!(
+            "eyJhbGciOiJub25lIn0.{}.fake",
+            super::protobuf::base64(claims.as_bytes()).trim_end_matches('=')
+        );
+        let mut spec = request["spec"].clone();
+        if !spec.is_object() {
+            spec = json!({});
+        }
+        spec["audiences"] = audiences;
+        spec["expirationSeconds"] = json!(seconds);
+        Ok(json!({
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": now()},
+            "spec": spec,
+            "status": {"token": token, "expirationTimestamp": timestamp(expires)},
+        }))
     }
 
     /// `DELETE`: immediate removal, or a deletion timestamp when finalizers (or foreground
@@ -844,7 +974,7 @@ mod tests {
     }
 
     fn apply_opts(manager: &str) -> WriteOptions {
-        WriteOptions { manager: Some(manager.into()), force: false, dry_run: false }
+        WriteOptions { manager: Some(manager.into()), ..WriteOptions::default() }
     }
 
     #[test]
