@@ -5,6 +5,8 @@ kubectl's typed clients (`kubectl create namespace|configmap|secret|deployment|.
 run`, `kubectl create token`, evictions) send request bodies as
 `application/vnd.kubernetes.protobuf`. fake-kube decodes them with a generic protobuf reader
 driven by this table, into the JSON the API server would have decoded from `application/json`.
+The same table carries each field's strategic-merge-patch strategy and merge key, which
+`kubectl patch` and `kubectl edit` rely on.
 
 Inputs, read with `git show TAG:PATH` so that no checkout is needed:
   - kubernetes/api at API_TAG: `*/*/generated.proto` (message structure: field numbers and
