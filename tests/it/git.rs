@@ -181,7 +181,7 @@ impl ChangedFilesSource for ListedFiles {
 }
 
 /// origin: main r0..r5 (each commit changes `n`), then a feature branch from r3 with one commit.
-fn origin_with_history() -> (TestRepo, Vec<String>, String) {
+pub(crate) fn origin_with_history() -> (TestRepo, Vec<String>, String) {
     let origin = TestRepo::new();
     let mut main = Vec::new();
     for n in 0..6 {

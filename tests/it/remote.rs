@@ -396,17 +396,7 @@ fn git_daemon_remotes_are_fetched_in_process() {
 fn a_shallow_clone_is_deepened_with_gix_over_authenticated_smart_http() {
     let root = tempfile::tempdir().unwrap();
     let server = GitHttpServer::start(root.path());
-    let origin = TestRepo::new();
-    let mut main = Vec::new();
-    for n in 0..6 {
-        origin.write("n", &format!("{n}\n"));
-        main.push(origin.commit(&format!("r{n}")));
-    }
-    origin.checkout_new("feature");
-    origin.git(&["reset", "--quiet", "--hard", &main[3]]);
-    origin.write("apps/feature.yaml", "f\n");
-    let feature = origin.commit("feature");
-    origin.checkout("main");
+    let (origin, main, feature) = crate::git::origin_with_history();
     bare(&origin, &root.path().join("origin.git"));
     let url = format!("{}/origin.git", server.url());
     let clone = TestRepo::clone_from(&url, &["--depth=1", "--branch=feature"]);
