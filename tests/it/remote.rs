@@ -192,6 +192,12 @@ fn remote_bases_components_and_files_render_as_kubectl_renders_them() {
         ),
         ("http-nested", format!("resources:\n- {http}/upstream.git//nested?ref=v1\n")),
         ("http-file", format!("namePrefix: x-\nresources:\n- {http}/files/install.yaml\n")),
+        (
+            "http-origins",
+            format!(
+                "buildMetadata: [originAnnotations]\nresources:\n- {http}/upstream.git//deploy/prod?ref=v1\n- {http}/files/install.yaml\n"
+            ),
+        ),
         ("file-tag", format!("resources:\n- {file}//deploy/prod?ref=v1\n")),
         ("file-branch", format!("resources:\n- {file}//deploy/base?ref=feature\n")),
         ("escape", format!("resources:\n- {http}/upstream.git//deploy/escape?ref=v1\n")),

@@ -511,7 +511,13 @@ fn accumulate_remote_file(
             // kustomize's `Origin.Append`: a URL that reads as a repository is recorded as one.
             let origin = ctx.provenance_root.map(|_| match &git {
                 Some(target) => Provenance {
-                    path: fs::join("", &target.path).unwrap_or_else(|_| target.path.clone()),
+                    // kustomize cuts the first component off its uncloned placeholder path
+                    // `/notCloned/<path>`, which leaves `notCloned` itself for an empty path.
+                    path: match fs::join("", &target.path) {
+                        Ok(path) if path.is_empty() => "notCloned".to_owned(),
+                        Ok(path) => path,
+                        Err(_) => target.path.clone(),
+                    },
                     repo: target.clone_url(),
                     git_ref: target.git_ref.clone().unwrap_or_default(),
                     ..Provenance::default()
