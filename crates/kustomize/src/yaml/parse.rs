@@ -146,7 +146,8 @@ fn with_final_line_break(text: &str) -> (Cow<'_, str>, Option<u64>) {
 /// value instead of the current line, so the break before a more-indented line is doubled and
 /// reads back as an extra newline (recorded: a Tekton script in the real-world corpus gains a
 /// blank line before each more-indented line). Values the writer would not print as a block
-/// scalar go out double-quoted and come back unchanged.
+/// scalar go out double-quoted and come back unchanged. An object's own annotations, and the
+/// items of a list kustomize inlines through JSON, skip the trip (see `Place`).
 fn after_kyaml_folded_round_trip(value: String) -> String {
     if !block_style_allowed(&value) {
         return value;
@@ -205,6 +206,102 @@ fn after_kyaml_folded_round_trip(value: String) -> String {
     }
 }
 
+/// Where a node sits in the object it belongs to, as far as the folded-scalar round trip cares.
+///
+/// kustomize rewrites an object's own `metadata.annotations` from their decoded values before
+/// any print-and-reread, so a folded annotation there keeps the value go-yaml v3 decoded, while
+/// folded scalars anywhere else (labels, data, a pod template's annotations) take the round trip
+/// (recorded with kubectl kustomize). The items of a root `items` sequence depend on the
+/// document, which is only known once it is read: see `ItemsMode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Place {
+    spot: Spot,
+    /// Inside the root `items` sequence of a document.
+    in_items: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Spot {
+    /// A document's root node, or an element of a root `items` sequence.
+    ObjectRoot,
+    /// The `metadata` mapping of an object.
+    ObjectMetadata,
+    /// The `metadata.annotations` mapping of an object.
+    ObjectAnnotations,
+    /// A value inside an object's `metadata.annotations`.
+    AnnotationValue,
+    /// The `items` sequence of a document's root.
+    ListItems,
+    Elsewhere,
+}
+
+impl Place {
+    const DOCUMENT: Place = Place { spot: Spot::ObjectRoot, in_items: false };
+    const KEY: Place = Place { spot: Spot::Elsewhere, in_items: false };
+
+    /// The place of the value under `key` in a mapping at this place.
+    fn child(self, key: &str) -> Place {
+        let spot = match (self.spot, key) {
+            (Spot::ObjectRoot, "metadata") => Spot::ObjectMetadata,
+            (Spot::ObjectRoot, "items") if !self.in_items => Spot::ListItems,
+            (Spot::ObjectMetadata, "annotations") => Spot::ObjectAnnotations,
+            (Spot::ObjectAnnotations, _) => Spot::AnnotationValue,
+            _ => Spot::Elsewhere,
+        };
+        Place { spot, in_items: self.in_items }
+    }
+
+    /// The place of an element of a sequence at this place.
+    fn element(self) -> Place {
+        match self.spot {
+            Spot::ListItems => Place { spot: Spot::ObjectRoot, in_items: true },
+            _ => Place { spot: Spot::Elsewhere, in_items: self.in_items },
+        }
+    }
+}
+
+/// What kustomize makes of the elements of a document's root `items`, which decides whether
+/// their folded scalars take the round trip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ItemsMode {
+    /// kyaml's reader unwraps a `List` or `ResourceList` that is the only document of its text:
+    /// the items become objects as they are (their own annotations excepted, as for any object).
+    Objects,
+    /// Any other `…List` is inlined by kustomize through JSON, which drops every style: no
+    /// folded scalar in its items takes the round trip.
+    ThroughJson,
+    /// The document is no list: its items are plain data and take the round trip.
+    Data,
+}
+
+impl ItemsMode {
+    /// The mode for a document of kind `kind` (with a sequence of items), in a text that holds
+    /// one document or more.
+    fn for_document(document: &Value, single_document: bool) -> ItemsMode {
+        let kind = document.get_path(&["kind"]).and_then(Value::as_str).unwrap_or("");
+        let has_items = matches!(document.get_path(&["items"]), Some(Value::Seq(_)));
+        if !kind.ends_with("List") || !has_items {
+            ItemsMode::Data
+        } else if single_document && matches!(kind, "List" | "ResourceList") {
+            ItemsMode::Objects
+        } else {
+            ItemsMode::ThroughJson
+        }
+    }
+}
+
+/// Whether kyaml's reader sees one document in `text`: its splitter cuts at every `\n---…\n`.
+fn single_document(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(at) = rest.find("\n---") {
+        if rest[at + 1..].contains('\n') {
+            return false;
+        }
+        rest = &rest[at + 1..];
+    }
+    true
+}
+
 /// Nesting deeper than this is refused: the builder recurses once per level, and real
 /// manifests nest a few dozen levels at most.
 const MAX_DEPTH: usize = 256;
@@ -215,7 +312,10 @@ const MAX_ALIASED_NODES: usize = 1_000_000;
 
 struct Builder<'a> {
     parser: Parser<&'a [u8]>,
+    /// The name of the text, for errors.
     source: &'a str,
+    /// The text itself.
+    source_text: &'a str,
     /// Anchor name → (value, node count) within the current document.
     anchors: HashMap<String, (Value, usize)>,
     aliased_nodes: usize,
@@ -227,6 +327,10 @@ struct Builder<'a> {
     /// Set while re-reading a folded scalar as kyaml printed it (see
     /// `after_kyaml_folded_round_trip`), so that the re-reading does not recurse.
     inside_kyaml_round_trip: bool,
+    /// How folded scalars inside a root `items` sequence are read (see `ItemsMode`).
+    items_mode: ItemsMode,
+    /// Set when the current document has a folded scalar inside its root `items`.
+    folded_in_items: bool,
 }
 
 impl std::fmt::Debug for Builder<'_> {
@@ -282,12 +386,15 @@ impl<'a> Builder<'a> {
         Builder {
             parser,
             source,
+            source_text: text,
             anchors: HashMap::new(),
             aliased_nodes: 0,
             last_mark: Mark::default(),
             unterminated_last_line: None,
             dialect: Dialect::Resource,
             inside_kyaml_round_trip: false,
+            items_mode: ItemsMode::Objects,
+            folded_in_items: false,
         }
     }
 
@@ -325,25 +432,63 @@ impl<'a> Builder<'a> {
 
     fn stream(&mut self) -> Result<Vec<Value>, YamlError> {
         let mut documents = Vec::new();
+        // Documents with folded scalars in their root `items`: (index in `documents`, byte
+        // range of the document's text). How those read depends on the whole text.
+        let mut revisit = Vec::new();
         loop {
             let event = self.next_event()?;
             match event.data {
-                EventData::StreamStart { .. } | EventData::DocumentEnd { .. } => {}
-                EventData::StreamEnd => return Ok(documents),
+                EventData::StreamStart { .. } => {}
+                EventData::StreamEnd => break,
                 EventData::DocumentStart { .. } => {
                     self.anchors.clear();
+                    self.folded_in_items = false;
+                    let start = event.start_mark.index;
                     let first = self.next_event()?;
-                    let root = self.node(first, 0)?;
+                    let root = self.node(first, 0, Place::DOCUMENT)?;
+                    let end = self.next_event()?;
+                    if !matches!(end.data, EventData::DocumentEnd { .. }) {
+                        return Err(self.invalid(end.start_mark, "unexpected YAML event"));
+                    }
                     if root.value != Value::Null {
+                        if self.folded_in_items {
+                            revisit.push((documents.len(), start, end.end_mark.index));
+                        }
                         documents.push(root.value);
                     }
                 }
                 _ => return Err(self.invalid(event.start_mark, "unexpected YAML event")),
             }
         }
+        if !revisit.is_empty() && self.items_mode == ItemsMode::Objects {
+            let single = single_document(self.source_text);
+            for (index, start, end) in revisit {
+                let mode = ItemsMode::for_document(&documents[index], single);
+                if mode != ItemsMode::Objects {
+                    documents[index] = self.reread(start, end, mode)?;
+                }
+            }
+        }
+        Ok(documents)
     }
 
-    fn node(&mut self, event: Event, depth: usize) -> Result<Built, YamlError> {
+    /// Reads the document at bytes `start..end` of the text again, its root `items` in `mode`.
+    fn reread(&self, start: u64, end: u64, mode: ItemsMode) -> Result<Value, YamlError> {
+        let text = usize::try_from(start)
+            .ok()
+            .zip(usize::try_from(end).ok())
+            .and_then(|(start, end)| self.source_text.get(start..end))
+            .ok_or_else(|| self.invalid(self.last_mark, "document position out of range"))?;
+        let mut builder = Builder::new(text, self.source);
+        builder.dialect = self.dialect;
+        builder.items_mode = mode;
+        builder.unterminated_last_line =
+            self.unterminated_last_line.map(|at| at.saturating_sub(start));
+        let value = single(builder.stream()?, self.source)?;
+        Ok(value)
+    }
+
+    fn node(&mut self, event: Event, depth: usize, place: Place) -> Result<Built, YamlError> {
         if depth > MAX_DEPTH {
             return Err(self.invalid(
                 event.start_mark,
@@ -365,6 +510,7 @@ impl<'a> Builder<'a> {
                     && self.dialect == Dialect::Resource
                     && !self.inside_kyaml_round_trip
                     && tag.is_none()
+                    && self.takes_round_trip(place)
                 {
                     value = after_kyaml_folded_round_trip(value);
                 }
@@ -426,7 +572,7 @@ impl<'a> Builder<'a> {
                     if matches!(event.data, EventData::SequenceEnd) {
                         break;
                     }
-                    let item = self.node(event, depth + 1)?;
+                    let item = self.node(event, depth + 1, place.element())?;
                     nodes += item.nodes;
                     items.push(item.value);
                 }
@@ -435,11 +581,24 @@ impl<'a> Builder<'a> {
                 Ok(built)
             }
             EventData::MappingStart { anchor, .. } => {
-                let built = self.mapping(depth)?;
+                let built = self.mapping(depth, place)?;
                 self.remember(anchor, &built);
                 Ok(built)
             }
             _ => Err(self.invalid(mark, "unexpected YAML event")),
+        }
+    }
+
+    /// Whether a folded scalar at `place` takes kyaml's round trip (see `Place`).
+    fn takes_round_trip(&mut self, place: Place) -> bool {
+        if !place.in_items {
+            return place.spot != Spot::AnnotationValue;
+        }
+        self.folded_in_items = true;
+        match self.items_mode {
+            ItemsMode::Objects => place.spot != Spot::AnnotationValue,
+            ItemsMode::ThroughJson => false,
+            ItemsMode::Data => true,
         }
     }
 
@@ -449,7 +608,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn mapping(&mut self, depth: usize) -> Result<Built, YamlError> {
+    fn mapping(&mut self, depth: usize, place: Place) -> Result<Built, YamlError> {
         let mut explicit: Vec<(KeyInfo, Value)> = Vec::new();
         let mut merge: Option<(Value, Mark)> = None;
         let mut nodes = 1;
@@ -459,10 +618,11 @@ impl<'a> Builder<'a> {
                 break;
             }
             let key_mark = event.start_mark;
-            let key = self.node(event, depth + 1)?;
+            let key = self.node(event, depth + 1, Place::KEY)?;
             let value_event = self.next_event()?;
             let value_mark = value_event.start_mark;
-            let value = self.node(value_event, depth + 1)?;
+            let key_text = key.key.as_ref().map_or("", |(text, _, _)| text.as_str());
+            let value = self.node(value_event, depth + 1, place.child(key_text))?;
             nodes += key.nodes + value.nodes;
             let (text, kind, is_merge) =
                 key.key.unwrap_or_else(|| (String::new(), KeyKind::Collection, false));
@@ -1211,6 +1371,46 @@ mod tests {
         assert_eq!(one("a: >-\n  one\n  two\n").get_path(&["a"]), Some(&Value::from("one two")));
         // Not printable as a block scalar (trailing space): double-quoted, unchanged.
         assert_eq!(one("a: >\n  x \n    y\n").get_path(&["a"]), Some(&Value::from("x \n  y\n")));
+    }
+
+    #[test]
+    fn an_objects_own_annotations_and_json_inlined_list_items_skip_the_round_trip() {
+        // Recorded with kubectl kustomize v5.5.0 (see the yaml-case folded-annotations for the
+        // single-object case; Lists are expanded by the build, so they are checked here).
+        let folded = |indent: &str| {
+            format!("{indent}>\n{indent}  folded text\n{indent}    more indented\n{indent}  back\n")
+        };
+        let once = Value::from("folded text\n  more indented\nback\n");
+        let twice = Value::from("folded text\n\n  more indented\nback\n");
+        let object = format!(
+            "kind: ConfigMap\nmetadata:\n  name: x\n  annotations:\n    a: {}  labels:\n    l: {}data:\n  d: {}",
+            folded("      ").trim_start(),
+            folded("      ").trim_start(),
+            folded("    ").trim_start(),
+        );
+        let doc = one(&object);
+        assert_eq!(doc.get_path(&["metadata", "annotations", "a"]), Some(&once));
+        assert_eq!(doc.get_path(&["metadata", "labels", "l"]), Some(&twice));
+        assert_eq!(doc.get_path(&["data", "d"]), Some(&twice));
+
+        let list = format!(
+            "kind: List\nitems:\n- kind: ConfigMap\n  metadata:\n    name: x\n    annotations:\n      a: {}  data:\n    d: {}",
+            folded("        ").trim_start(),
+            folded("      ").trim_start(),
+        );
+        let item = |docs: &[Value]| {
+            docs[0].get_path(&["items"]).and_then(Value::as_seq).unwrap()[0].clone()
+        };
+        // The only document: kyaml unwraps the List, its items are objects.
+        let alone = parse_documents(&list, "l.yaml").unwrap();
+        assert_eq!(item(&alone).get_path(&["metadata", "annotations", "a"]), Some(&once));
+        assert_eq!(item(&alone).get_path(&["data", "d"]), Some(&twice));
+        // With another document: kustomize inlines the items through JSON, no round trip.
+        let with_other = parse_documents(&format!("kind: Other\n---\n{list}"), "l.yaml").unwrap();
+        assert_eq!(item(&with_other[1..]).get_path(&["data", "d"]), Some(&once));
+        // Not a list: `items` is plain data.
+        let data = parse_documents(&list.replace("kind: List", "kind: Thing"), "l.yaml").unwrap();
+        assert_eq!(item(&data).get_path(&["metadata", "annotations", "a"]), Some(&twice));
     }
 
     #[test]
