@@ -15,10 +15,13 @@
 //! The patch and replacement algorithms live in `patch` (`patch::stage` is their glue) and
 //! `transform::replacements`; legacy vars in `transform::vars`.
 
+use std::cell::RefCell;
+
 use crate::error::BuildError;
 use crate::field_specs::{FieldSpec, TransformerConfig};
 use crate::fs::{self, FileSystem};
 use crate::generate::{self, GeneratorKind};
+use crate::helm::{self, ChartUse, Helm};
 use crate::kustomization::{
     GeneratorArgs, ImageEntry, Kustomization, KustomizationKind, LabelEntry, ReplicaEntry,
 };
@@ -39,6 +42,18 @@ pub struct BuildOptions {
     /// Obtains remote targets (git repositories, http(s) files); without one they are refused
     /// with `BuildError::Unsupported`.
     pub remote: Option<std::sync::Arc<dyn RemoteLoader>>,
+    /// Inflate `helmCharts` with this helm (`--enable-helm`); `None` refuses them, as kustomize
+    /// does without `--enable-helm`. Share one `Helm` between the builds of a run.
+    pub helm: Option<Helm>,
+}
+
+/// What a build made: the objects, and what it used that the caller may want to report.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BuildOutput {
+    /// The rendered objects, in output order.
+    pub objects: Vec<Value>,
+    /// The helm charts inflated, in build order (with the version each resolved to).
+    pub charts: Vec<ChartUse>,
 }
 
 /// Builds the kustomization in `dir` (repository-relative) and returns the rendered objects in
@@ -48,9 +63,19 @@ pub fn build(
     dir: &str,
     options: &BuildOptions,
 ) -> Result<Vec<Value>, BuildError> {
+    build_output(fs, dir, options).map(|output| output.objects)
+}
+
+/// `build`, also returning what the build used (`BuildOutput`).
+pub fn build_output(
+    fs: &dyn FileSystem,
+    dir: &str,
+    options: &BuildOptions,
+) -> Result<BuildOutput, BuildError> {
     let dir = fs::join("", dir).map_err(|e| BuildError::fs(dir, e))?;
     let loader = Loader::new(fs, options.load_restrictor);
     let kustomization = loader.load_kustomization(&dir)?;
+    let charts = RefCell::new(Vec::new());
     // kustomize tracks provenance whenever the top kustomization has any `buildMetadata`
     // (nested kustomizations inherit the top's setting).
     let ctx = Context {
@@ -58,6 +83,8 @@ pub fn build(
         provenance_root: (!kustomization.build_metadata.is_empty()).then_some(dir.as_str()),
         remote: options.remote.as_deref(),
         within: None,
+        helm: options.helm.as_ref(),
+        charts: &charts,
     };
     let mut accumulated = Accumulator::new();
     accumulate(&ctx, &dir, &kustomization, &mut accumulated)?;
@@ -82,7 +109,10 @@ pub fn build(
         stringify_annotations(resource);
         drop_empty_annotations(resource);
     }
-    Ok(resources.into_iter().map(|resource| resource.value).collect())
+    Ok(BuildOutput {
+        objects: resources.into_iter().map(|resource| resource.value).collect(),
+        charts: charts.into_inner(),
+    })
 }
 
 /// Prints tracked provenance as kustomize's annotations, when asked for.
@@ -110,7 +140,7 @@ fn write_provenance(resource: &mut Resource, origins: bool, transformations: boo
     }
 }
 
-/// One build: how files are read, and whether provenance is tracked.
+/// One build: how files are read, whether provenance is tracked, and helm.
 #[derive(Debug, Clone, Copy)]
 struct Context<'a> {
     loader: Loader<'a>,
@@ -122,6 +152,9 @@ struct Context<'a> {
     /// The remote repository the kustomization being built comes from (innermost first), for
     /// cycle detection and origins; `None` for the caller's own tree.
     within: Option<&'a RemoteFrame<'a>>,
+    helm: Option<&'a Helm>,
+    /// The charts inflated so far.
+    charts: &'a RefCell<Vec<ChartUse>>,
 }
 
 /// One remote repository on the way from the top kustomization to the current one.
@@ -623,6 +656,8 @@ fn accumulate_git(
         provenance_root: ctx.provenance_root.map(|_| ""),
         remote: ctx.remote,
         within: Some(&frame),
+        helm: ctx.helm,
+        charts: ctx.charts,
     };
     let nested = sub.loader.load_kustomization(&root).map_err(in_remote)?;
     let is_component = nested.kind == KustomizationKind::Component;
@@ -717,6 +752,20 @@ fn run_generators(
             run_generator(ctx, dir, file, field, kind, args, global, by.clone(), acc)?;
         }
     }
+    let by = ctx.provenance_path(file).map(|configured_in| Provenance {
+        configured_in,
+        configured_by: Some([
+            "builtin".into(),
+            "HelmChartInflationGenerator".into(),
+            String::new(),
+            String::new(),
+        ]),
+        ..Provenance::default()
+    });
+    for (index, chart) in k.helm_charts.iter().enumerate() {
+        let globals = k.helm_globals.as_ref();
+        run_helm_chart(ctx, dir, file, index, chart, globals, by.clone(), acc)?;
+    }
     for entry in &k.generators {
         for config in plugin_configs(ctx, dir, file, "generators", entry)? {
             let by = plugin_provenance(&config);
@@ -727,6 +776,11 @@ fn run_generators(
             let kind = match (api_version, kind_name) {
                 ("builtin", "ConfigMapGenerator") => GeneratorKind::ConfigMap,
                 ("builtin", "SecretGenerator") => GeneratorKind::Secret,
+                ("builtin", "HelmChartInflationGenerator") => {
+                    let (globals, chart) = crate::kustomization::plugin_helm_chart(&config, file)?;
+                    run_helm_chart(ctx, dir, file, 0, &chart, Some(&globals), by, acc)?;
+                    continue;
+                }
                 ("builtin", "IAMPolicyGenerator") => {
                     let mut resource = generate::iam_policy_service_account(&config)
                         .map_err(|m| BuildError::transform(file, "generators", m))?;
@@ -751,6 +805,30 @@ fn run_generators(
             )?;
             run_generator(ctx, dir, file, "generators", kind, &args, None, by, acc)?;
         }
+    }
+    Ok(())
+}
+
+/// One `helmCharts` entry: its objects join the accumulated ones as a generator's do.
+#[allow(clippy::too_many_arguments)]
+fn run_helm_chart(
+    ctx: &Context<'_>,
+    dir: &str,
+    file: &str,
+    index: usize,
+    chart: &crate::kustomization::HelmChart,
+    globals: Option<&crate::kustomization::HelmGlobals>,
+    provenance: Option<Provenance>,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    let entry = helm::Entry { loader: &ctx.loader, dir, file, index, chart, globals };
+    let inflated = helm::inflate(ctx.helm, entry)?;
+    ctx.charts.borrow_mut().push(inflated.used);
+    for mut resource in inflated.resources {
+        resource.source = file.to_owned();
+        resource.origin.clone_from(&provenance);
+        absorb_generated(&mut acc.resources, resource)
+            .map_err(|m| BuildError::transform(file, "helmCharts", m))?;
     }
     Ok(())
 }
@@ -1268,7 +1346,10 @@ mod tests {
             .with("kustomization.yaml", "resources:\n- https://github.com/a/b//c?ref=v1\n");
         assert!(matches!(build_text(&remote, ""), Err(BuildError::Unsupported { .. })));
         let helm = MemoryFs::new().with("kustomization.yaml", "helmCharts:\n- name: x\n");
-        assert!(matches!(build_text(&helm, ""), Err(BuildError::Unsupported { .. })));
+        assert!(matches!(
+            build_text(&helm, ""),
+            Err(BuildError::Helm { source: crate::helm::HelmError::Disabled, .. })
+        ));
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! field is to blame), so a user can find it without reading our source.
 //!
 //! This module only describes failures; it decides nothing. Messages never contain the values
-//! of Secret data (generator inputs are named by file and key, never shown).
+//! of Secret data (generator inputs are named by file and key, never shown), nor values of helm charts.
 
 use crate::fs::FsError;
+use crate::helm::HelmError;
 use crate::remote::RemoteError;
 
 /// Why a build failed.
@@ -80,6 +81,16 @@ pub enum BuildError {
     /// A transformer or generator could not do its work.
     #[error("{file}: {field}: {message}")]
     Transform { file: String, field: String, message: String },
+
+    /// A `helmCharts` entry (the `index`th, naming `chart`) could not be inflated.
+    #[error("{file}: helmCharts[{index}] '{chart}': {source}")]
+    Helm {
+        file: String,
+        index: usize,
+        chart: String,
+        #[source]
+        source: HelmError,
+    },
 }
 
 impl BuildError {
@@ -99,7 +110,8 @@ impl BuildError {
             | BuildError::Cycle { file, .. }
             | BuildError::InvalidResource { file, .. }
             | BuildError::DuplicateId { file, .. }
-            | BuildError::Transform { file, .. } => file,
+            | BuildError::Transform { file, .. }
+            | BuildError::Helm { file, .. } => file,
         }
     }
 

@@ -104,6 +104,60 @@ pub struct SortOptions {
     pub has_legacy_options: bool,
 }
 
+/// `helmGlobals`: settings shared by every chart of a kustomization.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HelmGlobals {
+    /// Where charts live, relative to the kustomization (kustomize's default: `charts`).
+    pub chart_home: String,
+    /// `HELM_CONFIG_HOME` for the helm process (default: a fresh temporary directory).
+    pub config_home: String,
+}
+
+/// One `helmCharts` entry, with every field kustomize v5.5 accepts.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HelmChart {
+    pub name: String,
+    pub version: String,
+    /// A chart repository URL (`https://…`) or an OCI repository (`oci://…`).
+    pub repo: String,
+    pub release_name: String,
+    pub namespace: String,
+    pub name_template: String,
+    /// Values to use instead of the chart's own `values.yaml`.
+    pub values_file: String,
+    pub additional_values_files: Vec<String>,
+    /// `valuesInline`: a mapping (kept as read; may hold secrets, never print it).
+    pub values_inline: Option<Map>,
+    /// `override` (default), `merge` or `replace`.
+    pub values_merge: String,
+    pub include_crds: bool,
+    pub skip_hooks: bool,
+    pub skip_tests: bool,
+    pub api_versions: Vec<String>,
+    pub kube_version: String,
+    pub debug: bool,
+}
+
+/// The fields of a `helmCharts` entry (Go JSON names of kustomize's `HelmChart`).
+pub const HELM_CHART_FIELDS: &[&str] = &[
+    "name",
+    "version",
+    "repo",
+    "releaseName",
+    "namespace",
+    "nameTemplate",
+    "valuesFile",
+    "additionalValuesFiles",
+    "valuesInline",
+    "valuesMerge",
+    "includeCRDs",
+    "skipHooks",
+    "skipTests",
+    "apiVersions",
+    "kubeVersion",
+    "debug",
+];
+
 /// A parsed kustomization file.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Kustomization {
@@ -143,6 +197,9 @@ pub struct Kustomization {
     pub build_metadata: Vec<String>,
     /// `openapi` (accepted; its schema is not used by our build).
     pub openapi: Vec<(String, String)>,
+    pub helm_globals: Option<HelmGlobals>,
+    /// `helmCharts` followed by the deprecated `helmChartInflationGenerator` entries.
+    pub helm_charts: Vec<HelmChart>,
 }
 
 /// Reads a kustomization from its parsed YAML; `file` names it in errors.
@@ -160,6 +217,7 @@ pub fn parse(value: &Value, file: &str) -> Result<Kustomization, BuildError> {
     let mut kind = String::new();
     let mut bases = Vec::new();
     let mut image_tags = Vec::new();
+    let mut legacy_helm = Vec::new();
     let mut meaningful = false;
     for (key, field) in map {
         let key = canonical(key, TOP_LEVEL_FIELDS);
@@ -218,13 +276,15 @@ pub fn parse(value: &Value, file: &str) -> Result<Kustomization, BuildError> {
                     k.secret_generator.push(reader.generator(item, key, true)?);
                 }
             }
-            "helmGlobals" | "helmCharts" | "helmChartInflationGenerator" => {
-                if !matches!(field, Value::Null) {
-                    return Err(BuildError::Unsupported {
-                        file: file.to_owned(),
-                        field: key.to_owned(),
-                        what: "helm charts are not rendered by gitops-env".into(),
-                    });
+            "helmGlobals" => k.helm_globals = reader.helm_globals(field)?,
+            "helmCharts" => {
+                for item in reader.list(field, key)? {
+                    k.helm_charts.push(reader.helm_chart(item, key, Strictness::Strict)?);
+                }
+            }
+            "helmChartInflationGenerator" => {
+                for item in reader.list(field, key)? {
+                    legacy_helm.push(reader.legacy_helm_chart(item)?);
                 }
             }
             "generatorOptions" => k.generator_options = reader.generator_options(field, key)?,
@@ -269,7 +329,62 @@ pub fn parse(value: &Value, file: &str) -> Result<Kustomization, BuildError> {
     }
     k.resources.extend(bases);
     k.images.extend(image_tags);
+    fold_legacy_helm(&mut k, legacy_helm);
     Ok(k)
+}
+
+/// One deprecated `helmChartInflationGenerator` entry, as kustomize's `HelmChartArgs`.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct LegacyHelmChart {
+    chart: HelmChart,
+    chart_home: String,
+    helm_home: String,
+}
+
+/// kustomize's `SplitHelmParameters`: legacy entries become charts after `helmCharts`; their
+/// last non-empty `chartHome` / `helmHome` become `helmGlobals` when there are none.
+fn fold_legacy_helm(k: &mut Kustomization, legacy: Vec<LegacyHelmChart>) {
+    let mut globals = HelmGlobals::default();
+    for entry in legacy {
+        if !entry.helm_home.is_empty() {
+            globals.config_home = entry.helm_home;
+        }
+        if !entry.chart_home.is_empty() {
+            globals.chart_home = entry.chart_home;
+        }
+        k.helm_charts.push(entry.chart);
+    }
+    if k.helm_globals.is_none()
+        && (!globals.chart_home.is_empty() || !globals.config_home.is_empty())
+    {
+        k.helm_globals = Some(globals);
+    }
+}
+
+/// Whether unknown keys are an error (kustomization files) or ignored (plugin configurations).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strictness {
+    Strict,
+    Lenient,
+}
+
+/// Reads the configuration of the builtin `HelmChartInflationGenerator` plugin named by a
+/// `generators` entry: the fields of `helmGlobals` and of one chart, side by side.
+pub fn plugin_helm_chart(
+    value: &Value,
+    file: &str,
+) -> Result<(HelmGlobals, HelmChart), BuildError> {
+    let reader = Reader { file };
+    let chart = reader.helm_chart(value, "generators", Strictness::Lenient)?;
+    let mut globals = HelmGlobals::default();
+    for (key, field) in value.as_map().into_iter().flatten() {
+        match canonical(key, &["chartHome", "configHome"]) {
+            "chartHome" => globals.chart_home = reader.string(field, "generators.chartHome")?,
+            "configHome" => globals.config_home = reader.string(field, "generators.configHome")?,
+            _ => {}
+        }
+    }
+    Ok((globals, chart))
 }
 
 /// Every top-level field kustomize v5 knows.
@@ -573,6 +688,101 @@ impl Reader<'_> {
             }
         }
         Ok(Some(options))
+    }
+
+    fn helm_globals(&self, value: &Value) -> Result<Option<HelmGlobals>, BuildError> {
+        let Some(map) = self.mapping(value, "helmGlobals")? else { return Ok(None) };
+        let mut globals = HelmGlobals::default();
+        for (key, item) in map {
+            let name = format!("helmGlobals.{key}");
+            match canonical(key, &["chartHome", "configHome"]) {
+                "chartHome" => globals.chart_home = self.string(item, &name)?,
+                "configHome" => globals.config_home = self.string(item, &name)?,
+                _ => return Err(self.unknown(&name)),
+            }
+        }
+        Ok(Some(globals))
+    }
+
+    fn helm_chart(
+        &self,
+        value: &Value,
+        field: &str,
+        strictness: Strictness,
+    ) -> Result<HelmChart, BuildError> {
+        let Some(map) = self.mapping(value, field)? else { return Ok(HelmChart::default()) };
+        let mut chart = HelmChart::default();
+        for (key, item) in map {
+            let name = format!("{field}.{key}");
+            match canonical(key, HELM_CHART_FIELDS) {
+                "name" => chart.name = self.string(item, &name)?,
+                "version" => chart.version = self.string(item, &name)?,
+                "repo" => chart.repo = self.string(item, &name)?,
+                "releaseName" => chart.release_name = self.string(item, &name)?,
+                "namespace" => chart.namespace = self.string(item, &name)?,
+                "nameTemplate" => chart.name_template = self.string(item, &name)?,
+                "valuesFile" => chart.values_file = self.string(item, &name)?,
+                "additionalValuesFiles" => {
+                    chart.additional_values_files = self.strings(item, &name)?
+                }
+                "valuesInline" => chart.values_inline = self.mapping(item, &name)?.cloned(),
+                "valuesMerge" => chart.values_merge = self.string(item, &name)?,
+                "includeCRDs" => chart.include_crds = self.bool(item, &name)?,
+                "skipHooks" => chart.skip_hooks = self.bool(item, &name)?,
+                "skipTests" => chart.skip_tests = self.bool(item, &name)?,
+                "apiVersions" => chart.api_versions = self.strings(item, &name)?,
+                "kubeVersion" => chart.kube_version = self.string(item, &name)?,
+                "debug" => chart.debug = self.bool(item, &name)?,
+                _ if strictness == Strictness::Lenient => {}
+                _ => return Err(self.unknown(&name)),
+            }
+        }
+        Ok(chart)
+    }
+
+    fn legacy_helm_chart(&self, value: &Value) -> Result<LegacyHelmChart, BuildError> {
+        let field = "helmChartInflationGenerator";
+        let Some(map) = self.mapping(value, field)? else { return Ok(LegacyHelmChart::default()) };
+        let mut entry = LegacyHelmChart::default();
+        let known = &[
+            "chartName",
+            "chartVersion",
+            "chartRepoUrl",
+            "chartHome",
+            "chartRepoName",
+            "helmBin",
+            "helmHome",
+            "values",
+            "valuesLocal",
+            "valuesMerge",
+            "releaseName",
+            "releaseNamespace",
+            "extraArgs",
+        ];
+        for (key, item) in map {
+            let name = format!("{field}.{key}");
+            let chart = &mut entry.chart;
+            match canonical(key, known) {
+                "chartName" => chart.name = self.string(item, &name)?,
+                "chartVersion" => chart.version = self.string(item, &name)?,
+                "chartRepoUrl" => chart.repo = self.string(item, &name)?,
+                "chartHome" => entry.chart_home = self.string(item, &name)?,
+                "helmHome" => entry.helm_home = self.string(item, &name)?,
+                "values" => chart.values_file = self.string(item, &name)?,
+                "valuesLocal" => chart.values_inline = self.mapping(item, &name)?.cloned(),
+                "valuesMerge" => chart.values_merge = self.string(item, &name)?,
+                "releaseName" => chart.release_name = self.string(item, &name)?,
+                // Read (and type-checked) by kustomize, but not passed on to helm.
+                "chartRepoName" | "helmBin" | "releaseNamespace" => {
+                    self.string(item, &name)?;
+                }
+                "extraArgs" => {
+                    self.strings(item, &name)?;
+                }
+                _ => return Err(self.unknown(&name)),
+            }
+        }
+        Ok(entry)
     }
 
     fn generator(

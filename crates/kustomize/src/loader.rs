@@ -121,7 +121,12 @@ impl<'a> Loader<'a> {
         Ok((path, bytes))
     }
 
-    fn check_restriction(&self, dir: &str, file: &str, path: &str) -> Result<(), BuildError> {
+    pub(crate) fn check_restriction(
+        &self,
+        dir: &str,
+        file: &str,
+        path: &str,
+    ) -> Result<(), BuildError> {
         if self.restrictor == LoadRestrictor::RootOnly && !fs::is_within(path, dir) {
             return Err(BuildError::Restricted {
                 file: file.to_owned(),

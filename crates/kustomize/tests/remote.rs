@@ -66,6 +66,7 @@ fn options(remote: FakeRemote) -> (BuildOptions, Arc<FakeRemote>) {
     let options = BuildOptions {
         load_restrictor: LoadRestrictor::None,
         remote: Some(remote.clone() as Arc<dyn RemoteLoader>),
+        ..BuildOptions::default()
     };
     (options, remote)
 }

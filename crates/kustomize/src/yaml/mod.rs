@@ -19,5 +19,6 @@ pub mod parse;
 
 pub use emit::{emit_document, emit_documents};
 pub use parse::{
-    YamlError, parse_document, parse_document_last_key_wins, parse_documents, parse_kustomization,
+    YamlError, parse_document, parse_document_last_key_wins, parse_documents,
+    parse_documents_decoded, parse_kustomization,
 };

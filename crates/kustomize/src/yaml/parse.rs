@@ -64,6 +64,17 @@ pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Value>, YamlError
     parse_in(text, source, Dialect::Resource)
 }
 
+/// Parses documents as go-yaml v3 decodes them, without the print-and-reread kustomize gives
+/// resources (`after_kyaml_folded_round_trip`): for YAML kustomize decodes but does not treat
+/// as resources, such as helm values files.
+pub fn parse_documents_decoded(text: &str, source: &str) -> Result<Vec<Value>, YamlError> {
+    let (input, unterminated_last_line) = with_final_line_break(text);
+    let mut builder = Builder::new(&input, source);
+    builder.unterminated_last_line = unterminated_last_line;
+    builder.inside_kyaml_round_trip = true;
+    catch_engine_panics(&mut builder)
+}
+
 /// Parses a kustomization file (`kustomization.yaml`, a `Component`), typed the way kustomize
 /// reads those: through sigs.k8s.io/yaml, i.e. go-yaml v2 into JSON into Go structs. That
 /// differs from resources (recorded with kubectl kustomize): YAML 1.1 booleans (`yes`, `on`,
@@ -100,9 +111,14 @@ fn parse_in(text: &str, source: &str, dialect: Dialect) -> Result<Vec<Value>, Ya
     let mut builder = Builder::new(&input, source);
     builder.unterminated_last_line = unterminated_last_line;
     builder.dialect = dialect;
-    // libyaml-safer has a few internal `panic!`s on inputs its authors did not expect (e.g. a
-    // tag right before a `,` in a flow collection). User input must never crash the process,
-    // so a panic inside the engine is turned into a syntax error here.
+    catch_engine_panics(&mut builder)
+}
+
+/// Reads the whole stream. libyaml-safer has a few internal `panic!`s on inputs its authors did
+/// not expect (e.g. a tag right before a `,` in a flow collection). User input must never crash
+/// the process, so a panic inside the engine is turned into a syntax error here.
+fn catch_engine_panics(builder: &mut Builder<'_>) -> Result<Vec<Value>, YamlError> {
+    let source = builder.source;
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| builder.stream()));
     match result {
         Ok(result) => result,
