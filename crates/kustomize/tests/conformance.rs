@@ -56,17 +56,6 @@ fn run_case(case_dir: &Path) -> (Outcome, String) {
     }
 }
 
-fn read_known_failures(path: &Path) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
-        .map(|line| match line.split_once('\t') {
-            Some((case, reason)) => (case.to_owned(), reason.to_owned()),
-            None => (line.to_owned(), String::new()),
-        })
-        .collect()
-}
-
 #[test]
 fn kustomize_conformance_cases() {
     let Some(shared) = testsupport::shared_dir("kustomize conformance") else { return };
@@ -102,7 +91,7 @@ fn kustomize_conformance_cases() {
 
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let known_path = manifest.join(KNOWN_FAILURES);
-    let known = read_known_failures(&known_path);
+    let known = testsupport::read_known_deviations(&known_path);
     let show = std::env::var("CONFORMANCE_SHOW").ok();
     let mut passed = 0;
     let mut unexpected_failures = Vec::new();

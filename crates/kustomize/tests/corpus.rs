@@ -92,18 +92,6 @@ fn read_index(root: &Path) -> Vec<Case> {
         .collect()
 }
 
-fn read_known(path: &Path) -> BTreeMap<String, String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
-        .map(|line| match line.split_once('\t') {
-            Some((key, reason)) => (key.to_owned(), reason.to_owned()),
-            None => (line.to_owned(), String::new()),
-        })
-        .collect()
-}
-
 #[test]
 fn real_world_corpus_matches_kustomize() {
     let Some(shared) = testsupport::shared_dir("real-world corpus") else { return };
@@ -149,7 +137,7 @@ fn real_world_corpus_matches_kustomize() {
 
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let known_path = manifest.join(KNOWN_DEVIATIONS);
-    let known = read_known(&known_path);
+    let known = testsupport::read_known_deviations(&known_path);
     let show = std::env::var("CORPUS_SHOW").ok();
     let mut deviations = BTreeMap::new();
     let mut unexpected = Vec::new();

@@ -35,6 +35,48 @@ pub fn shared_dir(what: &str) -> Option<PathBuf> {
     None
 }
 
+/// An external program a test needs that a fresh machine lacks (`.ci/run` installs it): the
+/// path in the environment variable `env`, else `default` (relative to the workspace root) when
+/// it exists there. When it is absent the caller's test should skip: this prints why; under
+/// `CI=true` it is a failure instead.
+pub fn tool(env: &str, default: &str, what: &str) -> Option<PathBuf> {
+    let candidate = match std::env::var_os(env) {
+        Some(path) => PathBuf::from(path),
+        None => workspace_root().join(default),
+    };
+    if candidate.is_file() {
+        return Some(candidate);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but {} is missing (set {env}; needed for {what})", candidate.display());
+    }
+    eprintln!("skipping {what}: {} is missing (set {env} to run it)", candidate.display());
+    None
+}
+
+/// The pinned helm v3 that `.ci/run` installs (`GITOPS_ENV_HELM`, else
+/// `target/ci-cache/helm-v3.17.2/helm`), or `None` (skip) outside CI.
+pub fn helm(what: &str) -> Option<PathBuf> {
+    tool("GITOPS_ENV_HELM", HELM_DEFAULT_PATH, what)
+}
+
+/// Where `.ci/run` installs helm, relative to the workspace root.
+pub const HELM_DEFAULT_PATH: &str = "target/ci-cache/helm-v3.17.2/helm";
+
+/// A known-deviations list (`key<TAB>reason` per line, `#` comments): key → reason. A missing
+/// file is an empty list.
+pub fn read_known_deviations(path: &Path) -> std::collections::BTreeMap<String, String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .map(|line| match line.split_once('\t') {
+            Some((key, reason)) => (key.to_owned(), reason.to_owned()),
+            None => (line.to_owned(), String::new()),
+        })
+        .collect()
+}
+
 /// The workspace root: the directory holding the top-level `Cargo.toml`.
 pub fn workspace_root() -> PathBuf {
     // This crate lives at <root>/crates/testsupport.
