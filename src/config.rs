@@ -5,15 +5,15 @@
 //! from `testing`), the optional file `.github/gitops-env.yaml` in the user's repository, and the
 //! action's non-empty inputs. Every error names the key and the file or input it came from.
 //!
-//! This module only validates and holds settings; it reads no files itself (the caller passes
-//! the file's parsed value) and decides nothing about events.
+//! This module only validates and holds settings; it reads the config file only through the
+//! `FileSystem` it is given (a checkout or a commit's tree) and decides nothing about events.
 
 use std::fmt;
 use std::time::Duration;
 
 use kustomize::Value;
 
-use crate::actions::inputs::{Inputs, split_list};
+use crate::runner::inputs::{Inputs, split_list};
 
 /// Which cluster credentials an environment uses: the action has one kubeconfig input per slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -162,6 +162,33 @@ impl Config {
             .iter()
             .find(|root| kustomize::fs::is_within(unit_path, &root.path))
             .map(|root| root.kind)
+    }
+
+    /// The settings for a repository: defaults, then its config file at `path` (read through
+    /// `fs`; absent means defaults), then the non-empty `inputs`.
+    pub fn load(
+        fs: &dyn kustomize::FileSystem,
+        path: &str,
+        inputs: &Inputs,
+    ) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        let path = path.trim_start_matches("./");
+        let file_error = |message: String| ConfigError {
+            origin: path.to_owned(),
+            key: "(file)".into(),
+            message,
+        };
+        if fs.kind(path).map_err(|err| file_error(err.to_string()))?
+            == Some(kustomize::EntryKind::File)
+        {
+            let bytes = fs.read_file(path).map_err(|err| file_error(err.to_string()))?;
+            let text = String::from_utf8(bytes).map_err(|_| file_error("not UTF-8".into()))?;
+            let value = kustomize::yaml::parse_document(&text, path)
+                .map_err(|err| file_error(err.to_string()))?;
+            config.merge_file(&value, path)?;
+        }
+        config.merge_inputs(inputs)?;
+        Ok(config)
     }
 
     /// Overrides settings with the keys present in the config file's parsed `value`.
@@ -701,6 +728,28 @@ mod tests {
             .merge_inputs(&Inputs::with(&[("preview-namespace-template", "previews")]))
             .unwrap_err();
         assert!(err.message.contains("{slug}"));
+    }
+
+    #[test]
+    fn config_file_is_read_through_the_file_system_and_inputs_win() {
+        let fs = kustomize::MemoryFs::new()
+            .with(".github/gitops-env.yaml", "preview:\n  ttl: 7d\n  branches: [feature/*]\n");
+        let inputs = Inputs::with(&[("preview-ttl", "1h")]);
+        let config = Config::load(&fs, ".github/gitops-env.yaml", &inputs).unwrap();
+        assert!(config.is_preview_branch("feature/x"));
+        assert_eq!(config.preview.ttl.as_secs(), 3600);
+    }
+
+    #[test]
+    fn a_missing_config_file_means_defaults_and_a_broken_one_names_itself() {
+        let fs = kustomize::MemoryFs::new().with("README.md", "hi");
+        assert_eq!(
+            Config::load(&fs, ".github/gitops-env.yaml", &Inputs::default()).unwrap(),
+            Config::default()
+        );
+        let fs = kustomize::MemoryFs::new().with(".github/gitops-env.yaml", "preview: [\n");
+        let err = Config::load(&fs, ".github/gitops-env.yaml", &Inputs::default()).unwrap_err();
+        assert_eq!(err.origin, ".github/gitops-env.yaml");
     }
 
     #[test]

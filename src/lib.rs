@@ -5,11 +5,10 @@
 //! arguments, environment and output streams as parameters so that every command can be run
 //! in-process by tests.
 //!
-//! The modules follow the pipeline (see ARCHITECTURE.md): event → plan → detect → render →
-//! preview transform → diff → apply → report.
+//! The modules follow the pipeline (see ARCHITECTURE.md; `pipeline` is its conductor and `cli`
+//! its commands): runner + config → detect (rendering through `render`) → plan → preview and
+//! image transforms → diff → cluster → report, with `git` and `github` as edges.
 
-pub mod action;
-pub mod actions;
 pub mod cli;
 pub mod cluster;
 pub mod config;
@@ -17,15 +16,13 @@ pub mod detect;
 pub mod diff;
 pub mod git;
 pub mod github;
-pub mod image_override;
 pub mod pipeline;
 pub mod plan;
 pub mod preview;
 pub mod render;
 pub mod report;
-pub mod resource_scope;
+pub mod runner;
 pub mod timestamp;
-pub mod units;
 
 use std::ffi::OsString;
 use std::io::Write;

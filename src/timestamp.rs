@@ -18,6 +18,14 @@ pub struct Timestamp(pub i64);
 pub struct TimestampError(pub String);
 
 impl Timestamp {
+    /// The system clock now. Only the command line's edge calls this, once per command.
+    pub fn now() -> Timestamp {
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        Timestamp(seconds)
+    }
+
     /// The instant `duration` later (saturating).
     pub fn plus(self, duration: Duration) -> Timestamp {
         Timestamp(self.0.saturating_add(i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)))

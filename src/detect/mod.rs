@@ -15,7 +15,7 @@
 //! This module decides and reports; it applies nothing, and it learns how to render and how to
 //! read a kustomization through functions passed in (the kustomize crate in production).
 
-pub mod command;
+pub mod units;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -24,7 +24,7 @@ use std::path::Path;
 
 use kustomize::fs::{file_name, parent};
 use kustomize::{
-    BuildOptions, DirEntry, EntryKind, FileSystem, FsError, LoadRestrictor, RecordingFs,
+    BuildError, BuildOptions, DirEntry, EntryKind, FileSystem, FsError, LoadRestrictor, RecordingFs,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -34,18 +34,12 @@ use crate::git::diff_base::{
     self, ChangedFilesSource, Changes, ChangesSource, DiffBaseError, DiffRequest, FetchPolicy,
 };
 use crate::git::{ChangedPath, CommitId, GitError, GitRepo};
-use crate::plan::{ChangeKind, UnitChange};
-use crate::units::{self, DependencyScope, ReadKustomization, Unit, UnitError, UnitSelection};
+use crate::render::{Render, RenderFailure, Side};
+use units::{DependencyScope, ReadKustomization, Unit, UnitError, UnitSelection};
 
-/// Renders the unit at a directory of a file system to its output text, or the build error.
-pub type RenderUnit<'a> = &'a (dyn Fn(&dyn FileSystem, &str) -> Result<String, String> + Sync);
-
-/// The production renderer: kustomize's build with its default options (load restrictor
-/// `rootonly`), printed as kustomize prints it, so equal text means byte-identical output.
-pub fn render_with_kustomize(fs: &dyn FileSystem, dir: &str) -> Result<String, String> {
-    kustomize::build_yaml(fs, dir, &kustomize::BuildOptions::default())
-        .map_err(|err| err.to_string())
-}
+/// Renders the unit at a directory of a file system (`crate::render::render_default` in
+/// production; tests pass their own).
+pub type RenderUnit<'a> = &'a (dyn Fn(&dyn FileSystem, &str) -> Render + Sync);
 
 /// Why detection could not run at all (a unit that fails to render is a result, not this).
 #[derive(Debug, thiserror::Error)]
@@ -58,26 +52,82 @@ pub enum DetectError {
     Units { side: &'static str, commit: CommitId, source: UnitError },
 }
 
-/// A unit that failed to render, with each side's error.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// A unit that failed to render, with each side's typed error.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FailedUnit {
     pub unit: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base_error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub head_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_text")]
+    pub base_error: Option<BuildError>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "as_text")]
+    pub head_error: Option<BuildError>,
+}
+
+impl FailedUnit {
+    /// The failures, base side first.
+    pub fn failures(&self) -> Vec<RenderFailure> {
+        [(Side::Base, &self.base_error), (Side::Head, &self.head_error)]
+            .into_iter()
+            .filter_map(|(side, error)| Some(RenderFailure { side, error: error.clone()? }))
+            .collect()
+    }
+}
+
+fn as_text<S: serde::Serializer>(error: &Option<BuildError>, s: S) -> Result<S::Ok, S::Error> {
+    match error {
+        Some(error) => s.serialize_str(&error.to_string()),
+        None => s.serialize_none(),
+    }
 }
 
 /// Both sides' renders of an affected unit, for the diff stage (`None`: the unit does not exist on
 /// that side, or that side was not rendered).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnitRenders {
-    pub base: Option<Result<String, String>>,
-    pub head: Option<Result<String, String>>,
+    pub base: Option<Render>,
+    pub head: Option<Render>,
+}
+
+impl UnitRenders {
+    /// The render of `side`.
+    pub fn side(&self, side: Side) -> Option<&Render> {
+        match side {
+            Side::Base => self.base.as_ref(),
+            Side::Head => self.head.as_ref(),
+        }
+    }
+
+    /// The first failure, base side first.
+    pub fn failure(&self) -> Option<RenderFailure> {
+        [Side::Base, Side::Head].into_iter().find_map(|side| match self.side(side) {
+            Some(Err(error)) => Some(RenderFailure { side, error: error.clone() }),
+            _ => None,
+        })
+    }
+}
+
+/// How a unit differs between the diff base and head: what the plan decides from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "error", rename_all = "kebab-case")]
+pub enum ChangeKind {
+    /// Exists on both sides, output differs.
+    Modified,
+    /// Exists only at head (or there is no base: everything is new).
+    Added,
+    /// Exists only at base.
+    Deleted,
+    /// Failed to render at base or head: the errors, for people.
+    Failed(String),
+}
+
+/// A unit affected by the change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UnitChange {
+    pub unit: String,
+    pub change: ChangeKind,
 }
 
 /// The answer: which units a change affects and why. Every list is sorted by unit path.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Detection {
     pub base: Option<CommitId>,
     pub head: Option<CommitId>,
@@ -144,7 +194,7 @@ fn render_recording(
     fs: &dyn FileSystem,
     unit: &str,
     render: RenderUnit<'_>,
-) -> (Result<String, String>, BTreeSet<String>) {
+) -> (Render, BTreeSet<String>) {
     let recording = RecordingFs::new(Lent(fs));
     let output = render(&recording, unit);
     (output, recording.read_set())
@@ -344,7 +394,7 @@ pub fn detect(
     };
 
     // Phase 1: each candidate, rendered at head through a recorder, gives its read set.
-    let head_results: Vec<(&Unit, Result<String, String>, Vec<String>)> = candidates
+    let head_results: Vec<(&Unit, Render, Vec<String>)> = candidates
         .into_par_iter()
         .map(|unit| {
             let (output, read_set) = render_recording(&head_fs, &unit.path, render);
@@ -430,6 +480,27 @@ pub enum DetectRunError {
     Detect(#[from] DetectError),
 }
 
+impl DetectRunError {
+    /// Whether the user's input is at fault: revisions that do not resolve, a folder that is
+    /// not a repository, a clone without the history asked for, a unit glob that does not parse.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            DetectRunError::DiffBase(
+                DiffBaseError::Git(
+                    GitError::Open { .. }
+                        | GitError::UnknownRevision { .. }
+                        | GitError::MissingCommit { .. },
+                ) | DiffBaseError::ShallowHistory { .. }
+                    | DiffBaseError::Unrelated { .. },
+            ) | DetectRunError::Detect(DetectError::Units {
+                source: UnitError::BadGlob { .. },
+                ..
+            })
+        )
+    }
+}
+
 /// The whole of change detection for an event, as `plan` and the action call it: picks the diff
 /// base (PRODUCT §3), fetches missing history from `remote` (gix; the git CLI as a fallback
 /// when present) when the clone is shallow (else asks `fallback`, e.g. the GitHub API), then detects with the kustomize renderer
@@ -448,9 +519,7 @@ pub fn detect_request(
     let fetcher = fetcher.as_deref();
     let (repo, changes) =
         diff_base::changes(repo_path, request, fetcher, fallback, FetchPolicy::default())?;
-    let render = |fs: &dyn FileSystem, dir: &str| {
-        kustomize::build_yaml(fs, dir, build).map_err(|err| err.to_string())
-    };
+    let render = |fs: &dyn FileSystem, dir: &str| crate::render::render_unit(fs, dir, build);
     let options = DetectOptions {
         prune_by_scope: options.prune_by_scope && build.load_restrictor == LoadRestrictor::RootOnly,
         ..options
@@ -475,10 +544,10 @@ impl Detection {
         for unit in &self.affected {
             let change =
                 if let Some(failed) = self.failed.iter().find(|failed| failed.unit == *unit) {
-                    let errors = [("base", &failed.base_error), ("head", &failed.head_error)];
-                    let text: Vec<String> = errors
+                    let text: Vec<String> = failed
+                        .failures()
                         .iter()
-                        .filter_map(|(side, error)| error.as_ref().map(|e| format!("{side}: {e}")))
+                        .map(|f| format!("{}: {}", f.side.as_str(), f.error))
                         .collect();
                     ChangeKind::Failed(text.join("; "))
                 } else if self.new.contains(unit) {
@@ -573,7 +642,7 @@ pub fn everything_new(
     render: RenderUnit<'_>,
 ) -> Result<Detection, UnitError> {
     let discovery = units::discover(fs, selection, read)?;
-    let renders: Vec<(String, Result<String, String>)> = discovery
+    let renders: Vec<(String, Render)> = discovery
         .units
         .par_iter()
         .map(|unit| (unit.path.clone(), render(fs, &unit.path)))
@@ -675,15 +744,19 @@ mod tests {
                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n",
             )
             .with("apps/overlays/testing/bad/kustomization.yaml", "resources: [missing.yaml]\n");
-        let selection = crate::pipeline::unit_selection(&crate::config::Config::default());
-        let detection =
-            everything_new(&fs, &selection, &units::read_kustomization, &render_with_kustomize)
-                .unwrap();
+        let selection = UnitSelection::for_config(&crate::config::Config::default());
+        let detection = everything_new(
+            &fs,
+            &selection,
+            &units::read_kustomization,
+            &crate::render::render_default,
+        )
+        .unwrap();
         assert_eq!(detection.new, ["apps/overlays/testing/bad", "apps/overlays/testing/web"]);
         assert_eq!(detection.failed.len(), 1);
         assert_eq!(detection.failed[0].unit, "apps/overlays/testing/bad");
         let rendered =
             detection.renders["apps/overlays/testing/web"].head.clone().unwrap().unwrap();
-        assert!(rendered.contains("kind: ConfigMap"));
+        assert!(rendered.yaml.contains("kind: ConfigMap"));
     }
 }

@@ -9,7 +9,6 @@
 //! This module is pure: no I/O, no clock, no environment. It must never produce text from an
 //! unredacted object — every path to text goes through [`redact::redact_object`] first.
 
-pub mod command;
 pub mod pair;
 pub mod redact;
 pub mod text;

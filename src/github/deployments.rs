@@ -133,6 +133,24 @@ impl GitHubClient {
         Ok(created.id)
     }
 
+    /// The newest deployment of commit `sha` to `environment`, if one exists: a run repeated at
+    /// the same commit reports on it instead of creating another.
+    pub async fn find_deployment(
+        &self,
+        repo: &RepoName,
+        environment: &str,
+        sha: &str,
+    ) -> Result<Option<u64>, GitHubError> {
+        let path = format!(
+            "{}/deployments?environment={}&sha={}&per_page=1",
+            repo.api_path(),
+            encode(environment),
+            encode(sha)
+        );
+        let found: Vec<IdJson> = self.get_json(&path).await?;
+        Ok(found.first().map(|d| d.id))
+    }
+
     /// Adds a status to deployment `id`.
     pub async fn set_deployment_status(
         &self,

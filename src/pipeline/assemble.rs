@@ -1,188 +1,132 @@
-//! From a plan and the units' renders to the report users read: one entry per step, with the
-//! unit's per-object diff (base render against head render) and its failure, if any.
+//! From plan steps and what happened to them to the report's entries: names of targets as
+//! people read them, planned statuses, and errors with the file and line their type carries.
 //!
-//! Pure. The diff is made by the diff stage, which redacts Secrets before any text exists; the
-//! statuses here say what was *planned*, and the caller overwrites them with what happened.
+//! Pure. The diff itself is made by the diff stage, which redacts Secrets before any text exists.
 
+use kustomize::Value;
+
+use crate::cluster::Scope;
+use crate::cluster::inventory::ownership_labels;
 use crate::config::Config;
-use crate::detect::Detection;
-use crate::diff::diff_unit;
-use crate::plan::{Action, Plan, Step};
-use crate::report::{Report, UnitError, UnitReport, UnitStatus};
+use crate::diff::{UnitDiff, diff_unit};
+use crate::plan::{Action, Step, Target};
+use crate::preview::{SlugSource, preview_names};
+use crate::report::{DiffSource, UnitError, UnitReport, UnitStatus};
 
-/// The report of `plan` before anything ran: statuses are "will apply", "diff only", "will tear
-/// down", or "failed" for units whose render failed.
-pub fn planned_report(
-    plan: &Plan,
-    detection: &Detection,
-    kind: &str,
-    title: &str,
-    config: &Config,
-) -> Report {
-    Report {
-        kind: kind.to_owned(),
-        title: title.to_owned(),
-        head_sha: detection.head.as_ref().map(|sha| sha.as_str().to_owned()),
-        run_url: None,
-        units: plan.steps.iter().map(|step| unit_report(step, detection, config)).collect(),
+/// How a step's target is named for people: environments by name, previews by namespace.
+pub fn target_name(config: &Config, target: &Target) -> String {
+    match target {
+        Target::Environment { name } => name.clone(),
+        Target::Preview(preview) => {
+            let source = match preview.pr {
+                Some(number) if preview.fork => SlugSource::PullRequest(number),
+                _ => SlugSource::Branch(&preview.branch),
+            };
+            match preview_names(&config.preview.namespace_template, source) {
+                Ok((_, namespace)) => format!("preview {namespace}"),
+                Err(_) => target.to_string(),
+            }
+        }
     }
 }
 
-fn unit_report(step: &Step, detection: &Detection, config: &Config) -> UnitReport {
-    let environment = super::target_name(config, &step.target);
-    let planned = match step.action {
-        Action::Apply => UnitStatus::WillApply,
-        Action::DiffOnly => UnitStatus::DiffOnly,
-        Action::Teardown => UnitStatus::WillTearDown,
-    };
-    let mut report = UnitReport {
-        environment: environment.clone(),
+/// The entry of a step that has not run (yet): "will apply", "diff only", "will tear down".
+pub fn planned(step: &Step, environment: &str) -> UnitReport {
+    UnitReport {
+        environment: environment.to_owned(),
         unit: step.unit.clone().unwrap_or_else(|| "(everything)".to_owned()),
-        status: planned,
+        status: planned_status(step.action),
         preview_urls: Vec::new(),
         error: None,
         diff: None,
-    };
-    let Some(unit) = &step.unit else { return report };
-    let renders = detection.renders.get(unit).cloned().unwrap_or_default();
-    let side = |rendered: Option<Result<String, String>>, which: &str| match rendered {
-        None => Ok(Vec::new()),
-        Some(Ok(text)) => super::objects(&text, unit),
-        Some(Err(error)) => {
-            Err(if which == "base" { format!("at the diff base: {error}") } else { error })
-        }
-    };
-    match (side(renders.base, "base"), side(renders.head, "head")) {
-        (Ok(base), Ok(head)) => {
-            report.diff = Some(diff_unit(unit, &environment, &base, &head));
-        }
-        (Err(error), _) | (_, Err(error)) => {
-            report.status = UnitStatus::Failed;
-            report.error = Some(error_location(&error));
-        }
+        diff_source: None,
     }
-    if let Some(why) = &step.blocked
-        && report.error.is_none()
-    {
-        report.status = UnitStatus::Failed;
-        report.error = Some(error_location(why));
-    }
-    report
 }
 
-/// A render error with the file (and line) it names, when it starts with a repository path as
-/// the renderer's errors do (`apps/web/kustomization.yaml: ...`, `... at line 3`).
-pub fn error_location(message: &str) -> UnitError {
-    let file = message
-        .split(|c: char| c.is_whitespace() || c == ':' || c == '"' || c == '`' || c == '\'')
-        .find(|word| {
-            !word.starts_with('/')
-                && !word.contains("://")
-                && (word.ends_with(".yaml")
-                    || word.ends_with(".yml")
-                    || word.ends_with("/Kustomization"))
-        })
-        .map(str::to_owned);
-    let line = message
-        .split("line ")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|digits| digits.parse().ok());
-    UnitError { message: message.to_owned(), file, line }
+/// What a step that does not run says it would do.
+pub fn planned_status(action: Action) -> UnitStatus {
+    match action {
+        Action::Apply => UnitStatus::WillApply,
+        Action::DiffOnly => UnitStatus::DiffOnly,
+        Action::Teardown => UnitStatus::WillTearDown,
+    }
+}
+
+/// Marks an entry failed with `error`.
+pub fn fail(entry: &mut UnitReport, error: UnitError) {
+    entry.status = UnitStatus::Failed;
+    entry.error = Some(error);
+}
+
+/// The render diff of a unit: base against head, both already transformed for the target.
+pub fn render_diff(
+    unit: &str,
+    environment: &str,
+    base: &[Value],
+    head: &[Value],
+    why: impl Into<String>,
+) -> (UnitDiff, DiffSource) {
+    (diff_unit(unit, environment, base, head), DiffSource::Renders { why: why.into() })
+}
+
+/// Adds the ownership labels every object applied as `scope` carries, so that a render diff
+/// shows the labels a deploy adds (the cluster stage adds the same ones when it applies).
+pub fn label_for(objects: &mut [Value], scope: &Scope) {
+    for object in objects {
+        let Some(metadata) = object.as_map_mut().and_then(|o| {
+            if !o.contains_key("metadata") {
+                o.insert("metadata".into(), Value::Map(kustomize::Map::new()));
+            }
+            o.get_mut("metadata").and_then(Value::as_map_mut)
+        }) else {
+            continue;
+        };
+        if !matches!(metadata.get("labels"), Some(Value::Map(_))) {
+            metadata.insert("labels".into(), Value::Map(kustomize::Map::new()));
+        }
+        if let Some(labels) = metadata.get_mut("labels").and_then(Value::as_map_mut) {
+            for (key, value) in ownership_labels(scope) {
+                labels.insert(key.to_owned(), Value::String(value));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::UnitRenders;
-    use crate::plan::{PreviewRef, Target};
+    use crate::plan::PreviewRef;
 
-    fn detection(
-        unit: &str,
-        base: Option<Result<&str, &str>>,
-        head: Option<Result<&str, &str>>,
-    ) -> Detection {
-        let own = |side: Option<Result<&str, &str>>| {
-            side.map(|r| r.map(str::to_owned).map_err(str::to_owned))
-        };
-        let mut detection = Detection::default();
-        detection.renders.insert(unit.into(), UnitRenders { base: own(base), head: own(head) });
-        detection
+    fn step(unit: Option<&str>, action: Action, target: Target) -> Step {
+        Step { target, unit: unit.map(str::to_owned), action, reason: "test".into(), blocked: None }
     }
 
-    fn step(unit: Option<&str>, action: Action) -> Step {
-        Step {
-            target: Target::Environment { name: "testing".into() },
-            unit: unit.map(str::to_owned),
-            action,
-            reason: "test".into(),
-            blocked: None,
+    #[test]
+    fn previews_are_named_by_their_namespace() {
+        let target = Target::Preview(PreviewRef { branch: "feat/x".into(), pr: None, fork: false });
+        let name = target_name(&Config::default(), &target);
+        assert!(name.starts_with("preview preview-feat-x-"), "{name}");
+        let entry = planned(&step(None, Action::Teardown, target), &name);
+        assert_eq!(entry.status, UnitStatus::WillTearDown);
+        assert_eq!(entry.unit, "(everything)");
+        let env = Target::Environment { name: "testing".into() };
+        assert_eq!(target_name(&Config::default(), &env), "testing");
+    }
+
+    #[test]
+    fn labels_are_those_the_cluster_stage_applies() {
+        let mut objects = vec![
+            kustomize::yaml::parse_document(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+                "t",
+            )
+            .unwrap(),
+        ];
+        let scope = Scope { environment: "testing".into(), unit: "apps/web".into() };
+        label_for(&mut objects, &scope);
+        let labels = objects[0].get_path(&["metadata", "labels"]).and_then(Value::as_map).unwrap();
+        for (key, value) in ownership_labels(&scope) {
+            assert_eq!(labels.get(key).and_then(Value::as_str), Some(value.as_str()));
         }
-    }
-
-    fn plan(steps: Vec<Step>) -> Plan {
-        Plan {
-            event: "push".into(),
-            summary: "test".into(),
-            steps,
-            pull_request: None,
-            notes: vec![],
-        }
-    }
-
-    const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  a: \"1\"\n";
-    const CM2: &str =
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  a: \"2\"\n";
-
-    #[test]
-    fn each_step_gets_its_diff_and_planned_status() {
-        let detection = detection("apps/overlays/testing/web", Some(Ok(CM)), Some(Ok(CM2)));
-        let plan = plan(vec![step(Some("apps/overlays/testing/web"), Action::Apply)]);
-        let report = planned_report(&plan, &detection, "diff", "Plan", &Config::default());
-        let unit = &report.units[0];
-        assert_eq!(unit.status, UnitStatus::WillApply);
-        assert_eq!(unit.environment, "testing");
-        let counts = unit.counts().unwrap();
-        assert_eq!((counts.added, counts.changed, counts.removed), (0, 1, 0));
-    }
-
-    #[test]
-    fn a_render_failure_is_a_failed_entry_naming_the_file() {
-        let detection = detection(
-            "apps/overlays/testing/web",
-            Some(Ok(CM)),
-            Some(Err("apps/overlays/testing/web/kustomization.yaml: unknown field `resourcez`")),
-        );
-        let plan = plan(vec![step(Some("apps/overlays/testing/web"), Action::Apply)]);
-        let report = planned_report(&plan, &detection, "diff", "Plan", &Config::default());
-        let unit = &report.units[0];
-        assert_eq!(unit.status, UnitStatus::Failed);
-        assert_eq!(
-            unit.error.as_ref().unwrap().file.as_deref(),
-            Some("apps/overlays/testing/web/kustomization.yaml")
-        );
-    }
-
-    #[test]
-    fn whole_target_teardowns_have_no_diff() {
-        let mut teardown = step(None, Action::Teardown);
-        teardown.target =
-            Target::Preview(PreviewRef { branch: "feat/x".into(), pr: None, fork: false });
-        let config = Config::default();
-        let report =
-            planned_report(&plan(vec![teardown]), &Detection::default(), "diff", "Plan", &config);
-        assert_eq!(report.units[0].status, UnitStatus::WillTearDown);
-        assert!(report.units[0].environment.starts_with("preview preview-feat-x-"));
-        assert!(report.units[0].diff.is_none());
-    }
-
-    #[test]
-    fn error_locations_find_file_and_line() {
-        let error = error_location(
-            "apps/web/deployment.yaml: mapping values are not allowed at line 7 column 3",
-        );
-        assert_eq!(error.file.as_deref(), Some("apps/web/deployment.yaml"));
-        assert_eq!(error.line, Some(7));
-        assert_eq!(error_location("no file here").file, None);
     }
 }

@@ -18,8 +18,35 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::actions::event::{Event, PullRequestEvent, PushEvent};
 use crate::config::{Config, RootKind};
+use crate::detect::{ChangeKind, UnitChange};
+use crate::runner::event::{Event, PullRequestEvent, PushEvent};
+
+/// What a plan is for: an event GitHub sent the workflow, or a command run by hand. Commands
+/// are triggers of their own rather than invented events, so no plan carries fake commits.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Trigger {
+    /// The workflow's event (`gitops-env action`).
+    Event(Event),
+    /// What a push to each of these branches would do (`gitops-env plan`).
+    Push { branches: Vec<String> },
+    /// Every environment's diff; nothing is deployed (`gitops-env diff`).
+    Diff,
+    /// Deploy an environment's units (`gitops-env deploy`).
+    Deploy { environment: String },
+    /// Remove the previews that match (`gitops-env teardown`).
+    Teardown(PreviewMatch),
+    /// Remove previews whose PR or branch is gone or whose time ran out (`gitops-env sweep`;
+    /// the scheduled event decides the same way).
+    Sweep,
+}
+
+/// Which existing previews a teardown names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PreviewMatch {
+    Slug(String),
+    PullRequest(u64),
+}
 
 /// Where a step acts.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -178,27 +205,6 @@ impl Plan {
     }
 }
 
-/// How a unit differs between the diff base and head.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", content = "error", rename_all = "kebab-case")]
-pub enum ChangeKind {
-    /// Exists on both sides, output differs.
-    Modified,
-    /// Exists only at head (or there is no base: everything is new).
-    Added,
-    /// Exists only at base.
-    Deleted,
-    /// Failed to render at base or head.
-    Failed(String),
-}
-
-/// A unit affected by the change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct UnitChange {
-    pub unit: String,
-    pub change: ChangeKind,
-}
-
 /// The PR as GitHub reports it now (which may differ from the event that started the run).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct PullRequestState {
@@ -215,6 +221,8 @@ pub struct PullRequestState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExistingPreview {
     pub preview: PreviewRef,
+    /// Its slug as recorded in the cluster (the label `gitops-env.io/preview`).
+    pub slug: String,
     /// Unix seconds after which the preview may be swept.
     pub expires_at: Option<u64>,
     /// `Some(false)` when its PR is closed.
@@ -236,9 +244,23 @@ pub struct State {
     pub now: u64,
 }
 
-/// Decides the plan for `event`.
-pub fn decide(event: &Event, config: &Config, state: &State) -> Plan {
-    let mut plan = match event {
+/// Decides the plan for `trigger`.
+pub fn decide(trigger: &Trigger, config: &Config, state: &State) -> Plan {
+    let mut plan = match trigger {
+        Trigger::Event(event) => decide_event(event, config, state),
+        Trigger::Push { branches } => decide_pushes(branches, config, state),
+        Trigger::Diff => decide_diff(config, state),
+        Trigger::Deploy { environment } => decide_deploy(environment, config, state),
+        Trigger::Teardown(which) => decide_teardown(which, state),
+        Trigger::Sweep => decide_sweep(state),
+    };
+    plan.steps.sort_by(|a, b| (&a.target, &a.unit, a.action).cmp(&(&b.target, &b.unit, b.action)));
+    plan.steps.dedup();
+    plan
+}
+
+fn decide_event(event: &Event, config: &Config, state: &State) -> Plan {
+    match event {
         Event::Push(push) => decide_push(push, config, state),
         Event::PullRequest(pr) => decide_pull_request(pr, config, state),
         Event::Delete(deleted) => match deleted.branch() {
@@ -262,9 +284,77 @@ pub fn decide(event: &Event, config: &Config, state: &State) -> Plan {
         Event::WorkflowDispatch(dispatch) => decide_dispatch(dispatch, config, state),
         Event::IssueComment(comment) => decide_comment(comment, config, state),
         Event::Other { name } => Plan::nothing(name, format!("nothing to do for {name}")),
+    }
+}
+
+/// `gitops-env plan`: the plans of a push to each branch, as one plan.
+fn decide_pushes(branches: &[String], config: &Config, state: &State) -> Plan {
+    let mut merged = Plan::nothing("plan", String::new());
+    let mut summaries = Vec::new();
+    for branch in branches {
+        let plan = push_to_branch(branch, config, state);
+        summaries.push(plan.summary);
+        merged.steps.extend(plan.steps);
+        merged.notes.extend(plan.notes);
+    }
+    merged.summary = summaries.join("; ");
+    merged
+}
+
+/// `gitops-env diff`: every environment's changed units, shown and not deployed.
+fn decide_diff(config: &Config, state: &State) -> Plan {
+    let mut plan = Plan::nothing("diff", String::new());
+    for environment in &config.environments {
+        plan.steps.extend(diff_environment(state, &environment.name, "diff", config));
+    }
+    plan.summary = if plan.steps.is_empty() {
+        "no unit's output changed".to_owned()
+    } else {
+        format!("{} unit(s) changed", plan.steps.len())
     };
-    plan.steps.sort_by(|a, b| (&a.target, &a.unit, a.action).cmp(&(&b.target, &b.unit, b.action)));
-    plan.steps.dedup();
+    plan
+}
+
+/// `gitops-env deploy`: every unit of one environment (what detection found), infrastructure
+/// and apps alike.
+fn decide_deploy(environment: &str, config: &Config, state: &State) -> Plan {
+    if config.environment(environment).is_none() {
+        return Plan::nothing(
+            "deploy",
+            format!(
+                "unknown environment `{environment}` (expected one of: {})",
+                config.environments.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
+    let steps = deploy_environment(config, state, environment, "requested by gitops-env deploy");
+    let summary = if steps.is_empty() {
+        format!("deploy {environment}: it has no units")
+    } else {
+        format!("deploy {environment}")
+    };
+    Plan { event: "deploy".into(), summary, steps, pull_request: None, notes: Vec::new() }
+}
+
+/// `gitops-env teardown`: the existing previews that match.
+fn decide_teardown(which: &PreviewMatch, state: &State) -> Plan {
+    let mut plan = Plan::nothing("teardown", String::new());
+    for existing in &state.previews {
+        let matches = match which {
+            PreviewMatch::Slug(slug) => existing.slug == *slug,
+            PreviewMatch::PullRequest(number) => existing.preview.pr == Some(*number),
+        };
+        if matches {
+            plan.steps.push(teardown_preview(
+                existing.preview.clone(),
+                "requested by gitops-env teardown".into(),
+            ));
+        }
+    }
+    plan.summary = match plan.steps.len() {
+        0 => "no preview matches; nothing to tear down".to_owned(),
+        n => format!("tear down {n} preview(s)"),
+    };
     plan
 }
 
@@ -389,6 +479,11 @@ fn decide_push(push: &PushEvent, config: &Config, state: &State) -> Plan {
             format!("nothing to do: {branch} was deleted and has no preview"),
         );
     }
+    push_to_branch(branch, config, state)
+}
+
+/// A push of new commits to `branch`.
+fn push_to_branch(branch: &str, config: &Config, state: &State) -> Plan {
     if let Some(environment) = config.environment_for_branch(branch) {
         let steps =
             deploy_environment(config, state, &environment.name, &format!("pushed to {branch}"));
@@ -461,14 +556,14 @@ fn decide_pull_request(event: &PullRequestEvent, config: &Config, state: &State)
             };
             plan.steps.push(teardown_preview(preview, why));
         }
+        // The push of the merge to the base branch deploys its environment: one deploy per
+        // merge, whichever of the two runs comes first, and merges done by push deploy too.
         if merged && let Some(environment) = config.environment_for_branch(base) {
-            plan.steps.extend(deploy_environment(
-                config,
-                state,
-                &environment.name,
-                &format!("PR #{number} merged into {base}"),
+            plan.notes.push(format!(
+                "{} is deployed by the push of the merge to {base}, not by this run",
+                environment.name
             ));
-            plan.summary = format!("PR #{number} merged into {base}: deploy {}", environment.name);
+            plan.summary = format!("PR #{number} merged into {base}");
         } else {
             plan.summary = format!("PR #{number} closed");
         }
@@ -552,7 +647,7 @@ fn decide_sweep(state: &State) -> Plan {
 }
 
 fn decide_dispatch(
-    dispatch: &crate::actions::event::DispatchEvent,
+    dispatch: &crate::runner::event::DispatchEvent,
     config: &Config,
     state: &State,
 ) -> Plan {
@@ -630,7 +725,7 @@ fn decide_dispatch(
 
 /// Comment commands on a PR: `/gitops-env preview` redeploys, `/gitops-env teardown` removes.
 fn decide_comment(
-    comment: &crate::actions::event::IssueCommentEvent,
+    comment: &crate::runner::event::IssueCommentEvent,
     config: &Config,
     state: &State,
 ) -> Plan {

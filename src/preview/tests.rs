@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::image_override::parse_image_overrides;
+use crate::render::images::parse_image_overrides;
 
 fn value(json: serde_json::Value) -> Value {
     match json {

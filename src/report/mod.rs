@@ -19,8 +19,8 @@ pub use comment::{
     job_summary_within,
 };
 
-use crate::actions::commands::Location;
 use crate::diff::{Counts, UnitDiff};
+use crate::runner::commands::Location;
 
 /// Everything one run reports for one (PR, kind).
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +49,32 @@ pub struct UnitReport {
     pub error: Option<UnitError>,
     /// The redacted diff; absent when rendering failed.
     pub diff: Option<UnitDiff>,
+    /// What the diff compares, and why that.
+    pub diff_source: Option<DiffSource>,
+}
+
+/// What a unit's diff compares: readers must know whether it is what the cluster holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DiffSource {
+    /// The live objects against what a server-side apply would make of them (dry run): drift
+    /// and objects a deploy would prune show.
+    Live,
+    /// What the cluster did: the live objects before the apply against its answer.
+    Applied,
+    /// The unit's render at the diff base against its render at head, both transformed for the
+    /// target; `why` says why the cluster was not asked.
+    Renders { why: String },
+}
+
+impl DiffSource {
+    /// A short phrase for headings and tables.
+    pub fn label(&self) -> &'static str {
+        match self {
+            DiffSource::Live => "live diff",
+            DiffSource::Applied => "applied",
+            DiffSource::Renders { .. } => "render diff",
+        }
+    }
 }
 
 impl UnitReport {
@@ -66,6 +92,8 @@ pub enum UnitStatus {
     TornDown,
     Failed,
     Unchanged,
+    /// Not run because another unit failed to render (nothing of the run was applied).
+    Blocked,
     /// Planned but not run (the `plan` command, a dry run, or a run stopped before it).
     WillApply,
     /// Planned teardown not run.
@@ -73,6 +101,20 @@ pub enum UnitStatus {
 }
 
 impl UnitStatus {
+    /// The status in words, for terminals and logs.
+    pub fn word(self) -> &'static str {
+        match self {
+            UnitStatus::Applied => "applied",
+            UnitStatus::DiffOnly => "diff only",
+            UnitStatus::TornDown => "torn down",
+            UnitStatus::Failed => "failed",
+            UnitStatus::Unchanged => "unchanged",
+            UnitStatus::Blocked => "blocked",
+            UnitStatus::WillApply => "will apply",
+            UnitStatus::WillTearDown => "will tear down",
+        }
+    }
+
     /// The label shown in tables and section headings.
     pub fn label(self) -> &'static str {
         match self {
@@ -81,6 +123,7 @@ impl UnitStatus {
             UnitStatus::TornDown => "🧹 torn down",
             UnitStatus::Failed => "❌ failed",
             UnitStatus::Unchanged => "➖ unchanged",
+            UnitStatus::Blocked => "⛔ blocked",
             UnitStatus::WillApply => "🔜 will apply",
             UnitStatus::WillTearDown => "🔜 will tear down",
         }
@@ -95,6 +138,22 @@ pub struct UnitError {
     pub file: Option<String>,
     /// 1-based.
     pub line: Option<u32>,
+}
+
+impl UnitError {
+    /// A unit's render failure, with the file and line the renderer named.
+    pub fn from_render(failure: &crate::render::RenderFailure) -> UnitError {
+        UnitError {
+            message: failure.to_string(),
+            file: Some(failure.file().to_owned()),
+            line: failure.line(),
+        }
+    }
+
+    /// An error with no file to point at (the cluster, GitHub).
+    pub fn message(message: impl Into<String>) -> UnitError {
+        UnitError { message: message.into(), file: None, line: None }
+    }
 }
 
 /// One error annotation; `actions::commands::annotation(Severity::Error, &a.location,
@@ -229,6 +288,7 @@ mod tests {
                     line: Some(7),
                 }),
                 diff: None,
+                diff_source: None,
             }],
         };
         assert!(preview_urls(&report).is_empty());

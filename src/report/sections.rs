@@ -6,7 +6,9 @@
 
 use std::fmt::Write as _;
 
-use super::{Report, UnitReport, code_span, display_order, fence_for, html_escape, prefix_within};
+use super::{
+    DiffSource, Report, UnitReport, code_span, display_order, fence_for, html_escape, prefix_within,
+};
 use crate::diff::{Change, Explanation, ObjectDiff};
 
 /// How much of each object's diff to show.
@@ -25,6 +27,9 @@ pub fn sections(report: &Report, mode: DiffMode, cut_note: &str) -> String {
     for unit in display_order(report) {
         let Some(diff) = unit.diff.as_ref().filter(|d| !d.objects.is_empty()) else { continue };
         let _ = write!(out, "<details>\n<summary>{}</summary>\n\n", section_title(unit));
+        if let Some(source) = &unit.diff_source {
+            let _ = writeln!(out, "{}\n", source_note(source));
+        }
         if mode == DiffMode::NamesOnly {
             diff.objects.iter().for_each(|o| out.push_str(&name_line(o)));
             out.push('\n');
@@ -60,6 +65,27 @@ fn section_title(unit: &UnitReport) -> String {
         counts.changed,
         counts.removed
     ))
+}
+
+/// What the diff below compares, in words.
+fn source_note(source: &DiffSource) -> String {
+    match source {
+        DiffSource::Live => {
+            "_Live diff: the objects in the cluster against what a server-side dry run of this \
+             change makes of them._"
+                .to_owned()
+        }
+        DiffSource::Applied => {
+            "_Applied: the objects in the cluster before this run against what the cluster \
+             answered to the apply._"
+                .to_owned()
+        }
+        DiffSource::Renders { why } => format!(
+            "_Render diff: this unit rendered at the diff base against at head, as it would be \
+             applied ({})._",
+            html_escape(why)
+        ),
+    }
 }
 
 fn change_word(change: &Change) -> &'static str {

@@ -171,6 +171,7 @@ mod tests {
                 line: None,
             }),
             diff: None,
+            diff_source: None,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use gitops_env::actions::{inputs::INPUTS, outputs::OUTPUTS};
+use gitops_env::runner::{inputs::INPUTS, outputs::OUTPUTS};
 use kustomize::Value;
 
 fn action_yml() -> Value {

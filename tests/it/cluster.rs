@@ -512,15 +512,17 @@ fn cli_teardown_and_sweep() {
 
     let (code, stdout, stderr) = run_cli(&["teardown", "--pr", "7", "--kubeconfig", kubeconfig]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("deleted Namespace preview-pr-7\n"), "{stdout}");
-    assert!(stdout.contains("deleted Deployment preview-pr-7/web\n"), "{stdout}");
+    assert!(stdout.contains("preview preview-pr-7 (everything): torn down\n"), "{stdout}");
+    assert!(stderr.contains("deleted Namespace preview-pr-7\n"), "{stderr}");
+    assert!(stderr.contains("deleted Deployment preview-pr-7/web\n"), "{stderr}");
     assert!(fake.get("v1", "Namespace", "", "preview-pr-7").is_none());
     let (code, stdout, _) = run_cli(&["teardown", "--preview", "pr-7", "--kubeconfig", kubeconfig]);
     assert_eq!((code, stdout.as_str()), (0, "no preview matches; nothing to tear down\n"));
 
     let (code, stdout, stderr) = run_cli(&["sweep", "--kubeconfig", kubeconfig]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.starts_with("removed preview preview-old\n"), "{stdout}");
+    assert!(stdout.contains("preview preview-old (everything): torn down\n"), "{stdout}");
+    assert!(!stdout.contains("preview-pr-"), "{stdout}");
     assert!(fake.get("v1", "Namespace", "", "preview-old").is_none());
 
     let (code, _, stderr) = run_cli(&["teardown", "--kubeconfig", kubeconfig]);
@@ -531,7 +533,7 @@ fn cli_teardown_and_sweep() {
     let missing = dir.join("missing");
     let (code, _, stderr) = run_cli(&["sweep", "--kubeconfig", missing.to_str().unwrap()]);
     assert_eq!(code, 2);
-    assert!(stderr.starts_with(&format!("error: kubeconfig {}:", missing.display())), "{stderr}");
+    assert!(stderr.contains(&format!("kubeconfig {}:", missing.display())), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -579,7 +581,10 @@ fn cli_deploy_renders_then_applies_and_dry_runs() {
 
     let (code, stdout, stderr) = deploy(&[]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(stdout, "apps/web/overlays/testing: applied 2, pruned 0, not ready 0, failed 0\n");
+    assert_eq!(
+        stdout,
+        "testing apps/web/overlays/testing: applied (2 added, 0 changed, 0 removed)\n"
+    );
     assert_eq!(fake.get("v1", "ConfigMap", "web", "settings").unwrap()["data"]["mode"], "fast");
 
     write_unit("slow");
@@ -587,7 +592,7 @@ fn cli_deploy_renders_then_applies_and_dry_runs() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         stdout,
-        "apps/web/overlays/testing: unchanged Namespace web\napps/web/overlays/testing: would change ConfigMap web/settings\n"
+        "testing apps/web/overlays/testing: will apply (0 added, 1 changed, 0 removed)\nnote: dry run: nothing was persisted\n"
     );
     assert_eq!(fake.get("v1", "ConfigMap", "web", "settings").unwrap()["data"]["mode"], "fast");
 
@@ -596,7 +601,7 @@ fn cli_deploy_renders_then_applies_and_dry_runs() {
         ["deploy", "--repo", repo_arg, "--env", "testing", "--kubeconfig", kubeconfig_arg];
     let (code, stdout, stderr) = run_cli(&discovered);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(stdout, "apps/web/overlays/testing: applied 2, pruned 0, not ready 0, failed 0\n");
+    assert!(stdout.starts_with("testing apps/web/overlays/testing: applied"), "{stdout}");
     assert_eq!(fake.get("v1", "ConfigMap", "web", "settings").unwrap()["data"]["mode"], "slow");
     let staging =
         ["deploy", "--repo", repo_arg, "--env", "staging", "--kubeconfig", kubeconfig_arg];
@@ -604,7 +609,7 @@ fn cli_deploy_renders_then_applies_and_dry_runs() {
     assert_eq!(code, 2);
     assert_eq!(
         stderr,
-        "error: no units found for environment \"staging\"; name them with --unit\n"
+        "error: --env staging: not an environment of the settings (testing, production)\n"
     );
 
     fake.clear_requests();
@@ -619,8 +624,18 @@ fn cli_deploy_renders_then_applies_and_dry_runs() {
         "--kubeconfig",
         kubeconfig_arg,
     ]);
+    assert_eq!(code, 2);
+    assert_eq!(stderr, "error: --unit apps/missing: no kustomization in that folder\n");
+    assert!(fake.requests().is_empty(), "a bad unit touches nothing");
+
+    // A unit that fails to render blocks the deploy: nothing is sent to the cluster.
+    std::fs::write(unit.join("kustomization.yaml"), "resources: [missing.yaml]\n").unwrap();
+    let (code, _, stderr) = deploy(&[]);
     assert_eq!(code, 1);
-    assert!(stderr.starts_with("error: apps/missing:"), "{stderr}");
+    assert!(
+        stderr.contains("\nerror: testing apps/web/overlays/testing: apps/web/overlays/testing/kustomization.yaml"),
+        "{stderr}"
+    );
     assert!(fake.requests().is_empty(), "a render failure touches nothing");
     let _ = std::fs::remove_dir_all(&repo);
 }

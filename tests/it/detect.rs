@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
+use gitops_env::detect::units::{self, UnitSelection};
 use gitops_env::detect::{self, DetectOptions, Detection};
 use gitops_env::git::GitRepo;
 use gitops_env::git::deepen::GitCliFetcher;
 use gitops_env::git::diff_base::{self, DiffRequest, FetchPolicy, HistoryFetcher};
-use gitops_env::units::{self, UnitSelection};
 
 use crate::support::git_repo::TestRepo;
 
@@ -120,7 +120,7 @@ fn detect_changes(repo: &GitRepo, changes: &diff_base::Changes) -> Detection {
         changes,
         &UnitSelection::default(),
         &units::read_kustomization,
-        &detect::render_with_kustomize,
+        &gitops_env::render::render_default,
         DetectOptions::default(),
     )
     .expect("detection")
@@ -182,7 +182,7 @@ fn a_patch_file_change_affects_its_overlay() {
         strings(&["apps/overlays/testing/web/memory.yaml"])
     );
     let head = detection.renders["apps/overlays/testing/web"].head.clone().unwrap().unwrap();
-    assert!(head.contains("memory: 256Mi"), "{head}");
+    assert!(head.yaml.contains("memory: 256Mi"), "{}", head.yaml);
 }
 
 #[test]
@@ -217,7 +217,7 @@ fn a_unit_broken_the_same_way_on_both_sides_is_noted_not_blamed_on_the_change() 
         &changes,
         &UnitSelection::default(),
         &units::read_kustomization,
-        &detect::render_with_kustomize,
+        &gitops_env::render::render_default,
         options,
     )
     .unwrap();
@@ -328,7 +328,7 @@ fn a_unit_that_fails_to_render_at_head_is_affected_and_failed() {
     assert_eq!(detection.affected, strings(&["apps/overlays/testing/db"]));
     assert_eq!(detection.failed.len(), 1);
     assert!(
-        detection.failed[0].head_error.as_deref().unwrap_or_default().contains("missing"),
+        detection.failed[0].head_error.as_ref().is_some_and(|e| e.to_string().contains("missing")),
         "{:?}",
         detection.failed
     );
@@ -523,7 +523,7 @@ fn every_path_a_real_build_reads_lies_in_the_scope_used_to_skip_units() {
     let mut known = found.kustomizations.clone();
     for unit in &found.units {
         let recording = kustomize::RecordingFs::new(git.tree_fs(fs.commit()).unwrap());
-        detect::render_with_kustomize(&recording, &unit.path).expect("renders");
+        gitops_env::render::render_default(&recording, &unit.path).expect("renders");
         let scope =
             units::dependency_scope(&fs, &unit.path, &mut known, &units::read_kustomization);
         for path in recording.read_set() {
@@ -654,7 +654,7 @@ fn a_truncated_api_listing_makes_every_unit_affected_and_says_why() {
 
 #[test]
 fn the_plan_receives_changes_per_environment_with_their_kind() {
-    use gitops_env::plan::ChangeKind;
+    use gitops_env::detect::ChangeKind;
     let (_repo, detection) = change(|repo| {
         repo.write("apps/base/web/config.env", "GREETING=plan\n");
         repo.remove("apps/overlays/production/db");

@@ -1,6 +1,6 @@
 //! Every real webhook payload GitHub documents parses into a typed event.
 
-use gitops_env::actions::event::{Event, PushEvent};
+use gitops_env::runner::event::{Event, PushEvent};
 
 /// Parses every payload in `../shared/fixtures/github/webhooks/<event>/*.json`; new files are
 /// covered automatically.

@@ -362,18 +362,24 @@ fn a_commit_tree_renders_exactly_like_the_checkout_on_disk() {
     let git = GitRepo::open(repo.path()).unwrap();
     let tree = git.tree_fs(&id(&head)).unwrap();
     let disk = kustomize::DiskFs::new(repo.path()).unwrap();
-    let selection = gitops_env::units::UnitSelection::default();
-    let found =
-        gitops_env::units::discover(&tree, &selection, &gitops_env::units::read_kustomization)
-            .unwrap();
-    let on_disk =
-        gitops_env::units::discover(&disk, &selection, &gitops_env::units::read_kustomization)
-            .unwrap();
+    let selection = gitops_env::detect::units::UnitSelection::default();
+    let found = gitops_env::detect::units::discover(
+        &tree,
+        &selection,
+        &gitops_env::detect::units::read_kustomization,
+    )
+    .unwrap();
+    let on_disk = gitops_env::detect::units::discover(
+        &disk,
+        &selection,
+        &gitops_env::detect::units::read_kustomization,
+    )
+    .unwrap();
     assert_eq!(found.units, on_disk.units);
     assert!(found.units.len() >= 10, "{:?}", found.units);
     for unit in &found.units {
-        let from_tree = gitops_env::detect::render_with_kustomize(&tree, &unit.path);
-        let from_disk = gitops_env::detect::render_with_kustomize(&disk, &unit.path);
+        let from_tree = gitops_env::render::render_default(&tree, &unit.path);
+        let from_disk = gitops_env::render::render_default(&disk, &unit.path);
         assert!(from_tree.is_ok(), "{}: {from_tree:?}", unit.path);
         assert_eq!(from_tree, from_disk, "{}", unit.path);
     }

@@ -30,6 +30,7 @@ fn unit(environment: &str, unit: &str, status: UnitStatus, diff: Option<UnitDiff
         preview_urls: vec![],
         error: None,
         diff,
+        diff_source: None,
     }
 }
 

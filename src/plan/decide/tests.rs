@@ -1,10 +1,16 @@
 //! The decision table, row by row (PRODUCT §1 and §3).
 
 use super::*;
-use crate::actions::event::{
+use crate::detect::{ChangeKind, UnitChange};
+use crate::runner::event::{
     Comment, DispatchEvent, GitRef, Issue, IssueCommentEvent, Label, PullRequest, RefEvent,
     Repository, User, ZERO_SHA,
 };
+
+/// The event rows of the table: what GitHub sent.
+fn decide(event: &Event, config: &Config, state: &State) -> Plan {
+    super::decide(&Trigger::Event(event.clone()), config, state)
+}
 
 const APP: &str = "apps/overlays/testing/web";
 const INFRA: &str = "infrastructure/overlays/testing";
@@ -159,21 +165,14 @@ fn unrelated_pr_actions_do_nothing() {
 }
 
 #[test]
-fn pr_merged_into_develop_tears_the_preview_down_and_deploys_testing() {
+fn pr_merged_into_develop_tears_the_preview_down_and_leaves_testing_to_the_push() {
     let plan = decide(
         &pull("closed", "feat/login", "develop", "me/homelab", "closed", true, &[]),
         &Config::default(),
         &feature_changes(),
     );
-    assert_eq!(
-        rows(&plan),
-        [
-            "preview of feat/login | (all) | teardown".to_owned(),
-            format!("testing | {APP} | apply"),
-            format!("testing | {INFRA} | apply"),
-        ]
-    );
-    assert!(plan.summary.contains("deploy testing"));
+    assert_eq!(rows(&plan), ["preview of feat/login | (all) | teardown".to_owned()]);
+    assert!(plan.notes[0].contains("deployed by the push"), "{:?}", plan.notes);
 }
 
 #[test]
@@ -332,24 +331,28 @@ fn schedule_sweeps_expired_and_orphaned_previews_and_keeps_the_rest() {
         previews: vec![
             ExistingPreview {
                 preview: preview("feat/old"),
+                slug: "feat-old".into(),
                 expires_at: Some(999),
                 pr_open: None,
                 branch_exists: Some(true),
             },
             ExistingPreview {
                 preview: preview("feat/closed"),
+                slug: "feat-closed".into(),
                 expires_at: Some(5_000),
                 pr_open: Some(false),
                 branch_exists: Some(true),
             },
             ExistingPreview {
                 preview: preview("feat/gone"),
+                slug: "feat-gone".into(),
                 expires_at: None,
                 pr_open: None,
                 branch_exists: Some(false),
             },
             ExistingPreview {
                 preview: preview("feat/live"),
+                slug: "feat-live".into(),
                 expires_at: Some(5_000),
                 pr_open: Some(true),
                 branch_exists: Some(true),
@@ -471,4 +474,75 @@ fn plan_json_is_stable_and_sorted() {
     assert_eq!(value["steps"][0]["target"]["kind"], "preview");
     assert_eq!(value["steps"][0]["action"], "apply");
     assert_eq!(value["steps"][1]["target"]["name"], "testing");
+}
+
+#[test]
+fn the_plan_command_merges_the_pushes_to_every_branch() {
+    let state = changes(&[
+        ("testing", &[(APP, ChangeKind::Modified)]),
+        ("production", &[(PROD_APP, ChangeKind::Added)]),
+    ]);
+    let trigger = Trigger::Push { branches: vec!["develop".into(), "main".into()] };
+    let plan = super::decide(&trigger, &Config::default(), &state);
+    assert_eq!(
+        rows(&plan),
+        [format!("production | {PROD_APP} | apply"), format!("testing | {APP} | apply")]
+    );
+    assert_eq!(plan.event, "plan");
+    assert!(plan.summary.contains("develop") && plan.summary.contains("main"), "{}", plan.summary);
+}
+
+#[test]
+fn the_diff_command_shows_every_environment_and_deploys_nothing() {
+    let state = changes(&[
+        ("testing", &[(APP, ChangeKind::Modified)]),
+        ("production", &[(PROD_APP, ChangeKind::Deleted)]),
+    ]);
+    let plan = super::decide(&Trigger::Diff, &Config::default(), &state);
+    assert_eq!(
+        rows(&plan),
+        [format!("production | {PROD_APP} | diff-only"), format!("testing | {APP} | diff-only")]
+    );
+}
+
+#[test]
+fn the_deploy_command_applies_an_environment_and_refuses_unknown_ones() {
+    let state = changes(&[("testing", &[(APP, ChangeKind::Added), (INFRA, ChangeKind::Added)])]);
+    let trigger = Trigger::Deploy { environment: "testing".into() };
+    let plan = super::decide(&trigger, &Config::default(), &state);
+    assert_eq!(
+        rows(&plan),
+        [format!("testing | {APP} | apply"), format!("testing | {INFRA} | apply")]
+    );
+    let unknown = Trigger::Deploy { environment: "staging".into() };
+    let plan = super::decide(&unknown, &Config::default(), &state);
+    assert!(plan.steps.is_empty());
+    assert!(plan.summary.contains("unknown environment `staging`"), "{}", plan.summary);
+}
+
+#[test]
+fn the_teardown_command_removes_the_previews_it_names() {
+    let existing = |branch: &str, slug: &str, pr: Option<u64>| ExistingPreview {
+        preview: PreviewRef { branch: branch.into(), pr, fork: false },
+        slug: slug.into(),
+        expires_at: None,
+        pr_open: None,
+        branch_exists: None,
+    };
+    let state = State {
+        previews: vec![existing("feat/a", "feat-a", Some(3)), existing("feat/b", "feat-b", None)],
+        ..State::default()
+    };
+    let by_slug = super::decide(
+        &Trigger::Teardown(PreviewMatch::Slug("feat-b".into())),
+        &Config::default(),
+        &state,
+    );
+    assert_eq!(rows(&by_slug), ["preview of feat/b | (all) | teardown"]);
+    let by_pr =
+        super::decide(&Trigger::Teardown(PreviewMatch::PullRequest(3)), &Config::default(), &state);
+    assert_eq!(rows(&by_pr), ["preview of feat/a | (all) | teardown"]);
+    let none =
+        super::decide(&Trigger::Teardown(PreviewMatch::PullRequest(9)), &Config::default(), &state);
+    assert!(none.steps.is_empty() && none.summary.contains("nothing to tear down"));
 }

@@ -6,7 +6,7 @@ use crate::support::flow::{REPOSITORY, World, pull_request, push, web_deployment
 #[test]
 fn a_dry_run_of_a_push_to_develop_persists_nothing_and_reports_the_live_diff() {
     let world = World::new();
-    world.app_namespaces_exist(&world.testing);
+    world.bootstrap("testing");
     world.repo.checkout("develop");
     let before = world.repo.head();
     let after = world.change(
@@ -16,9 +16,11 @@ fn a_dry_run_of_a_push_to_develop_persists_nothing_and_reports_the_live_diff() {
     );
     let run = world.run("push", Some(push("develop", &before, &after)), &[("dry-run", "true")]);
     assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
-    assert!(world.objects_in(&world.testing, "web").is_empty());
-    assert!(world.github.deployments(REPOSITORY).is_empty());
+    let web = world.testing.get("apps/v1", "Deployment", "web", "web").expect("bootstrapped");
+    assert_eq!(web["spec"]["template"]["spec"]["containers"][0]["image"], "ghcr.io/me/web:1.0.0");
+    assert!(world.github.deployments(REPOSITORY).iter().all(|d| d.sha != after));
     assert!(run.summary.contains("ghcr.io/me/web:5.0.0"), "{}", run.summary);
+    assert!(run.summary.contains("Live diff"), "the diff is the cluster's: {}", run.summary);
 }
 
 #[test]

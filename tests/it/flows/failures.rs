@@ -59,7 +59,7 @@ fn a_render_error_on_head_applies_and_prunes_nothing_and_says_why() {
 #[test]
 fn a_rollout_that_never_becomes_ready_fails_with_its_conditions_and_events() {
     let world = World::new();
-    world.app_namespaces_exist(&world.testing);
+    world.bootstrap("testing");
     world.testing.set_behaviour("Deployment", "web", "web", Behaviour::NeverReady);
     world.repo.checkout("develop");
     let before = world.repo.head();
@@ -80,7 +80,8 @@ fn a_rollout_that_never_becomes_ready_fails_with_its_conditions_and_events() {
         assert!(text.contains("condition Available=False"), "{text}");
         assert!(text.contains("event Warning BackOff"), "the event is shown: {text}");
     }
-    let deployments = world.github.deployments(REPOSITORY);
+    let deployments: Vec<_> =
+        world.github.deployments(REPOSITORY).into_iter().filter(|d| d.sha == after).collect();
     assert_eq!(deployments.len(), 1, "{deployments:?}");
     assert_eq!(deployments[0].environment, "testing");
     assert_eq!(deployments[0].statuses.last().unwrap().state, "failure");

@@ -1,5 +1,6 @@
-//! Integrate: a feature PR merged into `develop` tears its preview down and deploys the changed
-//! units to the shared testing environment, with GitHub deployment statuses to match.
+//! Integrate: a feature PR merged into `develop` tears its preview down (the PR-closed run) and
+//! the push of the merge deploys the changed units to the shared testing environment — one
+//! testing deploy per merge — with GitHub deployment statuses to match.
 
 use fakes::github::PullState;
 
@@ -17,9 +18,9 @@ fn latest_states(world: &World, environment: &str) -> Vec<String> {
 }
 
 #[test]
-fn a_merged_pr_tears_its_preview_down_and_deploys_testing() {
+fn a_merged_pr_tears_its_preview_down_and_the_push_deploys_testing_once() {
     let world = World::new();
-    world.app_namespaces_exist(&world.testing);
+    world.bootstrap("testing");
     world.repo.checkout("develop").checkout_new("feat/x");
     world.change("apps/base/web/deployment.yaml", &web_deployment("ghcr.io/me/web:2.0.0"), "web 2");
     world.change(
@@ -36,6 +37,7 @@ fn a_merged_pr_tears_its_preview_down_and_deploys_testing() {
 
     // GitHub merges the PR with a merge commit on develop.
     world.repo.checkout("develop");
+    let develop_before = world.repo.head();
     let merge = world.repo.merge("feat/x");
     world.github.update_pull(REPOSITORY, 3, |p| {
         p.state = PullState::Closed;
@@ -45,10 +47,16 @@ fn a_merged_pr_tears_its_preview_down_and_deploys_testing() {
     let merged =
         world.run("pull_request", Some(pull_request("closed", &pull, true, Some(&merge))), &[]);
     assert_eq!(merged.code, 0, "stdout:\n{}\nstderr:\n{}", merged.stdout, merged.stderr);
-
-    // The preview is gone, testing runs the merged change.
+    // The closed run tears the preview down and leaves testing to the push.
     assert!(world.namespaces(&world.testing, "preview-").is_empty());
     assert!(world.objects_in(&world.testing, &previews[0]).is_empty());
+    let web = world.testing.get("apps/v1", "Deployment", "web", "web").expect("bootstrapped");
+    assert_eq!(web["spec"]["template"]["spec"]["containers"][0]["image"], "ghcr.io/me/web:1.0.0");
+    assert!(merged.stdout.contains("deployed by the push"), "{}", merged.stdout);
+
+    let pushed = world.run("push", Some(push("develop", &develop_before, &merge)), &[]);
+    assert_eq!(pushed.code, 0, "stdout:\n{}\nstderr:\n{}", pushed.stdout, pushed.stderr);
+    // Testing runs the merged change.
     let web = world.testing.get("apps/v1", "Deployment", "web", "web").expect("web deployed");
     assert_eq!(web["spec"]["template"]["spec"]["containers"][0]["image"], "ghcr.io/me/web:2.0.0");
     let api = world.objects_in(&world.testing, "api");
@@ -57,23 +65,23 @@ fn a_merged_pr_tears_its_preview_down_and_deploys_testing() {
     // Nothing reached production.
     assert!(world.objects_in(&world.production, "web").is_empty());
 
-    // The testing deployment succeeded at the merge commit; the preview's is inactive.
+    // One testing deployment at the merge commit, and it succeeded; the preview's is inactive.
     let testing: Vec<_> = world
         .github
         .deployments(REPOSITORY)
         .into_iter()
-        .filter(|d| d.environment == "testing")
+        .filter(|d| d.environment == "testing" && d.sha != develop_before)
         .collect();
     assert_eq!(testing.len(), 1, "{testing:?}");
     assert_eq!(testing[0].sha, merge);
     assert!(!testing[0].transient_environment && !testing[0].production_environment);
     assert_eq!(testing[0].statuses.last().unwrap().state, "success");
     assert_eq!(latest_states(&world, "preview/"), ["inactive"]);
-    assert!(merged.outputs["environment"].contains("testing"), "{:?}", merged.outputs);
-    // The PR keeps its one comment, now telling where the change went.
+    assert!(pushed.outputs["environment"].contains("testing"), "{:?}", pushed.outputs);
+    // The PR keeps its one comment, now telling that its preview is gone.
     let comments = world.github.comments(REPOSITORY, 3);
     assert_eq!(comments.len(), 1, "{comments:?}");
-    assert!(comments[0].body.contains("apps/overlays/testing/web"), "{}", comments[0].body);
+    assert!(comments[0].body.contains("torn down"), "{}", comments[0].body);
     world.github.assert_no_violations();
 }
 
@@ -102,6 +110,7 @@ fn infrastructure_changed_on_a_feature_branch_is_a_diff_until_merged_into_develo
     assert!(comments[0].body.contains("monitoring"), "{}", comments[0].body);
 
     world.repo.checkout("develop");
+    let develop_before = world.repo.head();
     let merge = world.repo.merge("feat/monitoring");
     world.github.update_pull(REPOSITORY, 4, |p| {
         p.state = PullState::Closed;
@@ -111,6 +120,8 @@ fn infrastructure_changed_on_a_feature_branch_is_a_diff_until_merged_into_develo
     let merged =
         world.run("pull_request", Some(pull_request("closed", &pull, true, Some(&merge))), &[]);
     assert_eq!(merged.code, 0, "stdout:\n{}\nstderr:\n{}", merged.stdout, merged.stderr);
+    let pushed = world.run("push", Some(push("develop", &develop_before, &merge)), &[]);
+    assert_eq!(pushed.code, 0, "stdout:\n{}\nstderr:\n{}", pushed.stdout, pushed.stderr);
     assert_eq!(world.namespaces(&world.testing, "monitoring"), ["monitoring"]);
     assert!(world.namespaces(&world.production, "monitoring").is_empty());
 }
@@ -118,7 +129,7 @@ fn infrastructure_changed_on_a_feature_branch_is_a_diff_until_merged_into_develo
 #[test]
 fn a_new_app_in_a_namespace_that_infrastructure_adds_in_the_same_push_deploys() {
     let world = World::new();
-    world.app_namespaces_exist(&world.testing);
+    world.bootstrap("testing");
     world.repo.checkout("develop");
     let before = world.repo.head();
     world.repo.write(

@@ -16,7 +16,7 @@ fn push_develop(world: &World, before: &str) {
 #[test]
 fn objects_and_units_that_leave_the_render_are_pruned_and_nothing_else() {
     let world = World::new();
-    world.app_namespaces_exist(&world.testing);
+    world.bootstrap("testing");
     // Something in the app's namespace that someone else made: never ours to delete.
     world
         .testing

@@ -156,16 +156,26 @@ impl World {
         }
     }
 
-    /// Creates the apps' namespaces in `kube` as the cluster's administrator (or an earlier
-    /// infrastructure deploy) did: the apps' overlays deploy into namespaces they do not create.
-    pub fn app_namespaces_exist(&self, kube: &FakeKube) {
-        for name in ["web", "api"] {
-            kube.apply_as(
-                "admin",
-                json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": name } }),
-            )
-            .expect("namespace created");
-        }
+    /// Deploys the whole of `environment` from its branch, as a maintainer setting it up would:
+    /// a `workflow_dispatch` deploy of every unit, infrastructure first. The namespaces the
+    /// apps need then exist because the repository's infrastructure made them, not the test.
+    /// The checkout is back on the branch it was on afterwards.
+    pub fn bootstrap(&self, environment: &str) {
+        let branch = match environment {
+            "testing" => "develop",
+            "production" => "main",
+            other => panic!("no branch for environment {other}"),
+        };
+        let previous = self.repo.git(&["rev-parse", "--abbrev-ref", "HEAD"]);
+        self.repo.checkout(branch);
+        let payload = json!({
+            "ref": format!("refs/heads/{branch}"),
+            "inputs": { "operation": "deploy", "environment": environment },
+            "repository": repository(), "sender": { "login": "me" },
+        });
+        let run = self.run("workflow_dispatch", Some(payload), &[]);
+        assert_eq!(run.code, 0, "bootstrap of {environment}:\n{}\n{}", run.stdout, run.stderr);
+        self.repo.checkout(&previous);
     }
 
     /// Runs the action in `checkout` instead of the repository itself from now on.

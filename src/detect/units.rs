@@ -55,6 +55,22 @@ pub struct UnitSelection {
     pub globs: Vec<String>,
 }
 
+impl UnitSelection {
+    /// The units the settings deploy: their roots, the overlay folders of their environments,
+    /// and their unit globs.
+    pub fn for_config(config: &crate::config::Config) -> UnitSelection {
+        let mut environments: Vec<String> =
+            config.environments.iter().map(|env| env.overlay.clone()).collect();
+        environments.sort();
+        environments.dedup();
+        UnitSelection {
+            roots: Some(config.roots.iter().map(|root| root.path.clone()).collect()),
+            environments: Some(environments),
+            globs: config.units.clone(),
+        }
+    }
+}
+
 /// Why discovery failed (a bad glob or an unreadable tree; a broken kustomization is reported
 /// beside the units instead, since its render will fail visibly).
 #[derive(Debug, thiserror::Error)]
@@ -475,6 +491,13 @@ fn file_name(path: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn selection_follows_roots_and_overlays() {
+        let selection = super::UnitSelection::for_config(&crate::config::Config::default());
+        assert_eq!(selection.roots.unwrap(), ["apps", "infrastructure"]);
+        assert_eq!(selection.environments.unwrap(), ["production", "testing"]);
+    }
+
     use std::collections::BTreeMap;
 
     use kustomize::DirEntry;

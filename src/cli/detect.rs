@@ -1,18 +1,17 @@
 //! `gitops-env detect`: the affected units between two revisions of a repository, as text or
-//! JSON. Argument syntax and exit codes only; the work is `detect_request`.
+//! JSON: stage 2 of the pipeline on its own. Argument syntax and exit codes only; the work is
+//! `detect::detect_request`.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::EXIT_BAD_INPUT;
-use crate::git::GitError;
-use crate::git::diff_base::{DiffBaseError, DiffRequest};
-use crate::render::Restrictor;
-use crate::units::{UnitError, UnitSelection};
-use kustomize::{BuildOptions, LoadRestrictor};
-
-use super::{DetectError, DetectOptions, DetectRunError};
+use crate::cli::render::Restrictor;
+use crate::detect::DetectOptions;
+use crate::detect::units::UnitSelection;
+use crate::git::diff_base::DiffRequest;
+use kustomize::BuildOptions;
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -70,12 +69,11 @@ pub fn run(args: DetectArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
         globs: args.units.clone(),
     };
     let options = DetectOptions { refine: !args.no_refine, prune_by_scope: !args.render_all };
-    let load_restrictor = match args.load_restrictor {
-        Restrictor::Rootonly => LoadRestrictor::RootOnly,
-        Restrictor::None => LoadRestrictor::None,
+    let build = BuildOptions {
+        load_restrictor: args.load_restrictor.to_kustomize(),
+        ..BuildOptions::default()
     };
-    let build = BuildOptions { load_restrictor, ..BuildOptions::default() };
-    let detection = match super::detect_request(
+    let detection = match crate::detect::detect_request(
         &args.repo,
         &request,
         &selection,
@@ -87,7 +85,7 @@ pub fn run(args: DetectArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
         Ok(detection) => detection,
         Err(err) => {
             let _ = writeln!(stderr, "error: {err}");
-            return ExitCode::from(exit_code_of(&err));
+            return ExitCode::from(if err.is_bad_input() { EXIT_BAD_INPUT } else { 1 });
         }
     };
     let written = match args.format {
@@ -99,23 +97,4 @@ pub fn run(args: DetectArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
         return ExitCode::FAILURE;
     }
     if detection.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
-}
-
-/// Bad revisions, non-repositories and bad globs are the user's input; the rest is failure.
-fn exit_code_of(err: &DetectRunError) -> u8 {
-    match err {
-        DetectRunError::DiffBase(
-            DiffBaseError::Git(
-                GitError::Open { .. }
-                | GitError::UnknownRevision { .. }
-                | GitError::MissingCommit { .. },
-            )
-            | DiffBaseError::ShallowHistory { .. }
-            | DiffBaseError::Unrelated { .. },
-        )
-        | DetectRunError::Detect(DetectError::Units {
-            source: UnitError::BadGlob { .. }, ..
-        }) => EXIT_BAD_INPUT,
-        _ => 1,
-    }
 }

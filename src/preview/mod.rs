@@ -19,6 +19,7 @@
 //! It does not decide which units get a preview, talk to a cluster, or read files.
 
 mod hosts;
+pub mod kinds;
 mod slug;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,8 +31,8 @@ pub use hosts::{HostTemplate, PreviewUrl};
 pub use slug::{SlugSource, is_dns_label, sanitise_label, short_hash, slug};
 
 use crate::config::format_duration;
-use crate::image_override::{ImageOverride, ImageOverrideReport, apply_image_overrides};
-use crate::resource_scope::{Scope, ScopeTable, api_group};
+use crate::preview::kinds::{Scope, ScopeTable, api_group};
+use crate::render::images::{ImageOverride, ImageOverrideReport, apply_image_overrides};
 use crate::timestamp::Timestamp;
 
 /// Label on everything gitops-env creates; only objects carrying it are ever deleted.

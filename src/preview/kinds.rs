@@ -1,6 +1,6 @@
 //! Whether a kind of Kubernetes object lives in a namespace or in the whole cluster.
 //!
-//! Owns the built-in scope table (`resource_scope/scopes.txt`, generated from the Kubernetes
+//! Owns the built-in scope table (`preview/scopes.txt`, generated from the Kubernetes
 //! v1.36.0 OpenAPI document plus a few well-known custom resources) and the rules for kinds the
 //! table does not know: a CustomResourceDefinition in the same render, or a scope the caller
 //! states, wins; anything still unknown is treated as namespaced, because that is what almost
@@ -20,7 +20,7 @@ pub enum Scope {
 
 /// The built-in table, one `<group> <Kind> <namespaced|cluster>` line per kind; `core` is the
 /// core group.
-const BUILT_IN_SCOPES: &str = include_str!("resource_scope/scopes.txt");
+const BUILT_IN_SCOPES: &str = include_str!("scopes.txt");
 
 /// Scopes by (API group, kind). The group is `""` for the core group.
 #[derive(Clone, Debug)]

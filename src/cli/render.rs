@@ -1,4 +1,4 @@
-//! `gitops-env render`: builds kustomization directories with our own renderer (the
+//! `gitops-env render`: stage 4 on its own — builds kustomization directories with our own renderer (the
 //! `kustomize` crate) and prints or writes the result as `kubectl kustomize` would.
 //!
 //! One directory goes to stdout (exit 0) or its error to stderr (exit 1). With `--out-dir`,
@@ -42,7 +42,7 @@ pub enum Restrictor {
 }
 
 impl Restrictor {
-    fn to_kustomize(self) -> LoadRestrictor {
+    pub fn to_kustomize(self) -> LoadRestrictor {
         match self {
             Restrictor::Rootonly => LoadRestrictor::RootOnly,
             Restrictor::None => LoadRestrictor::None,
@@ -59,8 +59,20 @@ pub enum RenderError {
     Build(#[from] kustomize::BuildError),
 }
 
-/// Runs the command.
+/// Runs the command. Exit codes: 0 rendered, 1 a build failed, 2 bad arguments.
 pub fn run(args: &RenderArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
+    if args.out_dir.is_some()
+        && let Some((first, second)) = colliding_outputs(&args.dirs)
+    {
+        let _ = writeln!(
+            stderr,
+            "error: {} and {} would both be written to the same folder under --out-dir; \
+             render them with separate --out-dir calls",
+            first.display(),
+            second.display()
+        );
+        return ExitCode::from(super::EXIT_BAD_INPUT);
+    }
     let options = BuildOptions {
         load_restrictor: args.load_restrictor.to_kustomize(),
         ..BuildOptions::default()
@@ -153,6 +165,20 @@ fn write_outcome(out_dir: &Path, dir: &Path, rendered: Result<&str, &str>) -> Re
     std::fs::write(&path, text).map_err(|err| format!("writing {}: {err}", path.display()))
 }
 
+/// Two directories whose outputs would land in the same folder under `--out-dir` (the later one
+/// would silently replace the earlier), e.g. `x` and `../x`.
+fn colliding_outputs(dirs: &[PathBuf]) -> Option<(&PathBuf, &PathBuf)> {
+    let mut seen: HashMap<PathBuf, &PathBuf> = HashMap::new();
+    for dir in dirs {
+        if let Some(first) = seen.insert(output_subdir(dir), dir)
+            && first != dir
+        {
+            return Some((first, dir));
+        }
+    }
+    None
+}
+
 /// `DIR` as a relative path under OUT, normalised lexically; `..` never climbs out of OUT.
 fn output_subdir(dir: &Path) -> PathBuf {
     let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
@@ -209,5 +235,16 @@ mod tests {
         assert_eq!(output_subdir(Path::new("./apps/../prod")), PathBuf::from("prod"));
         assert_eq!(output_subdir(Path::new("../../x")), PathBuf::from("x"));
         assert_eq!(output_subdir(Path::new("overlays/dev")), PathBuf::from("overlays/dev"));
+    }
+
+    #[test]
+    fn outputs_that_would_overwrite_each_other_are_found() {
+        let dirs = |names: &[&str]| names.iter().map(PathBuf::from).collect::<Vec<_>>();
+        let colliding = dirs(&["x", "y", "../x"]);
+        assert_eq!(
+            colliding_outputs(&colliding),
+            Some((&PathBuf::from("x"), &PathBuf::from("../x")))
+        );
+        assert_eq!(colliding_outputs(&dirs(&["x", "y", "x"])), None);
     }
 }

@@ -17,9 +17,18 @@ pub struct RunContext {
     pub run_id: Option<String>,
     pub output_file: Option<PathBuf>,
     pub summary_file: Option<PathBuf>,
-    /// Where large outputs (the plan JSON) are written.
+    /// Where large outputs (the plan JSON) are written, as this process sees it.
     pub temp_dir: PathBuf,
+    /// The same folder as the runner's host (and so later steps) sees it: a container action's
+    /// files must be handed on by their host path.
+    pub host_temp_dir: PathBuf,
 }
+
+/// Where GitHub's runner mounts the workspace inside a container action, and its
+/// `RUNNER_TEMP/_github_home` folder (the only mount of the runner's temporary folder whose host
+/// path is known: `RUNNER_TEMP` itself is passed in with its host value but not mounted).
+const CONTAINER_WORKSPACE: &str = "/github/workspace";
+const CONTAINER_HOME: &str = "/github/home";
 
 /// A variable the action cannot run without, or one it cannot read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,6 +57,19 @@ impl RunContext {
             });
         }
         let workspace = PathBuf::from(get("GITHUB_WORKSPACE").unwrap_or("."));
+        let runner_temp = get("RUNNER_TEMP").map(PathBuf::from);
+        // Inside a container action, RUNNER_TEMP names a host folder that is not mounted; its
+        // `_github_home` subfolder is, at /github/home.
+        let in_container = workspace == std::path::Path::new(CONTAINER_WORKSPACE)
+            && std::path::Path::new(CONTAINER_HOME).is_dir();
+        let (temp_dir, host_temp_dir) = match (&runner_temp, in_container) {
+            (Some(host), true) => (
+                PathBuf::from(CONTAINER_HOME).join("gitops-env"),
+                host.join("_github_home").join("gitops-env"),
+            ),
+            (Some(dir), false) => (dir.clone(), dir.clone()),
+            (None, _) => (workspace.join(".gitops-env"), workspace.join(".gitops-env")),
+        };
         Ok(RunContext {
             event_name: required("GITHUB_EVENT_NAME")?,
             event_path: get("GITHUB_EVENT_PATH").map(PathBuf::from),
@@ -61,8 +83,8 @@ impl RunContext {
             run_id: get("GITHUB_RUN_ID").map(str::to_owned),
             output_file: get("GITHUB_OUTPUT").map(PathBuf::from),
             summary_file: get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
-            temp_dir: get("RUNNER_TEMP")
-                .map_or_else(|| workspace.join(".gitops-env"), PathBuf::from),
+            temp_dir,
+            host_temp_dir,
             workspace,
         })
     }
