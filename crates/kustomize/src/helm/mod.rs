@@ -743,6 +743,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_helm_can_serve_parallel_builds() {
+        fn shared<T: Send + Sync + Clone>() {}
+        shared::<Helm>();
+        shared::<crate::BuildOptions>();
+    }
+
+    #[test]
     fn template_arguments_follow_kustomizes_order() {
         let chart = HelmChart {
             name: "demo".into(),
