@@ -412,8 +412,7 @@ impl Executor<'_> {
         }
 
         // Transform every unit first: the namespace object carries labels from all of them.
-        let mut transformed: Vec<(usize, Result<PreviewSides, UnitError>)> =
-            Vec::new();
+        let mut transformed: Vec<(usize, Result<PreviewSides, UnitError>)> = Vec::new();
         for &index in indices {
             let unit = plan.steps[index].unit.clone().unwrap_or_default();
             let result = self.sides(&unit).and_then(|(base, head)| {

@@ -14,6 +14,7 @@ mod events;
 mod flows;
 mod git;
 mod github;
+mod homelab;
 mod plan;
 mod preview_homelab;
 mod remote;

@@ -141,6 +141,20 @@ impl World {
             "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: api\n",
         );
         repo.commit("homelab");
+        World::around(repo)
+    }
+
+    /// A world around a repository holding only a README on `main` and `develop`, for flows
+    /// that bring their own layout (the bundled example, for one).
+    pub fn empty() -> World {
+        let repo = TestRepo::new();
+        repo.write("README.md", "# homelab\n");
+        repo.commit("start");
+        World::around(repo)
+    }
+
+    /// GitHub and two empty clusters around `repo`, whose `main` gets a `develop` branch.
+    fn around(repo: TestRepo) -> World {
         repo.git(&["branch", "develop"]);
         let github = FakeGitHub::start();
         github.add_token(TOKEN, BOT);
