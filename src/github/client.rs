@@ -40,11 +40,6 @@ impl GitHubToken {
     pub fn new(secret: impl Into<String>) -> GitHubToken {
         GitHubToken(secret.into())
     }
-
-    /// The secret itself, for the `Authorization` header and for `::add-mask::`.
-    pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
 }
 
 impl fmt::Debug for GitHubToken {

@@ -434,10 +434,6 @@ impl ResMap {
     pub fn set(&mut self, index: usize, resource: Resource) {
         self.resources[index] = resource;
     }
-
-    pub fn push_unchecked(&mut self, resource: Resource) {
-        self.resources.push(resource);
-    }
 }
 
 impl IntoIterator for ResMap {
