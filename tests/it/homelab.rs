@@ -25,9 +25,8 @@ fn assert_example_runs(kube: &FakeKube, environment: &str) {
         ("cert-manager.io/v1", "ClusterIssuer", "", "letsencrypt"),
     ] {
         let object = kube.get(api_version, kind, namespace, name);
-        let object = object.unwrap_or_else(|| {
-            panic!("{environment}: {kind} {namespace}/{name} was not deployed")
-        });
+        let object = object
+            .unwrap_or_else(|| panic!("{environment}: {kind} {namespace}/{name} was not deployed"));
         assert_eq!(
             object["metadata"]["labels"]["gitops-env.io/environment"], environment,
             "{kind} {name}"
@@ -73,8 +72,7 @@ fn the_deploy_command_installs_the_example_into_empty_clusters() {
         .collect();
         let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
         let code = gitops_env::run(args, &[], &mut stdout, &mut stderr);
-        let (stdout, stderr) =
-            (String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr));
+        let (stdout, stderr) = (String::from_utf8_lossy(&stdout), String::from_utf8_lossy(&stderr));
         assert_eq!(code, std::process::ExitCode::SUCCESS, "{stdout}\n{stderr}");
         assert_example_runs(&kube, environment);
         // Infrastructure first: its CRDs and namespaces were there before any app.
