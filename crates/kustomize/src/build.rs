@@ -25,6 +25,7 @@ use crate::helm::{self, ChartUse, Helm};
 use crate::kustomization::{
     GeneratorArgs, ImageEntry, Kustomization, KustomizationKind, LabelEntry, ReplicaEntry,
 };
+use crate::limits;
 use crate::loader::{self, LoadRestrictor, Loader, Target};
 use crate::patch::stage;
 use crate::remote::{self, GitTarget, RemoteErrorKind, RemoteLoader};
@@ -58,6 +59,10 @@ pub struct BuildOutput {
 
 /// Builds the kustomization in `dir` (repository-relative) and returns the rendered objects in
 /// output order.
+///
+/// The build runs on a thread of its own with a stack of `limits::BUILD_STACK_BYTES`, so that
+/// what a repository can make deep (a chain of thousands of kustomizations, documents nested
+/// as deep as kubectl allows) never exhausts the caller's stack, whatever thread calls.
 pub fn build(
     fs: &dyn FileSystem,
     dir: &str,
@@ -66,8 +71,17 @@ pub fn build(
     build_output(fs, dir, options).map(|output| output.objects)
 }
 
-/// `build`, also returning what the build used (`BuildOutput`).
+/// `build`, also returning what the build used (`BuildOutput`). Like `build`, it runs on a
+/// thread with a `limits::BUILD_STACK_BYTES` stack.
 pub fn build_output(
+    fs: &dyn FileSystem,
+    dir: &str,
+    options: &BuildOptions,
+) -> Result<BuildOutput, BuildError> {
+    limits::on_build_stack(|| build_here(fs, dir, options))
+}
+
+fn build_here(
     fs: &dyn FileSystem,
     dir: &str,
     options: &BuildOptions,
@@ -85,6 +99,8 @@ pub fn build_output(
         within: None,
         helm: options.helm.as_ref(),
         charts: &charts,
+        visited: None,
+        nesting: 0,
     };
     let mut accumulated = Accumulator::new();
     accumulate(&ctx, &dir, &kustomization, &mut accumulated)?;
@@ -155,6 +171,19 @@ struct Context<'a> {
     helm: Option<&'a Helm>,
     /// The charts inflated so far.
     charts: &'a RefCell<Vec<ChartUse>>,
+    /// The kustomization directories being built in this file system, innermost first
+    /// (kustomize's loader `referrer` chain), for cycle detection.
+    visited: Option<&'a Visited<'a>>,
+    /// How many kustomizations enclose the current one, remote ones included.
+    nesting: usize,
+}
+
+/// One kustomization directory on the way from the top kustomization (or the root of the
+/// remote repository being built) to the current one.
+#[derive(Debug)]
+struct Visited<'a> {
+    dir: &'a str,
+    outer: Option<&'a Visited<'a>>,
 }
 
 /// One remote repository on the way from the top kustomization to the current one.
@@ -165,6 +194,24 @@ struct RemoteFrame<'a> {
 }
 
 impl Context<'_> {
+    /// kustomize's `errIfArgEqualOrHigher`: building `candidate` (named in `file`) would loop
+    /// when any kustomization directory on the way here lies in or below it. Checked before
+    /// the candidate is loaded, so a cycle of any length ends at its first repetition.
+    fn refuse_cycle(&self, file: &str, candidate: &str) -> Result<(), BuildError> {
+        let mut visited = self.visited;
+        while let Some(frame) = visited {
+            if fs::is_within(frame.dir, candidate) {
+                return Err(BuildError::Cycle {
+                    file: file.to_owned(),
+                    dir: loader::display_dir(frame.dir),
+                    target: loader::display_dir(candidate),
+                });
+            }
+            visited = frame.outer;
+        }
+        Ok(())
+    }
+
     /// `path` as an origin path, when provenance is tracked.
     fn provenance_path(&self, path: &str) -> Option<String> {
         self.provenance_root.map(|root| fs::relative_to(path, root))
@@ -269,8 +316,10 @@ pub fn build_yaml(
     dir: &str,
     options: &BuildOptions,
 ) -> Result<String, BuildError> {
-    let objects = build(fs, dir, options)?;
-    Ok(crate::yaml::emit_documents(&objects))
+    limits::on_build_stack(|| {
+        let output = build_here(fs, dir, options)?;
+        Ok(crate::yaml::emit_documents(&output.objects))
+    })
 }
 
 /// Objects carrying this annotation with value "true" are dropped from the output.
@@ -323,9 +372,47 @@ fn accumulate(
     acc: &mut Accumulator,
 ) -> Result<(), BuildError> {
     let file = k.file.as_str();
+    if ctx.nesting >= limits::MAX_NESTED_KUSTOMIZATIONS {
+        return Err(BuildError::LimitExceeded {
+            file: file.to_owned(),
+            limit: crate::error::Limit::NestedKustomizations,
+            what: "the chain of kustomizations including one another".into(),
+        });
+    }
+    let frame = Visited { dir, outer: ctx.visited };
+    let ctx = &Context { visited: Some(&frame), nesting: ctx.nesting + 1, ..*ctx };
     for entry in &k.resources {
         accumulate_resource(ctx, dir, file, "resources", entry, acc)?;
     }
+    merge_tables(ctx, dir, k, acc)?;
+    run_generators(ctx, dir, k, acc)?;
+    for entry in &k.components {
+        accumulate_component(ctx, dir, file, entry, acc)?;
+    }
+    run_builtin_transformers(ctx, dir, k, acc)?;
+    for entry in &k.transformers {
+        run_transformer_config(ctx, dir, k, entry, acc)?;
+    }
+    if !k.validators.is_empty() {
+        return Err(BuildError::Unsupported {
+            file: file.to_owned(),
+            field: "validators".into(),
+            what: "validator plugins are not run".into(),
+        });
+    }
+    merge_vars(k, acc)
+}
+
+/// The transformer tables a kustomization works with: kustomize's builtin ones merged with its
+/// `configurations` and `crds`, merged into what is accumulated. (Kept out of `accumulate` so
+/// that the frames of the recursion through nested kustomizations stay small.)
+fn merge_tables(
+    ctx: &Context<'_>,
+    dir: &str,
+    k: &Kustomization,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    let file = k.file.as_str();
     // kustomize's `MakeTransformerConfig`: the builtin tables merged with the configuration
     // files (themselves merged in order), then merged into what is accumulated.
     let mut with_files = None;
@@ -356,46 +443,35 @@ fn accumulate(
         }
         acc.config.merge(&derived).map_err(|m| BuildError::invalid(file, "crds", m))?;
     }
-    run_generators(ctx, dir, k, acc)?;
-    for entry in &k.components {
-        // kustomize's `loader.New`: a git URL before any local directory.
-        if let Ok(target) = remote::parse_git_target(entry) {
-            accumulate_git(ctx, file, "components", &target, true, acc)?;
-            continue;
-        }
-        let component_dir = match ctx.loader.resolve(dir, file, "components", entry)? {
-            Target::Dir(path) => path,
-            Target::File(path) => {
-                return Err(BuildError::invalid(
-                    file,
-                    "components",
-                    format!("'{path}' must be a directory"),
-                ));
-            }
-        };
-        let component = ctx.loader.load_kustomization(&component_dir)?;
-        if component.kind != KustomizationKind::Component {
+    Ok(())
+}
+
+/// One `components` entry, applied to everything accumulated so far.
+fn accumulate_component(
+    ctx: &Context<'_>,
+    dir: &str,
+    file: &str,
+    entry: &str,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    // kustomize's `loader.New`: a git URL before any local directory.
+    if let Ok(target) = remote::parse_git_target(entry) {
+        accumulate_git(ctx, file, "components", &target, true, acc)?;
+        return Ok(());
+    }
+    let component_dir = match ctx.loader.resolve(dir, file, "components", entry)? {
+        Target::Dir(path) => path,
+        Target::File(path) => {
             return Err(BuildError::invalid(
-                &component.file,
-                "kind",
-                format!("expected kind 'Component' for path '{component_dir}'"),
+                file,
+                "components",
+                format!("'{path}' must be a directory"),
             ));
         }
-        // A component works on everything accumulated so far, as if its content were inlined.
-        accumulate(ctx, &component_dir, &component, acc)?;
-    }
-    run_builtin_transformers(ctx, dir, k, acc)?;
-    for entry in &k.transformers {
-        run_transformer_config(ctx, dir, k, entry, acc)?;
-    }
-    if !k.validators.is_empty() {
-        return Err(BuildError::Unsupported {
-            file: file.to_owned(),
-            field: "validators".into(),
-            what: "validator plugins are not run".into(),
-        });
-    }
-    merge_vars(k, acc)
+    };
+    let component = load_nested(ctx, file, &component_dir, KustomizationKind::Component)?;
+    // A component works on everything accumulated so far, as if its content were inlined.
+    accumulate(ctx, &component_dir, &component, acc)
 }
 
 /// kustomize's `MergeVars`: each var is bound to the one object (by current or previous id) it
@@ -476,36 +552,80 @@ fn accumulate_resource(
     entry: &str,
     acc: &mut Accumulator,
 ) -> Result<(), BuildError> {
-    // kustomize loads an entry as a file first (an http(s) URL is fetched), then as a base: a
-    // git URL before a local directory.
-    if remote::is_remote_file(entry) {
-        return accumulate_remote_file(ctx, file, field, entry, acc);
-    }
-    if let Ok(target) = remote::parse_git_target(entry) {
-        let local = fs::join(dir, entry).ok().map(|path| ctx.loader.fs.kind(&path));
-        if !matches!(local, Some(Ok(Some(fs::EntryKind::File)))) {
-            return accumulate_git(ctx, file, field, &target, false, acc);
-        }
+    if let Some(result) = accumulate_if_remote(ctx, dir, file, field, entry, acc) {
+        return result;
     }
     match ctx.loader.resolve(dir, file, field, entry)? {
-        Target::File(path) => {
-            let bytes = ctx.loader.fs.read_file(&path).map_err(|e| BuildError::fs(file, e))?;
-            append_file_objects(&bytes, &path, ctx.origin(&path), acc)
-        }
-        Target::Dir(path) => {
-            let nested = ctx.loader.load_kustomization(&path)?;
-            if nested.kind == KustomizationKind::Component {
-                return Err(BuildError::invalid(
-                    &nested.file,
-                    "kind",
-                    format!("expected kind != 'Component' for path '{path}'"),
-                ));
-            }
-            let mut sub = Accumulator::new();
-            accumulate(ctx, &path, &nested, &mut sub)?;
-            acc.absorb(sub, &nested.file)
-        }
+        Target::File(path) => accumulate_file(ctx, file, &path, acc),
+        Target::Dir(path) => accumulate_dir(ctx, file, &path, acc),
     }
+}
+
+/// A `resources` entry that kustomize reads as a remote target, accumulated; `None` when it is
+/// local. kustomize loads an entry as a file first (an http(s) URL is fetched), then as a base:
+/// a git URL before a local directory.
+fn accumulate_if_remote(
+    ctx: &Context<'_>,
+    dir: &str,
+    file: &str,
+    field: &str,
+    entry: &str,
+    acc: &mut Accumulator,
+) -> Option<Result<(), BuildError>> {
+    if remote::is_remote_file(entry) {
+        return Some(accumulate_remote_file(ctx, file, field, entry, acc));
+    }
+    let target = remote::parse_git_target(entry).ok()?;
+    let local = fs::join(dir, entry).ok().map(|path| ctx.loader.fs.kind(&path));
+    if matches!(local, Some(Ok(Some(fs::EntryKind::File)))) {
+        return None;
+    }
+    Some(accumulate_git(ctx, file, field, &target, false, acc))
+}
+
+/// A resource file: its objects appended.
+fn accumulate_file(
+    ctx: &Context<'_>,
+    file: &str,
+    path: &str,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    let bytes = ctx.loader.fs.read_file(path).map_err(|e| BuildError::fs(file, e))?;
+    append_file_objects(&bytes, path, ctx.origin(path), acc)
+}
+
+/// The kustomization of the directory `path` named in `file`, which must be of `kind` (boxed,
+/// so that the frames of the recursion through nested kustomizations stay small).
+fn load_nested(
+    ctx: &Context<'_>,
+    file: &str,
+    path: &str,
+    kind: KustomizationKind,
+) -> Result<Box<Kustomization>, BuildError> {
+    ctx.refuse_cycle(file, path)?;
+    let nested = ctx.loader.load_kustomization(path)?;
+    if nested.kind != kind {
+        let expected = if kind == KustomizationKind::Component { "" } else { "!= " };
+        return Err(BuildError::invalid(
+            &nested.file,
+            "kind",
+            format!("expected kind {expected}'Component' for path '{path}'"),
+        ));
+    }
+    Ok(Box::new(nested))
+}
+
+/// A kustomization directory named as a resource: built on its own, then absorbed.
+fn accumulate_dir(
+    ctx: &Context<'_>,
+    file: &str,
+    path: &str,
+    acc: &mut Accumulator,
+) -> Result<(), BuildError> {
+    let nested = load_nested(ctx, file, path, KustomizationKind::Kustomization)?;
+    let mut sub = Accumulator::new();
+    accumulate(ctx, path, &nested, &mut sub)?;
+    acc.absorb(sub, &nested.file)
 }
 
 /// Appends the objects of a resource file, each with `origin`.
@@ -658,6 +778,9 @@ fn accumulate_git(
         within: Some(&frame),
         helm: ctx.helm,
         charts: ctx.charts,
+        // Paths in the repository's tree are another file system's: its own chain starts here.
+        visited: None,
+        nesting: ctx.nesting,
     };
     let nested = sub.loader.load_kustomization(&root).map_err(in_remote)?;
     let is_component = nested.kind == KustomizationKind::Component;
@@ -1331,6 +1454,107 @@ mod tests {
             .with("top/kustomization.yaml", "resources:\n- ../a\n- ../b\n");
         let err = build_text(&fs, "top").unwrap_err();
         assert!(err.to_string().contains("already registered id: Deployment.v1.apps/web"), "{err}");
+    }
+
+    /// Layouts recorded with `kubectl kustomize` v5.5.0, which fails each with "cycle
+    /// detected: candidate root '…' contains visited root '…'" (ours names the same roots).
+    #[test]
+    fn cycles_of_any_length_and_ancestors_are_refused_with_kustomizes_message() {
+        let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n";
+        let component = "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n";
+        let cases: Vec<(MemoryFs, &str, &str, &str)> = vec![
+            (
+                MemoryFs::new()
+                    .with("a/kustomization.yaml", "resources:\n- ../b\n")
+                    .with("b/kustomization.yaml", "resources:\n- ../a\n"),
+                "a",
+                "a",
+                "a",
+            ),
+            (
+                MemoryFs::new()
+                    .with("a/kustomization.yaml", "resources:\n- ../b\n")
+                    .with("b/kustomization.yaml", "resources:\n- ../c\n")
+                    .with("c/kustomization.yaml", "resources:\n- ../a\n"),
+                "a",
+                "a",
+                "a",
+            ),
+            (
+                MemoryFs::new()
+                    .with("x/kustomization.yaml", "resources:\n- sub\n")
+                    .with("x/sub/kustomization.yaml", "resources:\n- ..\n"),
+                "x",
+                "x",
+                "x/sub",
+            ),
+            (
+                // The ancestor of a directory further up the path, not of the referrer.
+                MemoryFs::new()
+                    .with("top/kustomization.yaml", "resources:\n- cm.yaml\n")
+                    .with("top/cm.yaml", cm)
+                    .with("top/x/kustomization.yaml", "resources:\n- ../y\n")
+                    .with("top/y/kustomization.yaml", "resources:\n- ..\n"),
+                "top/x",
+                "top",
+                "top/y",
+            ),
+            (
+                MemoryFs::new()
+                    .with("app/kustomization.yaml", "resources:\n- cm.yaml\ncomponents:\n- ../c1\n")
+                    .with("app/cm.yaml", cm)
+                    .with("c1/kustomization.yaml", format!("{component}components:\n- ../c2\n"))
+                    .with("c2/kustomization.yaml", format!("{component}components:\n- ../c1\n")),
+                "app",
+                "c1",
+                "c1",
+            ),
+            (MemoryFs::new().with("kustomization.yaml", "resources:\n- .\n"), "", ".", "."),
+        ];
+        for (fs, dir, candidate, visited) in cases {
+            match build(&fs, dir, &BuildOptions::default()) {
+                Err(err @ BuildError::Cycle { .. }) => {
+                    let expected = format!(
+                        "cycle detected: candidate root '{candidate}' contains visited root '{visited}'"
+                    );
+                    assert!(err.to_string().contains(&expected), "{dir}: {err}");
+                }
+                other => panic!("{dir}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_base_reached_twice_without_a_cycle_still_builds() {
+        let fs = MemoryFs::new()
+            .with("top/kustomization.yaml", "resources:\n- ../left\n- ../right\n")
+            .with("left/kustomization.yaml", "namePrefix: l-\nresources:\n- ../base\n")
+            .with("right/kustomization.yaml", "namePrefix: r-\nresources:\n- ../base\n")
+            .with("base/kustomization.yaml", "resources:\n- d.yaml\n")
+            .with("base/d.yaml", DEPLOYMENT);
+        let out = build_text(&fs, "top").unwrap();
+        assert!(out.contains("name: l-web") && out.contains("name: r-web"), "{out}");
+    }
+
+    #[test]
+    fn a_chain_of_thousands_of_kustomizations_builds_without_exhausting_the_stack() {
+        // kubectl kustomize builds a chain of 10,000 (no depth limit); the build runs on its
+        // own thread with a stack sized for that, whatever thread calls it.
+        let mut fs = MemoryFs::new();
+        const LENGTH: usize = 3_000;
+        for i in 0..LENGTH - 1 {
+            fs.insert(format!("k{i}/kustomization.yaml"), format!("resources:\n- ../k{}\n", i + 1));
+        }
+        fs.insert(format!("k{}/kustomization.yaml", LENGTH - 1), "resources:\n- d.yaml\n");
+        fs.insert(format!("k{}/d.yaml", LENGTH - 1), DEPLOYMENT);
+        let out = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || build_text(&fs, "k0"))
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap();
+        assert!(out.contains("name: web"), "{out}");
     }
 
     #[test]

@@ -29,9 +29,10 @@ pub enum BuildError {
         source: FsError,
     },
 
-    /// A file is not valid YAML.
+    /// A file is not valid YAML. `line` and `column` (1-based) point into `file` when the
+    /// error has a position; `message` says what is wrong without quoting the file's text.
     #[error("{file}: invalid YAML: {message}")]
-    Yaml { file: String, message: String },
+    Yaml { file: String, line: Option<u32>, column: Option<u32>, message: String },
 
     /// The kustomization has a field kustomize does not know.
     #[error("{file}: invalid Kustomization: unknown field \"{field}\"")]
@@ -66,8 +67,10 @@ pub enum BuildError {
     )]
     Restricted { file: String, path: String, root: String },
 
-    /// A kustomization refers (directly or not) to itself or to a directory above it.
-    #[error("{file}: cycle detected: '{dir}' refers to '{target}', which contains it")]
+    /// A kustomization refers (directly or not) to itself or to a directory above one on the
+    /// way to it (kustomize's message: `target` is the candidate root, `dir` the kustomization
+    /// directory being built — or repository URL — that lies in or below it).
+    #[error("{file}: cycle detected: candidate root '{target}' contains visited root '{dir}'")]
     Cycle { file: String, dir: String, target: String },
 
     /// A resource file holds something that is not a Kubernetes object.
@@ -91,6 +94,60 @@ pub enum BuildError {
         #[source]
         source: HelmError,
     },
+
+    /// A `configMapGenerator` or `secretGenerator` input is malformed: an env file line, a
+    /// literal or a file source. `file` is the env file (or, for literals and file sources,
+    /// the kustomization), `line` the 1-based line in it when there is one; `kustomization`
+    /// and `field` name the entry. The message names the key only when it is a valid key name,
+    /// and never shows a value: any of it may be secret.
+    #[error("{kustomization}: {field}: {file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    GeneratorInput {
+        file: String,
+        line: Option<u32>,
+        kustomization: String,
+        field: String,
+        message: String,
+    },
+
+    /// One of the build's bounds (`crate::limits`) would be exceeded.
+    #[error("{file}: {what} exceeds {limit}")]
+    LimitExceeded { file: String, limit: Limit, what: String },
+}
+
+/// Which bound of `crate::limits` a build ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Mappings and sequences nested deeper than `limits::MAX_DEPTH`.
+    Depth,
+    /// Kustomizations nested deeper than `limits::MAX_NESTED_KUSTOMIZATIONS`.
+    NestedKustomizations,
+    /// One document or object larger than `limits::MAX_OBJECT_BYTES`.
+    ObjectBytes,
+    /// All objects of a build larger than `limits::MAX_OUTPUT_BYTES`.
+    OutputBytes,
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::limits;
+        let mib = |bytes: usize| bytes / (1024 * 1024);
+        match self {
+            Limit::Depth => {
+                write!(f, "the limit of {} levels of nesting (kubectl's)", limits::MAX_DEPTH)
+            }
+            Limit::NestedKustomizations => write!(
+                f,
+                "the limit of {} kustomizations nested in one another",
+                limits::MAX_NESTED_KUSTOMIZATIONS
+            ),
+            Limit::ObjectBytes => {
+                write!(f, "the limit of {} MiB per object", mib(limits::MAX_OBJECT_BYTES))
+            }
+            Limit::OutputBytes => {
+                write!(f, "the limit of {} MiB of objects per build", mib(limits::MAX_OUTPUT_BYTES))
+            }
+        }
+    }
 }
 
 impl BuildError {
@@ -111,7 +168,40 @@ impl BuildError {
             | BuildError::InvalidResource { file, .. }
             | BuildError::DuplicateId { file, .. }
             | BuildError::Transform { file, .. }
-            | BuildError::Helm { file, .. } => file,
+            | BuildError::Helm { file, .. }
+            | BuildError::GeneratorInput { file, .. }
+            | BuildError::LimitExceeded { file, .. } => file,
+        }
+    }
+
+    /// The 1-based line of `file()` at fault, when the error knows it (YAML errors, generator
+    /// env files), so callers never parse the message for it. Errors inside a remote
+    /// repository have none here: their lines are in the repository's files.
+    pub fn line(&self) -> Option<u32> {
+        match self {
+            BuildError::Yaml { line, .. } | BuildError::GeneratorInput { line, .. } => *line,
+            _ => None,
+        }
+    }
+
+    /// A YAML error in `file`, positioned.
+    pub(crate) fn yaml(file: &str, error: &crate::yaml::YamlError) -> Self {
+        let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        BuildError::Yaml {
+            file: file.to_owned(),
+            line: error.line().map(clamp),
+            column: error.column().map(clamp),
+            message: error.to_string(),
+        }
+    }
+
+    /// A file that should be YAML (hence UTF-8) but is not text.
+    pub(crate) fn not_utf8(file: &str) -> Self {
+        BuildError::Yaml {
+            file: file.to_owned(),
+            line: None,
+            column: None,
+            message: "not valid UTF-8".into(),
         }
     }
 

@@ -29,6 +29,7 @@ pub mod generate;
 pub mod helm;
 pub mod kube_schema;
 pub mod kustomization;
+pub mod limits;
 pub mod loader;
 pub mod patch;
 pub mod remote;
@@ -38,7 +39,7 @@ pub mod value;
 pub mod yaml;
 
 pub use build::{BuildOptions, BuildOutput, build, build_output, build_yaml};
-pub use error::BuildError;
+pub use error::{BuildError, Limit};
 pub use fs::{DirEntry, DiskFs, EntryKind, FileSystem, FsError, MemoryFs, RecordingFs};
 pub use helm::{ChartSource, ChartUse, Helm, HelmError, HelmOptions, PulledChart};
 pub use loader::LoadRestrictor;

@@ -63,12 +63,9 @@ impl<'a> Loader<'a> {
             _ => return Err(BuildError::MultipleKustomizations { dir: display_dir(dir) }),
         };
         let bytes = self.fs.read_file(&file).map_err(|e| BuildError::fs(&file, e))?;
-        let text = std::str::from_utf8(&bytes).map_err(|_| BuildError::Yaml {
-            file: file.clone(),
-            message: "not valid UTF-8".into(),
-        })?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| BuildError::not_utf8(&file))?;
         let value = yaml::parse_document_last_key_wins(text, &file)
-            .map_err(|e| BuildError::Yaml { file: file.clone(), message: e.to_string() })?;
+            .map_err(|e| BuildError::yaml(&file, &e))?;
         kustomization::parse(&value, &file)
     }
 
@@ -140,22 +137,14 @@ impl<'a> Loader<'a> {
 
 /// Parses a file that must hold one YAML document (a kustomization, a configuration).
 pub fn parse_single(bytes: &[u8], file: &str) -> Result<Value, BuildError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| BuildError::Yaml {
-        file: file.to_owned(),
-        message: "not valid UTF-8".into(),
-    })?;
-    yaml::parse_document(text, file)
-        .map_err(|e| BuildError::Yaml { file: file.to_owned(), message: e.to_string() })
+    let text = std::str::from_utf8(bytes).map_err(|_| BuildError::not_utf8(file))?;
+    yaml::parse_document(text, file).map_err(|e| BuildError::yaml(file, &e))
 }
 
 /// Parses a file of one or more YAML documents.
 pub fn parse_many(bytes: &[u8], file: &str) -> Result<Vec<Value>, BuildError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| BuildError::Yaml {
-        file: file.to_owned(),
-        message: "not valid UTF-8".into(),
-    })?;
-    yaml::parse_documents(text, file)
-        .map_err(|e| BuildError::Yaml { file: file.to_owned(), message: e.to_string() })
+    let text = std::str::from_utf8(bytes).map_err(|_| BuildError::not_utf8(file))?;
+    yaml::parse_documents(text, file).map_err(|e| BuildError::yaml(file, &e))
 }
 
 /// The refusal of a remote target when the build has no `RemoteLoader`.

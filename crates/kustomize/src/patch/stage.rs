@@ -29,10 +29,7 @@ pub(crate) struct Origin<'a> {
 impl Origin<'_> {
     fn read(&self, entry: &str) -> Result<(String, String), BuildError> {
         let (path, bytes) = self.loader.read_restricted(self.dir, self.file, entry)?;
-        let text = String::from_utf8(bytes).map_err(|_| BuildError::Yaml {
-            file: path.clone(),
-            message: "not valid UTF-8".into(),
-        })?;
+        let text = String::from_utf8(bytes).map_err(|_| BuildError::not_utf8(&path))?;
         Ok((path, text))
     }
 

@@ -54,6 +54,14 @@ impl YamlError {
             YamlError::NotSingleDocument { .. } => None,
         }
     }
+
+    /// The 1-based column the error points at, when it points at one.
+    pub fn column(&self) -> Option<u64> {
+        match self {
+            YamlError::Syntax { column, .. } | YamlError::Invalid { column, .. } => Some(*column),
+            YamlError::DuplicateKey { .. } | YamlError::NotSingleDocument { .. } => None,
+        }
+    }
 }
 
 /// Parses every document of a (possibly multi-document) YAML text.
