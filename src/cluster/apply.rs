@@ -1,25 +1,30 @@
 //! Deploying a render: validation and ownership labels, kind resolution (every kind must be
-//! served or defined by a CRD in the same render: otherwise nothing is applied), server-side
-//! apply in phases — Namespaces and CRDs first (then wait for the CRDs to be established),
-//! other cluster-scoped objects, then namespaced ones — with bounded concurrency inside a phase,
-//! then inventory, prune and wait. Also the server-side dry run that feeds the live diff.
+//! served or defined by a CRD in the same render: otherwise nothing is applied), a read of the
+//! live objects (which decides ownership — nothing of a unit is applied while one of its objects
+//! is not ours to take — and, with the server's answers, what the cluster did: created,
+//! configured or unchanged), the inventory's intent, server-side apply in phases — Namespaces
+//! and CRDs first (then wait for the CRDs to be established), other cluster-scoped objects, then
+//! namespaced ones — with bounded concurrency inside a phase, then prune, the inventory's
+//! confirmation and wait. Also the server-side dry run that feeds the live diff.
 //!
-//! In the steady state a deploy costs one PATCH per object, plus discovery once per connection
-//! and one read and (when the object set changed) one write of the inventory.
+//! In the steady state a deploy costs one PATCH per object and one read per (kind, namespace)
+//! among them (a GET for a lone object, else a LIST), plus discovery once per connection, one
+//! read of the inventory and, when the object set changed, two writes of it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use futures::StreamExt;
-use kube::api::{DynamicObject, Patch, PatchParams};
+use kube::api::{DynamicObject, ListParams, Patch, PatchParams};
 use kustomize::value::Value;
 use serde_json::{Value as Json, json};
 
-use super::client::{Cluster, RetryError, Served, api_error, resolve_in, with_retry};
-use super::inventory::{self, FIELD_MANAGER};
+use super::client::{Cluster, RetryError, Served, api_error, resolve_in};
+use super::inventory::{self, FIELD_MANAGER, InventoryState, Ownership};
 use super::wait::{is_waitable, wait_ready};
 use super::{
-    ClusterError, DeployOptions, Failure, LivePair, ObjectRef, Outcome, Scope, from_json, to_json,
+    Applied, Change, ClusterError, DeployOptions, Failure, FieldConflict, LivePair, ObjectRef,
+    Outcome, Refusal, Scope, from_json, to_json,
 };
 
 /// Apply order: what later objects depend on goes first.
@@ -203,10 +208,9 @@ pub async fn apply_one(
     params.force = force;
     params.dry_run = dry_run;
     let patch = Patch::Apply(&item.json);
-    let result = with_retry(&cluster.retry, &described, "apply", || {
-        api.patch(&item.object.name, &params, &patch)
-    })
-    .await;
+    let result = cluster
+        .retried(&described, "apply", || api.patch(&item.object.name, &params, &patch))
+        .await;
     match result {
         Ok(applied) => Ok(applied),
         Err(RetryError::Permanent(kube::Error::Api(status))) if status.code == 409 => {
@@ -215,20 +219,6 @@ pub async fn apply_one(
         }
         Err(error) => Err(error.into_cluster_error(&described, "apply")),
     }
-}
-
-/// Applies a phase with at most `concurrency` requests in flight; results in input order.
-async fn apply_phase(
-    cluster: &Cluster,
-    items: &[Prepared],
-    options: &DeployOptions,
-) -> Vec<Result<DynamicObject, ClusterError>> {
-    futures::stream::iter(
-        items.iter().map(|item| apply_one(cluster, item, options.force_conflicts, false)),
-    )
-    .buffered(options.concurrency.max(1))
-    .collect()
-    .await
 }
 
 /// Waits for CRDs to be established, then refreshes discovery and resolves the kinds they define.
@@ -265,10 +255,150 @@ async fn establish_crds(
     Ok(())
 }
 
+/// A live object as JSON with its type filled in (list items come without it).
+fn typed_json(object: &DynamicObject, served: &Served) -> Json {
+    let mut json = serde_json::to_value(object).unwrap_or(Json::Null);
+    if json["apiVersion"].as_str().is_none_or(str::is_empty) {
+        json["apiVersion"] = json!(served.resource.api_version);
+    }
+    if json["kind"].as_str().is_none_or(str::is_empty) {
+        json["kind"] = json!(served.resource.kind);
+    }
+    json
+}
+
+/// Reads the live objects of one (kind, namespace) group: a GET for a lone object, a LIST of the
+/// kind in the namespace otherwise (GETs where listing is forbidden).
+async fn read_group(
+    cluster: &Cluster,
+    prepared: &[Prepared],
+    indices: Vec<usize>,
+) -> Result<Vec<(usize, Option<Json>)>, ClusterError> {
+    let first = &prepared[indices[0]];
+    let Some(served) = &first.served else {
+        return Ok(indices.into_iter().map(|i| (i, None)).collect());
+    };
+    let api = cluster.api(served, &first.object.namespace);
+    if indices.len() > 1 {
+        let what = if served.namespaced {
+            format!("{} in {}", served.resource.plural, first.object.namespace)
+        } else {
+            served.resource.plural.clone()
+        };
+        let params = ListParams::default();
+        match cluster.retried(&what, "list", || api.list(&params)).await {
+            Ok(list) => {
+                let mut by_name: HashMap<String, DynamicObject> = list
+                    .items
+                    .into_iter()
+                    .filter_map(|o| Some((o.metadata.name.clone()?, o)))
+                    .collect();
+                return Ok(indices
+                    .into_iter()
+                    .map(|i| {
+                        let live = by_name.remove(&prepared[i].object.name);
+                        (i, live.map(|o| typed_json(&o, served)))
+                    })
+                    .collect());
+            }
+            Err(error) if error.code() == Some(403) => {}
+            Err(error) => return Err(error.into_cluster_error(&what, "list")),
+        }
+    }
+    let mut read = Vec::with_capacity(indices.len());
+    for i in indices {
+        let object = &prepared[i].object;
+        let described = object.to_string();
+        let live = cluster
+            .retried(&described, "get", || api.get_opt(&object.name))
+            .await
+            .map_err(|e| e.into_cluster_error(&described, "get"))?;
+        read.push((i, live.map(|o| typed_json(&o, served))));
+    }
+    Ok(read)
+}
+
+/// The live object for each prepared one (`None`: absent, or its kind is not served yet), read
+/// with one request per (kind, namespace) among them.
+pub async fn observe(
+    cluster: &Cluster,
+    prepared: &[Prepared],
+    concurrency: usize,
+) -> Result<Vec<Option<Json>>, ClusterError> {
+    let mut groups: BTreeMap<(String, String, String), Vec<usize>> = BTreeMap::new();
+    for (index, item) in prepared.iter().enumerate() {
+        let key = match &item.served {
+            Some(served) => (
+                served.resource.api_version.clone(),
+                served.resource.plural.clone(),
+                item.object.namespace.clone(),
+            ),
+            // Defined by a CRD of this render: it cannot exist yet.
+            None => (String::new(), String::new(), String::new()),
+        };
+        groups.entry(key).or_default().push(index);
+    }
+    let reads = futures::stream::iter(
+        groups.into_values().map(|indices| read_group(cluster, prepared, indices)),
+    )
+    .buffer_unordered(concurrency.max(1))
+    .collect::<Vec<_>>()
+    .await;
+    let mut live = vec![None; prepared.len()];
+    for read in reads {
+        for (index, object) in read? {
+            live[index] = object;
+        }
+    }
+    Ok(live)
+}
+
+fn resource_version(object: &Json) -> Option<&str> {
+    object["metadata"]["resourceVersion"].as_str()
+}
+
+/// What the apply did, from the live object before and the server's answer: a server-side
+/// apply that changes nothing leaves `resourceVersion` where it was.
+pub fn change_of(before: Option<&Json>, after: &Json) -> Change {
+    match before {
+        None => Change::Created,
+        Some(before) if resource_version(before) == resource_version(after) => Change::Unchanged,
+        Some(_) => Change::Configured,
+    }
+}
+
+/// The objects that exist and that `scope` may not apply over.
+fn refusals(prepared: &[Prepared], ownerships: &[Ownership], adopt: bool) -> Vec<Refusal> {
+    prepared
+        .iter()
+        .zip(ownerships)
+        .filter(|(_, ownership)| !ownership.permits(adopt))
+        .map(|(item, ownership)| Refusal {
+            object: item.object.clone(),
+            ownership: ownership.clone(),
+        })
+        .collect()
+}
+
+fn inventory_failure(scope: &Scope, error: ClusterError) -> Failure {
+    Failure {
+        object: ObjectRef {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: inventory::INVENTORY_NAMESPACE.into(),
+            name: inventory::inventory_name(scope),
+        },
+        error,
+    }
+}
+
 impl Cluster {
-    /// Applies `objects` as `scope`: see the module documentation for the order. Returns
-    /// `Err` only when nothing was applied (bad input, unknown kinds, unreachable cluster);
-    /// per-object failures, prune results and unready workloads are in the [`Outcome`].
+    /// Applies `objects` as `scope`: reads what is live (one request per kind and namespace),
+    /// refuses objects that are not ours to take ([`ClusterError::NotOurs`]), records the
+    /// intent in the inventory, applies in phases (see the module documentation), prunes,
+    /// confirms the inventory, waits. Returns `Err` only when nothing was applied (bad input,
+    /// unknown kinds, objects not ours, unreachable cluster); per-object results, failures,
+    /// prune results and unready workloads are in the [`Outcome`].
     pub async fn deploy(
         &self,
         objects: &[Value],
@@ -276,18 +406,33 @@ impl Cluster {
         options: &DeployOptions,
     ) -> Result<Outcome, ClusterError> {
         let mut prepared = prepare(self, objects, Some(scope)).await?;
-        let previous = super::prune::read_inventory(self, scope).await?;
-        let mut outcome = Outcome::default();
-
         let phase = |p: &Prepared| match &p.served {
             Some(s) => phase_of(&p.object, s.namespaced),
             // Custom resources whose CRD is in this render: namespaced or not, after the CRDs.
             None => Phase::Namespaced,
         };
         prepared.sort_by_key(|p| (phase(p), is_crd(&p.object)));
+        let record = super::prune::read_inventory(self, scope).await?;
+        let live = observe(self, &prepared, options.concurrency).await?;
+        let ownerships: Vec<Ownership> =
+            live.iter().map(|l| inventory::ownership(l.as_ref(), scope)).collect();
+        let refusals = refusals(&prepared, &ownerships, options.adopt);
+        if !refusals.is_empty() {
+            return Err(ClusterError::NotOurs { refusals });
+        }
+
+        // Intent first: whatever this run may apply is on record before it is applied.
+        let previous = super::prune::recorded_or_labelled(self, scope, &record).await?;
+        let current: BTreeSet<ObjectRef> = prepared.iter().map(|p| p.object.clone()).collect();
+        let intent: BTreeSet<ObjectRef> = previous.union(&current).cloned().collect();
+        if !intent.is_subset(&record.objects) {
+            super::prune::write_inventory(self, scope, &intent, InventoryState::Pending).await?;
+        }
+
+        let mut outcome = Outcome::default();
         let mut crds: Vec<(ObjectRef, Served)> = Vec::new();
-        for current in [Phase::Foundations, Phase::ClusterScoped, Phase::Namespaced] {
-            if current == Phase::ClusterScoped
+        for current_phase in [Phase::Foundations, Phase::ClusterScoped, Phase::Namespaced] {
+            if current_phase == Phase::ClusterScoped
                 && let Err(error) =
                     establish_crds(self, &mut prepared, &crds, options.crd_timeout).await
             {
@@ -295,13 +440,29 @@ impl Cluster {
                 break;
             }
             // Custom resources of cluster scope only become known after their CRDs.
-            let items: Vec<Prepared> =
-                prepared.iter().filter(|p| phase(p) == current).cloned().collect();
-            let results = apply_phase(self, &items, options).await;
-            for (item, result) in items.iter().zip(results) {
+            let indices: Vec<usize> =
+                (0..prepared.len()).filter(|&i| phase(&prepared[i]) == current_phase).collect();
+            let results: Vec<Result<DynamicObject, ClusterError>> = futures::stream::iter(
+                indices
+                    .iter()
+                    .map(|&i| apply_one(self, &prepared[i], options.force_conflicts, false)),
+            )
+            .buffered(options.concurrency.max(1))
+            .collect()
+            .await;
+            for (&i, result) in indices.iter().zip(results) {
+                let item = &prepared[i];
                 match result {
-                    Ok(_) => {
-                        outcome.applied.push(item.object.clone());
+                    Ok(answer) => {
+                        let after = serde_json::to_value(&answer).unwrap_or(Json::Null);
+                        let before = live[i].as_ref();
+                        outcome.applied.push(Applied {
+                            object: item.object.clone(),
+                            change: change_of(before, &after),
+                            ownership: ownerships[i].clone(),
+                            before: before.map(|b| from_json(&strip_server_fields(b))),
+                            after: from_json(&strip_server_fields(&after)),
+                        });
                         if is_crd(&item.object)
                             && let Some(served) = &item.served
                         {
@@ -318,34 +479,27 @@ impl Cluster {
             }
         }
 
-        let current: BTreeSet<ObjectRef> = prepared.iter().map(|p| p.object.clone()).collect();
-        let mut recorded: BTreeSet<ObjectRef> = outcome.applied.iter().cloned().collect();
-        if outcome.failed.is_empty() && options.prune {
+        let recorded = if outcome.failed.is_empty() && options.prune {
             let result = super::prune::prune(self, scope, &previous, &current, options).await;
             outcome.pruned = result.pruned;
             outcome.prune_skipped = result.skipped;
             // What could not be deleted stays on record, so the next deploy tries again.
+            let mut recorded = current.clone();
             recorded.extend(result.failed.iter().map(|f| f.object.clone()));
             recorded.extend(result.held.iter().cloned());
             outcome.failed.extend(result.failed);
-        } else {
-            // Nothing is pruned after a failure; keep tracking what was there.
-            let current_ids: BTreeSet<_> = current.iter().map(ObjectRef::identity).collect();
             recorded
-                .extend(previous.iter().filter(|o| !current_ids.contains(&o.identity())).cloned());
-        }
-        if recorded != previous
-            && let Err(error) = super::prune::write_inventory(self, scope, &recorded).await
+        } else {
+            // Nothing is pruned after a failure (or without prune): everything stays on record,
+            // including objects whose apply failed but may have reached the server.
+            intent
+        };
+        if (recorded != record.objects || !record.is_confirmed())
+            && let Err(error) =
+                super::prune::write_inventory(self, scope, &recorded, InventoryState::Confirmed)
+                    .await
         {
-            outcome.failed.push(Failure {
-                object: ObjectRef {
-                    api_version: "v1".into(),
-                    kind: "ConfigMap".into(),
-                    namespace: inventory::INVENTORY_NAMESPACE.into(),
-                    name: inventory::inventory_name(scope),
-                },
-                error,
-            });
+            outcome.failed.push(inventory_failure(scope, error));
         }
 
         if outcome.failed.is_empty()
@@ -363,9 +517,11 @@ impl Cluster {
     }
 
     /// Server-side dry run of `objects` (labelled as `scope` would label them), each paired with
-    /// the live object; both stripped of server-managed noise. Objects that cannot be dry-run
-    /// yet (their namespace or CRD is new in this render) are paired as they were rendered.
-    /// Objects a deploy would prune come last, with no would-be object. Nothing is persisted.
+    /// the live object and its [`Ownership`] verdict; both stripped of server-managed noise.
+    /// Objects that cannot be dry-run yet (their namespace or CRD is new in this render) are
+    /// paired as they were rendered. Objects a deploy would prune come last, with no would-be
+    /// object. Nothing is persisted, and objects a deploy would refuse do not fail it: the
+    /// verdict says so.
     pub async fn dry_run(
         &self,
         objects: &[Value],
@@ -373,43 +529,52 @@ impl Cluster {
         options: &DeployOptions,
     ) -> Result<Vec<LivePair>, ClusterError> {
         let prepared = prepare(self, objects, Some(scope)).await?;
-        let pairs = futures::stream::iter(prepared.iter().map(|item| async move {
-            let Some(served) = &item.served else {
-                return Ok(LivePair {
-                    object: item.object.clone(),
-                    live: None,
-                    would_be: Some(from_json(&strip_server_fields(&item.json))),
-                });
-            };
-            let described = item.object.to_string();
-            let api = self.api(served, &item.object.namespace);
-            let live =
-                with_retry(&self.retry, &described, "get", || api.get_opt(&item.object.name))
-                    .await
-                    .map_err(|e| e.into_cluster_error(&described, "get"))?
-                    .map(|o| {
-                        from_json(&strip_server_fields(
-                            &serde_json::to_value(&o).unwrap_or(Json::Null),
-                        ))
+        let live = observe(self, &prepared, options.concurrency).await?;
+        let pairs =
+            futures::stream::iter(prepared.iter().zip(&live).map(|(item, live)| async move {
+                let ownership = inventory::ownership(live.as_ref(), scope);
+                let live = live.as_ref().map(|l| from_json(&strip_server_fields(l)));
+                if item.served.is_none() {
+                    return Ok(LivePair {
+                        object: item.object.clone(),
+                        live,
+                        would_be: Some(from_json(&strip_server_fields(&item.json))),
+                        ownership,
+                        conflict: None,
                     });
-            let would_be = match apply_one(self, item, options.force_conflicts, true).await {
-                Ok(object) => {
-                    strip_server_fields(&serde_json::to_value(&object).unwrap_or(Json::Null))
                 }
-                // The namespace is created by this very render: nothing to compare against yet.
-                Err(ClusterError::Api { code: 404, .. }) if live.is_none() => {
-                    strip_server_fields(&item.json)
+                let mut conflict = None;
+                let mut answer = apply_one(self, item, options.force_conflicts, true).await;
+                if let Err(ClusterError::Conflict { managers, fields, .. }) = &answer {
+                    conflict =
+                        Some(FieldConflict { managers: managers.clone(), fields: fields.clone() });
+                    answer = apply_one(self, item, true, true).await;
                 }
-                Err(error) => return Err(error),
-            };
-            Ok(LivePair { object: item.object.clone(), live, would_be: Some(from_json(&would_be)) })
-        }))
-        .buffered(options.concurrency.max(1))
-        .collect::<Vec<Result<LivePair, ClusterError>>>()
-        .await;
+                let would_be = match answer {
+                    Ok(object) => {
+                        strip_server_fields(&serde_json::to_value(&object).unwrap_or(Json::Null))
+                    }
+                    // The namespace is created by this very render: nothing to compare against yet.
+                    Err(ClusterError::Api { code: 404, .. }) if live.is_none() => {
+                        strip_server_fields(&item.json)
+                    }
+                    Err(error) => return Err(error),
+                };
+                Ok(LivePair {
+                    object: item.object.clone(),
+                    live,
+                    would_be: Some(from_json(&would_be)),
+                    ownership,
+                    conflict,
+                })
+            }))
+            .buffered(options.concurrency.max(1))
+            .collect::<Vec<Result<LivePair, ClusterError>>>()
+            .await;
         let mut pairs: Vec<LivePair> = pairs.into_iter().collect::<Result<_, _>>()?;
-        // What a deploy would prune: recorded, no longer rendered, and still ours.
-        let previous = super::prune::read_inventory(self, scope).await?;
+        // What a deploy would prune: recorded (or labelled), no longer rendered, and still ours.
+        let record = super::prune::read_inventory(self, scope).await?;
+        let previous = super::prune::recorded_or_labelled(self, scope, &record).await?;
         let current: BTreeSet<ObjectRef> = prepared.iter().map(|p| p.object.clone()).collect();
         for object in super::prune::leftovers(&previous, &current) {
             let Some(served) = self.resolve(&object.api_version, &object.kind).await? else {
@@ -417,16 +582,19 @@ impl Cluster {
             };
             let described = object.to_string();
             let api = self.api(&served, &object.namespace);
-            let live = with_retry(&self.retry, &described, "get", || api.get_opt(&object.name))
+            let live = self
+                .retried(&described, "get", || api.get_opt(&object.name))
                 .await
                 .map_err(|e| e.into_cluster_error(&described, "get"))?;
             if let Some(live) = live {
-                let json = serde_json::to_value(&live).unwrap_or(Json::Null);
+                let json = typed_json(&live, &served);
                 if inventory::owned_by(&json, scope) {
                     pairs.push(LivePair {
                         object,
                         live: Some(from_json(&strip_server_fields(&json))),
                         would_be: None,
+                        ownership: Ownership::Ours,
+                        conflict: None,
                     });
                 }
             }

@@ -5,6 +5,12 @@
 //! (refused or reset connections, timeouts). They back off exponentially with jitter, honour a
 //! server's `retryAfterSeconds`, and are bounded both in attempts and in elapsed time. Nothing
 //! here decides what to apply; see `apply`.
+//!
+//! Every request is bounded in time, so that a server that accepts and never answers fails a
+//! run instead of hanging it ([`Timeouts`], defaults in brackets): connecting [10 s], waiting
+//! for the next bytes of an answer [30 s], one attempt as a whole [60 s]; and a retried
+//! operation starts no attempt after [`RetryPolicy::max_elapsed`] [120 s] and cuts its last
+//! attempt short at that deadline. kube's own defaults leave reads unbounded.
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -18,6 +24,27 @@ use kube::{Api, Client, Config};
 
 use super::{ClusterError, KubeconfigSource, Target};
 
+/// How long one request may take (see the module documentation for the defaults).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Establishing the connection (TCP and TLS).
+    pub connect: Duration,
+    /// Silence while reading an answer (or writing a request): no byte for this long fails it.
+    pub read: Duration,
+    /// One attempt, from sending to the last byte of the answer.
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            read: Duration::from_secs(30),
+            request: Duration::from_secs(60),
+        }
+    }
+}
+
 /// How transient failures are retried.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetryPolicy {
@@ -25,7 +52,8 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
-    /// No new attempt starts after this much time since the first.
+    /// The operation's deadline: no new attempt starts after this much time since the first,
+    /// and an attempt still running then is abandoned.
     pub max_elapsed: Duration,
 }
 
@@ -116,9 +144,11 @@ fn jitter_random(salt: u64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Runs `operation` until it succeeds, fails for good, or the policy is exhausted.
+/// Runs `operation` until it succeeds, fails for good, or the policy is exhausted. Each attempt
+/// is abandoned after `attempt_timeout`, or at the policy's deadline if that comes first.
 pub async fn with_retry<T, F, Fut>(
     policy: &RetryPolicy,
+    attempt_timeout: Duration,
     object: &str,
     verb: &'static str,
     mut operation: F,
@@ -131,31 +161,31 @@ where
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        match operation().await {
-            Ok(value) => return Ok(value),
-            Err(error) => {
-                let Some(retry_after) = transient(&error) else {
-                    return Err(RetryError::Permanent(error));
-                };
-                let pause = policy
-                    .backoff(attempt - 1, jitter_random(u64::from(attempt) ^ object.len() as u64));
-                // The server's Retry-After wins over our backoff; `max_elapsed` still bounds it.
-                let pause = retry_after.map_or(pause, |asked| asked.max(pause));
-                if attempt >= policy.max_attempts || started.elapsed() + pause > policy.max_elapsed
-                {
-                    return Err(RetryError::GaveUp {
-                        error: ClusterError::GaveUp {
-                            object: object.to_owned(),
-                            verb,
-                            attempts: attempt,
-                            elapsed: started.elapsed(),
-                            message: describe(&error),
-                        },
-                    });
-                }
-                tokio::time::sleep(pause).await;
-            }
+        let budget = attempt_timeout.min(policy.max_elapsed.saturating_sub(started.elapsed()));
+        let (retry_after, message) = match tokio::time::timeout(budget, operation()).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => match transient(&error) {
+                None => return Err(RetryError::Permanent(error)),
+                Some(retry_after) => (retry_after, describe(&error)),
+            },
+            Err(_) => (None, format!("no answer within {budget:?}")),
+        };
+        let pause =
+            policy.backoff(attempt - 1, jitter_random(u64::from(attempt) ^ object.len() as u64));
+        // The server's Retry-After wins over our backoff; `max_elapsed` still bounds it.
+        let pause = retry_after.map_or(pause, |asked| asked.max(pause));
+        if attempt >= policy.max_attempts || started.elapsed() + pause >= policy.max_elapsed {
+            return Err(RetryError::GaveUp {
+                error: ClusterError::GaveUp {
+                    object: object.to_owned(),
+                    verb,
+                    attempts: attempt,
+                    elapsed: started.elapsed(),
+                    message,
+                },
+            });
         }
+        tokio::time::sleep(pause).await;
     }
 }
 
@@ -237,6 +267,7 @@ pub struct Cluster {
     default_namespace: String,
     discovery: Mutex<Option<std::sync::Arc<Discovery>>>,
     pub(crate) retry: RetryPolicy,
+    timeouts: Timeouts,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -244,13 +275,24 @@ impl std::fmt::Debug for Cluster {
         f.debug_struct("Cluster")
             .field("default_namespace", &self.default_namespace)
             .field("retry", &self.retry)
+            .field("timeouts", &self.timeouts)
             .finish_non_exhaustive()
     }
 }
 
 impl Cluster {
-    /// Connects using the target's kubeconfig and context. Makes no request yet.
+    /// Connects using the target's kubeconfig and context, with the default [`Timeouts`].
+    /// Makes no request yet.
     pub async fn connect(target: &Target, retry: RetryPolicy) -> Result<Cluster, ClusterError> {
+        Cluster::connect_with(target, retry, Timeouts::default()).await
+    }
+
+    /// Connects with the given timeouts on every request. Makes no request yet.
+    pub async fn connect_with(
+        target: &Target,
+        retry: RetryPolicy,
+        timeouts: Timeouts,
+    ) -> Result<Cluster, ClusterError> {
         let options =
             KubeConfigOptions { context: target.context.clone(), cluster: None, user: None };
         let (source_name, config) = match &target.kubeconfig {
@@ -286,12 +328,33 @@ impl Cluster {
         // kube's own retry layer is bounded in count but not in time (up to 1000 s between
         // attempts) and skips 500s and resets; ours (`with_retry`) replaces it.
         config.default_retry = false;
+        config.connect_timeout = Some(timeouts.connect);
+        config.read_timeout = Some(timeouts.read);
+        config.write_timeout = Some(timeouts.read);
         let default_namespace = config.default_namespace.clone();
         let client = kube::client::ClientBuilder::try_from(config)
             .map_err(|e| ClusterError::Kubeconfig { source_name, message: describe(&e) })?
             .with_layer(&tower::util::MapResponseLayer::new(retry_after_into_status))
             .build();
-        Ok(Cluster { client, default_namespace, discovery: Mutex::new(None), retry })
+        Ok(Cluster { client, default_namespace, discovery: Mutex::new(None), retry, timeouts })
+    }
+
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+
+    /// [`with_retry`] with this connection's policy and per-attempt timeout.
+    pub async fn retried<T, F, Fut>(
+        &self,
+        object: &str,
+        verb: &'static str,
+        operation: F,
+    ) -> Result<T, RetryError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        with_retry(&self.retry, self.timeouts.request, object, verb, operation).await
     }
 
     pub fn client(&self) -> &Client {
@@ -314,24 +377,27 @@ impl Cluster {
             return Ok(cached);
         }
         let client = self.client.clone();
-        let discovered = with_retry(&self.retry, "discovery", "discover", || {
-            let client = client.clone();
-            async move {
-                match Discovery::new(client.clone()).run_aggregated().await {
-                    Ok(discovery) => Ok(discovery),
-                    // Servers before aggregated discovery (Kubernetes < 1.26): one request per group.
-                    Err(kube::Error::Api(status)) if matches!(status.code, 404 | 406 | 415) => {
-                        Discovery::new(client).run().await
+        let discovered = self
+            .retried("discovery", "discover", || {
+                let client = client.clone();
+                async move {
+                    match Discovery::new(client.clone()).run_aggregated().await {
+                        Ok(discovery) => Ok(discovery),
+                        // Servers before aggregated discovery (Kubernetes < 1.26): one request per group.
+                        Err(kube::Error::Api(status)) if matches!(status.code, 404 | 406 | 415) => {
+                            Discovery::new(client).run().await
+                        }
+                        Err(error) => Err(error),
                     }
-                    Err(error) => Err(error),
                 }
-            }
-        })
-        .await
-        .map_err(|e| match e {
-            RetryError::GaveUp { error } => error,
-            RetryError::Permanent(error) => ClusterError::Discovery { message: describe(&error) },
-        })?;
+            })
+            .await
+            .map_err(|e| match e {
+                RetryError::GaveUp { error } => error,
+                RetryError::Permanent(error) => {
+                    ClusterError::Discovery { message: describe(&error) }
+                }
+            })?;
         let discovered = std::sync::Arc::new(discovered);
         *self.discovery.lock().unwrap_or_else(|p| p.into_inner()) = Some(discovered.clone());
         Ok(discovered)

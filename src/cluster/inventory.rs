@@ -2,8 +2,11 @@
 //! environment and unit, and the record (a ConfigMap in [`INVENTORY_NAMESPACE`]) of what each
 //! (environment, unit) applied last, which prune and teardown read.
 //!
-//! The labels are the authority: an inventory entry alone never justifies a deletion. These
-//! keys are a contract with the preview transform (`crate::preview`, which labels and annotates
+//! The labels are the authority: an inventory entry alone never justifies a deletion, and a live
+//! object's labels decide whether a deploy may apply over it ([`Ownership`]). An inventory is
+//! written in two steps so that a crash at any point leaves every object we may have applied on
+//! record: *pending* (the union of what was recorded and what is about to be applied) before
+//! applying, *confirmed* (what is there now) after. These keys are a contract with the preview transform (`crate::preview`, which labels and annotates
 //! preview namespaces; the shared keys are taken from there) and with users' clusters: change
 //! them only with a migration.
 
@@ -31,6 +34,9 @@ pub const INVENTORY_LABEL: &str = "gitops-env.io/inventory";
 /// The unit's exact path, on inventories (label values cannot hold `/`).
 pub const UNIT_PATH_ANNOTATION: &str = "gitops-env.io/unit-path";
 pub const ENVIRONMENT_ANNOTATION: &str = "gitops-env.io/environment";
+
+/// The key in an inventory's data that holds its [`InventoryState`].
+pub const STATE_KEY: &str = "state";
 
 /// FNV-1a, 64 bits: a stable hash (std's hasher may change between Rust versions).
 pub fn stable_hash(text: &str) -> u64 {
@@ -104,13 +110,151 @@ pub fn owned_by(object: &Json, scope: &Scope) -> bool {
         && label(object, UNIT_LABEL) == Some(label_value(&scope.unit).as_str())
 }
 
+/// Who a live object belongs to, judged for the scope about to apply it (kapp's rule: nothing
+/// is taken over silently).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ownership {
+    /// Not in the cluster: the apply creates it.
+    Absent,
+    /// Ours, for this environment and unit.
+    Ours,
+    /// Ours for this environment, recorded for another unit (its label value): the apply moves
+    /// it to this unit, as when an object moves between units.
+    OtherUnit { unit: String },
+    /// It exists without gitops-env's ownership labels (made by hand, by another tool, or by
+    /// gitops-env before it knew environments): applied over only when the deploy opts in to
+    /// adopting. `managers` are its field managers, for the message.
+    Foreign { managers: Vec<String> },
+    /// gitops-env's for another environment (its label value): never taken over (a preview
+    /// named like testing's namespace must not relabel, strip or later delete it).
+    OtherEnvironment { environment: String },
+}
+
+impl Ownership {
+    /// Whether a deploy may apply over the object (`adopt`: take over foreign objects).
+    pub fn permits(&self, adopt: bool) -> bool {
+        match self {
+            Ownership::Absent | Ownership::Ours | Ownership::OtherUnit { .. } => true,
+            Ownership::Foreign { .. } => adopt,
+            Ownership::OtherEnvironment { .. } => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Ownership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ownership::Absent => f.write_str("new"),
+            Ownership::Ours => f.write_str("ours"),
+            Ownership::OtherUnit { unit } => write!(f, "taken over from unit {unit}"),
+            Ownership::Foreign { managers } if managers.is_empty() => {
+                f.write_str("not created by gitops-env (no field managers recorded)")
+            }
+            Ownership::Foreign { managers } => {
+                write!(f, "not created by gitops-env (field managers: {})", managers.join(", "))
+            }
+            Ownership::OtherEnvironment { environment } => {
+                write!(f, "owned by gitops-env environment {environment}")
+            }
+        }
+    }
+}
+
+/// The field managers of a live object, sorted.
+pub fn field_managers(object: &Json) -> Vec<String> {
+    let mut managers: Vec<String> = object["metadata"]["managedFields"]
+        .as_array()
+        .map(|entries| {
+            entries.iter().filter_map(|e| e["manager"].as_str().map(str::to_owned)).collect()
+        })
+        .unwrap_or_default();
+    managers.sort();
+    managers.dedup();
+    managers
+}
+
+/// Who `live` (absent: `None`) belongs to, for `scope`.
+pub fn ownership(live: Option<&Json>, scope: &Scope) -> Ownership {
+    let Some(live) = live else { return Ownership::Absent };
+    let environment = label(live, ENVIRONMENT_LABEL);
+    match environment {
+        Some(environment) if label(live, MANAGED_BY_LABEL) == Some(MANAGED_BY_VALUE) => {
+            if environment != label_value(&scope.environment) {
+                Ownership::OtherEnvironment { environment: environment.to_owned() }
+            } else {
+                match label(live, UNIT_LABEL) {
+                    Some(unit) if unit == label_value(&scope.unit) => Ownership::Ours,
+                    unit => Ownership::OtherUnit { unit: unit.unwrap_or_default().to_owned() },
+                }
+            }
+        }
+        _ => Ownership::Foreign { managers: field_managers(live) },
+    }
+}
+
+/// The label selector for objects gitops-env applied for `environment` (and `unit`, if given).
+pub fn selector(environment: &str, unit: Option<&str>) -> String {
+    let mut selector = format!(
+        "{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{ENVIRONMENT_LABEL}={}",
+        label_value(environment)
+    );
+    if let Some(unit) = unit {
+        selector.push_str(&format!(",{UNIT_LABEL}={}", label_value(unit)));
+    }
+    selector
+}
+
+/// Whether an object is an inventory record (which carries its scope's labels too).
+pub fn is_inventory(object: &Json) -> bool {
+    object["metadata"]["labels"][INVENTORY_LABEL] == "true"
+}
+
+/// Where an inventory is in its two-step write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InventoryState {
+    /// Written before applying: it may list objects that were never applied. Also what an
+    /// inventory without a state (written by an older gitops-env) counts as.
+    Pending,
+    /// Written after applying and pruning: it lists what is there.
+    Confirmed,
+}
+
+impl InventoryState {
+    fn as_str(self) -> &'static str {
+        match self {
+            InventoryState::Pending => "pending",
+            InventoryState::Confirmed => "confirmed",
+        }
+    }
+}
+
+/// What an inventory says: the objects, and whether the run that wrote it finished.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub objects: BTreeSet<ObjectRef>,
+    /// `None`: there is no inventory.
+    pub state: Option<InventoryState>,
+}
+
+impl Record {
+    /// Whether the record can be trusted to list everything of its scope: only a confirmed one
+    /// can; otherwise the scope's objects are also looked up by label.
+    pub fn is_confirmed(&self) -> bool {
+        self.state == Some(InventoryState::Confirmed)
+    }
+}
+
 /// The inventory ConfigMap's name for a scope: stable, unique, a valid object name.
 pub fn inventory_name(scope: &Scope) -> String {
     format!("inventory-{:016x}", stable_hash(&format!("{}\0{}", scope.environment, scope.unit)))
 }
 
 /// The inventory ConfigMap recording `objects` for `scope`.
-pub fn inventory_object(scope: &Scope, objects: &BTreeSet<ObjectRef>) -> Json {
+pub fn inventory_object(
+    scope: &Scope,
+    objects: &BTreeSet<ObjectRef>,
+    state: InventoryState,
+) -> Json {
     let entries: Vec<Json> = objects
         .iter()
         .map(|o| json!({"apiVersion": o.api_version, "kind": o.kind, "namespace": o.namespace, "name": o.name}))
@@ -129,12 +273,24 @@ pub fn inventory_object(scope: &Scope, objects: &BTreeSet<ObjectRef>) -> Json {
             "labels": labels,
             "annotations": {ENVIRONMENT_ANNOTATION: scope.environment, UNIT_PATH_ANNOTATION: scope.unit},
         },
-        "data": {"objects.json": serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into())},
+        "data": {
+            "objects.json": serde_json::to_string(&entries).unwrap_or_else(|_| "[]".into()),
+            STATE_KEY: state.as_str(),
+        },
     })
 }
 
-/// The objects an inventory ConfigMap records.
-pub fn read_inventory(configmap: &Json) -> Result<BTreeSet<ObjectRef>, String> {
+/// What an inventory ConfigMap records.
+pub fn read_inventory(configmap: &Json) -> Result<Record, String> {
+    let state = match configmap["data"][STATE_KEY].as_str() {
+        Some("confirmed") => InventoryState::Confirmed,
+        _ => InventoryState::Pending,
+    };
+    let objects = read_objects(configmap)?;
+    Ok(Record { objects, state: Some(state) })
+}
+
+fn read_objects(configmap: &Json) -> Result<BTreeSet<ObjectRef>, String> {
     let Some(text) = configmap["data"]["objects.json"].as_str() else {
         return Ok(BTreeSet::new());
     };
@@ -213,6 +369,42 @@ mod tests {
     }
 
     #[test]
+    fn ownership_is_judged_from_the_live_labels() {
+        let unit = scope();
+        assert_eq!(ownership(None, &unit), Ownership::Absent);
+        let mut live = json!({"metadata": {"name": "a", "managedFields": [
+            {"manager": "kubectl-client-side-apply"}, {"manager": "helm"}, {"manager": "helm"}]}});
+        let foreign = ownership(Some(&live), &unit);
+        assert_eq!(
+            foreign,
+            Ownership::Foreign {
+                managers: vec!["helm".into(), "kubectl-client-side-apply".into()]
+            }
+        );
+        assert!(!foreign.permits(false) && foreign.permits(true));
+        label_object(&mut live, &unit);
+        assert_eq!(ownership(Some(&live), &unit), Ownership::Ours);
+        let api = Scope { environment: "testing".into(), unit: "apps/api".into() };
+        let moved = ownership(Some(&live), &api);
+        assert_eq!(moved, Ownership::OtherUnit { unit: label_value("apps/web") });
+        assert!(moved.permits(false));
+        let preview = Scope { environment: "web".into(), unit: "apps/web".into() };
+        let other = ownership(Some(&live), &preview);
+        assert_eq!(other, Ownership::OtherEnvironment { environment: "testing".into() });
+        assert!(!other.permits(true), "another environment's objects are never taken over");
+        // Our manager label alone (no environment) is not ownership.
+        let bare = json!({"metadata": {"labels": {MANAGED_BY_LABEL: MANAGED_BY_VALUE}}});
+        assert!(matches!(ownership(Some(&bare), &unit), Ownership::Foreign { .. }));
+        assert_eq!(
+            selector("testing", Some("apps/web")),
+            format!(
+                "app.kubernetes.io/managed-by=gitops-env,gitops-env.io/environment=testing,gitops-env.io/unit={}",
+                label_value("apps/web")
+            )
+        );
+    }
+
+    #[test]
     fn inventory_round_trips() {
         let objects: BTreeSet<ObjectRef> = [ObjectRef {
             api_version: "v1".into(),
@@ -221,9 +413,16 @@ mod tests {
             name: "c".into(),
         }]
         .into();
-        let cm = inventory_object(&scope(), &objects);
-        assert_eq!(read_inventory(&cm).unwrap(), objects);
-        assert_eq!(inventory_scope(&cm), Some(scope()));
+        for state in [InventoryState::Pending, InventoryState::Confirmed] {
+            let cm = inventory_object(&scope(), &objects, state);
+            let record = read_inventory(&cm).unwrap();
+            assert_eq!((record.objects, record.state), (objects.clone(), Some(state)));
+            assert_eq!(inventory_scope(&cm), Some(scope()));
+            assert!(is_inventory(&cm));
+        }
+        // Written by an older gitops-env: no state, so not to be trusted as complete.
+        let legacy = json!({"data": {"objects.json": "[]"}});
+        assert!(!read_inventory(&legacy).unwrap().is_confirmed());
         assert!(read_inventory(&json!({"data": {"objects.json": "{"}})).is_err());
     }
 }

@@ -11,11 +11,28 @@
 //! `inventory` (ownership labels and the record of what each environment × unit applied),
 //! `prune`, `wait` (readiness as `kubectl rollout status` judges it), `teardown` (and sweep).
 //!
-//! Safety rules that hold everywhere: the field manager is [`inventory::FIELD_MANAGER`]; an object
-//! is only ever deleted when the live object carries our ownership labels for the same
-//! environment (and unit, when pruning), whatever an inventory says; a namespace is not pruned
-//! while it holds anything but this unit's objects; nothing is pruned when an apply failed.
-//! Secrets' content never appears in errors (only object names and field paths do).
+//! Safety rules that hold everywhere:
+//! - the field manager is [`inventory::FIELD_MANAGER`];
+//! - ownership before action: before anything of a unit is applied, every object it renders is
+//!   read back; one that exists without our ownership labels is never adopted silently (the
+//!   deploy fails naming it and its field managers, unless [`DeployOptions::adopt`]), one that
+//!   carries our labels for another environment is never taken over, whatever the options; one
+//!   of another unit of the same environment may be (objects move between units). The dry run
+//!   reports the same verdict per object ([`LivePair::ownership`]) without failing;
+//! - an object is only ever deleted when the live object carries our ownership labels for the
+//!   same environment (and unit, when pruning), whatever an inventory says;
+//! - a namespace is only deleted (pruned, or torn down with its environment) when everything in
+//!   it is ours — this unit's when pruning, this environment's when tearing down — apart from
+//!   what Kubernetes itself puts in every namespace (`prune::CLUSTER_MADE`) and what
+//!   controllers derive from our objects; otherwise our objects go, the namespace stays, and the
+//!   outcome says why ([`KeepReason::HoldsForeign`]);
+//! - crash safety: the inventory records the union of old and new objects *before* anything is
+//!   applied and is confirmed after; an unconfirmed (or missing) inventory makes the next run
+//!   also look our objects up by label, so a run killed at any point converges on the next;
+//! - nothing is pruned when an apply failed;
+//! - every request is bounded in time ([`Timeouts`], [`RetryPolicy::max_elapsed`]), and so is
+//!   every wait loop, even when each request hangs;
+//! - Secrets' content never appears in errors (only object names and field paths do).
 
 pub mod apply;
 pub mod client;
@@ -31,7 +48,8 @@ use std::time::Duration;
 use kustomize::value::{Map, Value};
 use serde_json::Value as Json;
 
-pub use client::{Cluster, RetryPolicy};
+pub use client::{Cluster, RetryPolicy, Timeouts};
+pub use inventory::Ownership;
 pub use teardown::{PreviewSelector, SweepOutcome, TeardownOutcome};
 pub use wait::NotReady;
 
@@ -88,6 +106,10 @@ pub struct DeployOptions {
     pub prune: bool,
     /// How long to wait for new CRDs to be established.
     pub crd_timeout: Duration,
+    /// Take over existing objects that gitops-env did not create (they get our labels, and are
+    /// pruned when they later leave the render). Objects of another environment are never
+    /// taken over, adopt or not.
+    pub adopt: bool,
 }
 
 impl Default for DeployOptions {
@@ -99,6 +121,7 @@ impl Default for DeployOptions {
             retry: RetryPolicy::default(),
             prune: true,
             crd_timeout: Duration::from_secs(60),
+            adopt: false,
         }
     }
 }
@@ -150,15 +173,92 @@ pub struct Failure {
     pub error: ClusterError,
 }
 
+/// What the cluster did with one applied object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// It did not exist.
+    Created,
+    /// It existed and the apply changed it (its `resourceVersion` moved).
+    Configured,
+    /// It existed and the apply changed nothing.
+    Unchanged,
+}
+
+/// One applied object: what the cluster did, and the object before and after, both stripped of
+/// server noise ([`apply::strip_server_fields`]) so that a diff of the two shows exactly what
+/// changed in the cluster.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Applied {
+    pub object: ObjectRef,
+    pub change: Change,
+    /// Whose it was before (e.g. [`Ownership::Foreign`] when it was adopted).
+    pub ownership: Ownership,
+    /// `None` when created.
+    pub before: Option<Value>,
+    /// As the server answered the apply.
+    pub after: Value,
+}
+
+/// Per-unit counts of what the cluster did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub created: usize,
+    pub configured: usize,
+    pub unchanged: usize,
+    pub pruned: usize,
+}
+
+impl Counts {
+    /// Whether the cluster changed at all.
+    pub fn is_no_change(&self) -> bool {
+        self.created == 0 && self.configured == 0 && self.pruned == 0
+    }
+}
+
+/// Why an object that was to be deleted was kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeepReason {
+    /// The live object does not carry gitops-env's ownership labels for this scope.
+    NotOurs,
+    /// It was replaced (a new uid) while being deleted.
+    Replaced,
+    /// A namespace that still holds objects gitops-env did not create for this scope (the first
+    /// few, and how many there are).
+    HoldsForeign { objects: Vec<ObjectRef>, total: usize },
+}
+
+impl fmt::Display for KeepReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeepReason::NotOurs => f.write_str(
+                "it does not carry gitops-env's ownership labels for this scope; left in place",
+            ),
+            KeepReason::Replaced => {
+                f.write_str("it was replaced while being deleted; left in place")
+            }
+            KeepReason::HoldsForeign { objects, total } => {
+                let names: Vec<String> = objects.iter().map(ToString::to_string).collect();
+                let more = total.saturating_sub(objects.len());
+                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                write!(
+                    f,
+                    "it still holds objects gitops-env did not create ({}{more}); left in place",
+                    names.join(", ")
+                )
+            }
+        }
+    }
+}
+
 /// What a deploy did.
 #[derive(Debug, Default)]
 pub struct Outcome {
     /// Applied objects, in apply order.
-    pub applied: Vec<ObjectRef>,
+    pub applied: Vec<Applied>,
     /// Objects that left the render and were deleted.
     pub pruned: Vec<ObjectRef>,
-    /// Objects that left the render but were kept, with the reason (e.g. not ours).
-    pub prune_skipped: Vec<(ObjectRef, String)>,
+    /// Objects that left the render but were kept, with the reason.
+    pub prune_skipped: Vec<(ObjectRef, KeepReason)>,
     pub not_ready: Vec<NotReady>,
     pub failed: Vec<Failure>,
 }
@@ -166,6 +266,21 @@ pub struct Outcome {
 impl Outcome {
     pub fn is_success(&self) -> bool {
         self.failed.is_empty() && self.not_ready.is_empty()
+    }
+
+    /// The applied objects, in apply order.
+    pub fn applied_objects(&self) -> impl Iterator<Item = &ObjectRef> {
+        self.applied.iter().map(|a| &a.object)
+    }
+
+    pub fn counts(&self) -> Counts {
+        let count = |change| self.applied.iter().filter(|a| a.change == change).count();
+        Counts {
+            created: count(Change::Created),
+            configured: count(Change::Configured),
+            unchanged: count(Change::Unchanged),
+            pruned: self.pruned.len(),
+        }
     }
 }
 
@@ -177,6 +292,19 @@ pub struct LivePair {
     pub live: Option<Value>,
     /// `None` when a deploy would prune it.
     pub would_be: Option<Value>,
+    /// Whose the live object is: a deploy fails on it unless [`Ownership::permits`] it
+    /// ("would adopt" with `adopt`, refused otherwise; never over another environment's).
+    pub ownership: Ownership,
+    /// Fields other managers own that the apply would take: a deploy fails on them unless it
+    /// forces conflicts (`would_be` is then what forcing would make of the object).
+    pub conflict: Option<FieldConflict>,
+}
+
+/// Fields of an object that other field managers own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldConflict {
+    pub managers: Vec<String>,
+    pub fields: Vec<String>,
 }
 
 /// The two sides of a live diff for `crate::diff::diff_unit`: live objects as the base,
@@ -217,6 +345,36 @@ pub enum ClusterError {
     Inventory { name: String, message: String },
     #[error("timed out after {timeout:?} waiting for {what}")]
     Timeout { what: String, timeout: Duration },
+    /// Objects the deploy may not apply over; nothing of the unit was applied.
+    #[error("{}", refusal_message(.refusals))]
+    NotOurs { refusals: Vec<Refusal> },
+}
+
+/// An existing object a deploy refused to take over, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub object: ObjectRef,
+    pub ownership: Ownership,
+}
+
+fn refusal_message(refusals: &[Refusal]) -> String {
+    let described: Vec<String> = refusals
+        .iter()
+        .map(|r| match &r.ownership {
+            Ownership::OtherEnvironment { .. } => format!(
+                "{} exists, {}, and a deploy never takes over another environment's objects",
+                r.object, r.ownership
+            ),
+            _ => format!("{} exists, {}", r.object, r.ownership),
+        })
+        .collect();
+    let adoptable = refusals.iter().any(|r| matches!(r.ownership, Ownership::Foreign { .. }));
+    let hint = if adoptable {
+        "; nothing was applied: delete or rename them, or let the environment adopt existing objects (`adopt: true`)"
+    } else {
+        "; nothing was applied"
+    };
+    format!("{}{hint}", described.join("; "))
 }
 
 /// The JSON form of a rendered value (what the API takes).

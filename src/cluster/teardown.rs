@@ -1,7 +1,10 @@
 //! Teardown and sweep: removing an environment (a preview above all) — every object its
-//! inventories record that still carries our labels for it, its owned namespace, then the
-//! inventories themselves — and waiting until they are gone. Idempotent: nothing there is
-//! success. `sweep` finds preview namespaces whose time to live ran out and tears them down.
+//! inventories record or that carries its labels (a crashed deploy may have applied objects it
+//! never confirmed) and still carries our labels for it, then its owned namespaces when nothing
+//! but its own objects is left in them (the rule prune uses: `prune::foreign_content`;
+//! otherwise the namespace stays and the outcome says why), then the inventories themselves —
+//! and waiting until they are gone. Idempotent: nothing there is success. `sweep` finds preview
+//! namespaces whose time to live ran out and tears them down.
 //!
 //! Previews are found by their namespace's ownership labels and read through
 //! [`crate::preview::PreviewRecord`] (slug, pull request, expiry), so this works whatever the
@@ -14,10 +17,10 @@ use futures::StreamExt;
 use kube::api::ListParams;
 use serde_json::Value as Json;
 
-use super::client::{Cluster, with_retry};
+use super::client::Cluster;
 use super::inventory::{self, INVENTORY_NAMESPACE};
-use super::prune::{Deletion, delete_owned};
-use super::{ClusterError, Failure, ObjectRef, from_json};
+use super::prune::{Deletion, delete_owned, find_labelled};
+use super::{ClusterError, Failure, KeepReason, ObjectRef, from_json};
 use crate::preview::PreviewRecord;
 use crate::timestamp::Timestamp;
 
@@ -37,7 +40,8 @@ pub struct TeardownOutcome {
     /// Environments (preview namespaces) torn down.
     pub environments: Vec<String>,
     pub deleted: Vec<ObjectRef>,
-    pub skipped: Vec<(ObjectRef, String)>,
+    /// Kept, with why (not ours; a namespace still holding others' objects).
+    pub skipped: Vec<(ObjectRef, KeepReason)>,
     pub failed: Vec<Failure>,
 }
 
@@ -120,7 +124,8 @@ impl Cluster {
             inventory::label_value(environment)
         );
         let params = ListParams::default().labels(&selector);
-        let inventories = with_retry(&self.retry, "inventories", "list", || api.list(&params))
+        let inventories = self
+            .retried("inventories", "list", || api.list(&params))
             .await
             .map_err(|e| e.into_cluster_error("inventories", "list"))?;
         let mut recorded: BTreeSet<ObjectRef> = BTreeSet::new();
@@ -132,11 +137,15 @@ impl Cluster {
                 continue;
             }
             let name = configmap.metadata.name.clone().unwrap_or_default();
-            let objects = inventory::read_inventory(&json)
+            let record = inventory::read_inventory(&json)
                 .map_err(|message| ClusterError::Inventory { name: name.clone(), message })?;
-            recorded.extend(objects);
+            recorded.extend(record.objects);
             inventory_names.push(name);
         }
+        // What a crashed deploy applied without confirming carries the environment's labels.
+        let known: BTreeSet<_> = recorded.iter().map(ObjectRef::identity).collect();
+        let labelled = find_labelled(self, &inventory::selector(environment, None)).await?;
+        recorded.extend(labelled.into_iter().filter(|o| !known.contains(&o.identity())));
         // The environment's own namespace (previews) goes too, when it is ours.
         recorded.insert(namespace_ref(environment));
         let (namespaces, others): (Vec<ObjectRef>, Vec<ObjectRef>) =
@@ -147,6 +156,7 @@ impl Cluster {
         for batch in [others, namespaces] {
             let results: Vec<(ObjectRef, Result<Deletion, ClusterError>)> =
                 futures::stream::iter(batch.into_iter().map(|object| async move {
+                    // A namespace goes only with nothing but the environment's objects in it.
                     let deletion = delete_owned(self, &object, owned).await;
                     (object, deletion)
                 }))
@@ -160,9 +170,13 @@ impl Cluster {
                         outcome.deleted.push(object);
                     }
                     Ok(Deletion::Gone) => {}
-                    Ok(Deletion::NotOurs(reason) | Deletion::Held(reason)) => {
-                        // The environment's namespace is only a guess when no inventory names it.
-                        if object != namespace_ref(environment) || !inventory_names.is_empty() {
+                    Ok(Deletion::Kept(reason)) => {
+                        // The environment's namespace is only a guess when nothing names it: a
+                        // namespace that is not ours is not worth a word then.
+                        let guessed = object == namespace_ref(environment)
+                            && inventory_names.is_empty()
+                            && reason == KeepReason::NotOurs;
+                        if !guessed {
                             outcome.skipped.push((object, reason));
                         }
                     }
@@ -181,9 +195,7 @@ impl Cluster {
                 namespace: INVENTORY_NAMESPACE.into(),
                 name,
             };
-            let is_inventory =
-                |live: &Json| live["metadata"]["labels"][inventory::INVENTORY_LABEL] == "true";
-            if let Err(error) = delete_owned(self, &object, is_inventory).await {
+            if let Err(error) = delete_owned(self, &object, inventory::is_inventory).await {
                 outcome.failed.push(Failure { object, error });
             }
         }
@@ -203,18 +215,20 @@ impl Cluster {
             };
             let api = self.api(&served, &object.namespace);
             let described = object.to_string();
+            let timed_out =
+                || ClusterError::Timeout { what: format!("{described} to be deleted"), timeout };
             loop {
-                let live = with_retry(&self.retry, &described, "get", || api.get_opt(&object.name))
+                // Bounded by the deadline even when the server stops answering.
+                let get = self.retried(&described, "get", || api.get_opt(&object.name));
+                let live = tokio::time::timeout_at(deadline.into(), get)
                     .await
+                    .map_err(|_| timed_out())?
                     .map_err(|e| e.into_cluster_error(&described, "get"))?;
                 if live.is_none() {
                     return Ok(());
                 }
                 if Instant::now() >= deadline {
-                    return Err(ClusterError::Timeout {
-                        what: format!("{described} to be deleted"),
-                        timeout,
-                    });
+                    return Err(timed_out());
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -244,7 +258,8 @@ impl Cluster {
                 format!("{labels},{}={}", inventory::PREVIEW_LABEL, inventory::label_value(slug));
         }
         let params = ListParams::default().labels(&labels);
-        let list = with_retry(&self.retry, "preview namespaces", "list", || api.list(&params))
+        let list = self
+            .retried("preview namespaces", "list", || api.list(&params))
             .await
             .map_err(|e| e.into_cluster_error("preview namespaces", "list"))?;
         Ok(list

@@ -3,14 +3,16 @@
 //! polling wait that reports, for whatever did not get there in time, its conditions and recent
 //! events.
 //!
-//! `readiness` is pure (object in, verdict out); `wait_ready` does the polling.
+//! `readiness` is pure (object in, verdict out); `wait_ready` does the polling, bounded by its
+//! timeout even when the server stops answering (a poll still running at the deadline is
+//! abandoned, and the events lookup that follows has a small budget of its own).
 
 use std::time::{Duration, Instant};
 
 use kube::api::ListParams;
 use serde_json::Value as Json;
 
-use super::client::{Cluster, Served, with_retry};
+use super::client::{Cluster, Served};
 use super::{ClusterError, ObjectRef};
 
 /// A verdict on one object.
@@ -221,7 +223,11 @@ fn describe_conditions(object: &Json) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The last few events about an object, oldest first.
+/// How long the events of what did not get ready may take to read, all objects together: they
+/// explain a failure, and must not hold the run up past its wait.
+const EVENTS_BUDGET: Duration = Duration::from_secs(10);
+
+/// The last few events about an object, oldest first (none when they cannot be read).
 pub async fn recent_events(cluster: &Cluster, object: &ObjectRef, limit: usize) -> Vec<String> {
     if object.namespace.is_empty() {
         return Vec::new();
@@ -232,8 +238,7 @@ pub async fn recent_events(cluster: &Cluster, object: &ObjectRef, limit: usize) 
         "involvedObject.name={},involvedObject.kind={}",
         object.name, object.kind
     ));
-    let Ok(list) =
-        with_retry(&cluster.retry, &object.to_string(), "list events", || api.list(&params)).await
+    let Ok(list) = cluster.retried(&object.to_string(), "list events", || api.list(&params)).await
     else {
         return Vec::new();
     };
@@ -274,17 +279,17 @@ pub async fn wait_ready(
     let mut pending: Vec<(ObjectRef, Served, Readiness, Json)> = objects
         .iter()
         .map(|(o, s)| {
-            (o.clone(), s.clone(), Readiness::Pending("not checked yet".into()), Json::Null)
+            // What stands when no check ever answers.
+            let unanswered = Readiness::Pending("the API server did not answer in time".into());
+            (o.clone(), s.clone(), unanswered, Json::Null)
         })
         .collect();
     let mut finished = Vec::new();
     loop {
         let checks = pending.iter().map(|(object, served, _, _)| async move {
             let api = cluster.api(served, &object.namespace);
-            let result = with_retry(&cluster.retry, &object.to_string(), "get", || {
-                api.get_opt(&object.name)
-            })
-            .await;
+            let result =
+                cluster.retried(&object.to_string(), "get", || api.get_opt(&object.name)).await;
             match result {
                 Ok(Some(live)) => {
                     let json = serde_json::to_value(&live).unwrap_or(Json::Null);
@@ -299,7 +304,13 @@ pub async fn wait_ready(
                 ),
             }
         });
-        let verdicts = futures::future::join_all(checks).await;
+        let verdicts =
+            match tokio::time::timeout_at(deadline.into(), futures::future::join_all(checks)).await
+            {
+                Ok(verdicts) => verdicts,
+                // Abandoned at the deadline: the last answers stand.
+                Err(_) => pending.iter().map(|(_, _, v, live)| (v.clone(), live.clone())).collect(),
+            };
         let mut still = Vec::new();
         for ((object, served, _, _), (verdict, live)) in pending.into_iter().zip(verdicts) {
             match verdict {
@@ -316,13 +327,16 @@ pub async fn wait_ready(
     }
     finished.extend(pending.into_iter().map(|(object, _, verdict, live)| (object, verdict, live)));
     let mut not_ready = Vec::new();
+    let events_deadline = tokio::time::Instant::now() + EVENTS_BUDGET;
     for (object, verdict, live) in finished {
         let (reason, failed) = match verdict {
             Readiness::Failed(reason) => (reason, true),
             Readiness::Pending(reason) => (format!("timed out after {timeout:?}: {reason}"), false),
             Readiness::Ready => continue,
         };
-        let events = recent_events(cluster, &object, 5).await;
+        let events = tokio::time::timeout_at(events_deadline, recent_events(cluster, &object, 5))
+            .await
+            .unwrap_or_default();
         not_ready.push(NotReady {
             conditions: describe_conditions(&live),
             object,

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use fakes::kube::{Behaviour, FakeKube, Fault};
 use gitops_env::cluster::inventory::{self, MANAGED_BY_LABEL};
 use gitops_env::cluster::{
-    Cluster, ClusterError, DeployOptions, KubeconfigSource, PreviewSelector, RetryPolicy, Scope,
-    Target, from_json,
+    Change, Cluster, ClusterError, Counts, DeployOptions, KeepReason, KubeconfigSource, Ownership,
+    PreviewSelector, RetryPolicy, Scope, Target, Timeouts, from_json, to_json,
 };
 use gitops_env::preview::{
     ANNOTATION_CREATED_AT, ANNOTATION_EXPIRES_AT, ANNOTATION_PULL_REQUEST, ANNOTATION_TTL,
@@ -101,7 +101,7 @@ async fn apply_change_and_reapply_prunes_exactly_what_left() {
         cluster.deploy(&values(&web_app("nginx:1.27", true)), &unit, &options()).await.unwrap();
     assert!(first.is_success(), "{first:?}");
     assert_eq!(first.applied.len(), 5);
-    assert_eq!(first.applied[0].kind, "Namespace", "namespaces go first");
+    assert_eq!(first.applied[0].object.kind, "Namespace", "namespaces go first");
     let b = fake.get("v1", "ConfigMap", "web", "b").expect("b applied");
     assert_eq!(b["metadata"]["labels"][MANAGED_BY_LABEL], "gitops-env");
     assert_eq!(b["metadata"]["managedFields"][0]["manager"], "gitops-env");
@@ -117,7 +117,8 @@ async fn apply_change_and_reapply_prunes_exactly_what_left() {
     assert_eq!(web["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.28");
     assert_eq!(web["metadata"]["generation"], 2);
 
-    // Steady state: one PATCH per object, one inventory read, nothing else.
+    // Steady state: one PATCH per object, one read per kind and namespace (here each kind has
+    // one object: a GET each), one inventory read, nothing else.
     fake.clear_requests();
     let steady = DeployOptions { wait_timeout: None, ..options() };
     let third =
@@ -125,7 +126,7 @@ async fn apply_change_and_reapply_prunes_exactly_what_left() {
     assert!(third.is_success(), "{third:?}");
     let requests = fake.requests();
     assert_eq!(patches(&fake), 4, "{requests:?}");
-    assert_eq!(requests.len(), 5, "{requests:?}");
+    assert_eq!(requests.len(), 9, "{requests:?}");
 }
 
 #[tokio::test]
@@ -170,8 +171,10 @@ async fn conflicts_name_the_other_manager_and_force_takes_over() {
     fake.apply_as("kubectl-edit", configmap("web", "a", "slow")).unwrap();
     let unit = scope("testing", "apps/web");
     let objects = values(&[configmap("web", "a", "fast")]);
+    // Someone else's object: taken over only when adopting, and then with its conflicts.
+    let adopt = DeployOptions { adopt: true, ..options() };
 
-    let outcome = cluster.deploy(&objects, &unit, &options()).await.unwrap();
+    let outcome = cluster.deploy(&objects, &unit, &adopt).await.unwrap();
     assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
     match &outcome.failed[0].error {
         ClusterError::Conflict { managers, fields, .. } => {
@@ -183,7 +186,7 @@ async fn conflicts_name_the_other_manager_and_force_takes_over() {
     assert!(outcome.failed[0].error.to_string().contains("force-conflicts"));
     assert_eq!(fake.get("v1", "ConfigMap", "web", "a").unwrap()["data"]["mode"], "slow");
 
-    let forced = DeployOptions { force_conflicts: true, ..options() };
+    let forced = DeployOptions { force_conflicts: true, ..adopt };
     let outcome = cluster.deploy(&objects, &unit, &forced).await.unwrap();
     assert!(outcome.is_success(), "{outcome:?}");
     assert_eq!(fake.get("v1", "ConfigMap", "web", "a").unwrap()["data"]["mode"], "fast");
@@ -297,7 +300,7 @@ async fn crds_are_established_before_their_custom_resources() {
     let outcome =
         cluster.deploy(&objects, &scope("testing", "infra/widgets"), &options()).await.unwrap();
     assert!(outcome.is_success(), "{outcome:?}");
-    assert_eq!(outcome.applied.last().unwrap().kind, "Widget");
+    assert_eq!(outcome.applied.last().unwrap().object.kind, "Widget");
     assert_eq!(fake.get("example.com/v1", "Widget", "web", "w").unwrap()["spec"]["size"], 3);
 }
 
@@ -658,8 +661,8 @@ async fn a_namespace_holding_foreign_objects_is_not_pruned() {
     assert_eq!(pruned, ["ConfigMap web/a"]);
     assert_eq!(outcome.prune_skipped.len(), 1);
     assert_eq!(
-        outcome.prune_skipped[0].1,
-        "Namespace web still holds objects gitops-env did not create (ConfigMap web/theirs); left in place"
+        outcome.prune_skipped[0].1.to_string(),
+        "it still holds objects gitops-env did not create (ConfigMap web/theirs); left in place"
     );
     assert!(fake.get("v1", "ConfigMap", "web", "theirs").is_some());
     assert!(fake.get("v1", "Namespace", "", "web").is_some());
@@ -875,4 +878,376 @@ async fn removing_one_unit_of_a_shared_namespace_keeps_the_others() {
     assert!(fake.wait_until(Duration::from_secs(5), |f| {
         f.get("v1", "Namespace", "", "preview-pr-9").is_none()
     }));
+}
+
+fn applied_changes(outcome: &gitops_env::cluster::Outcome) -> Vec<(String, Change)> {
+    outcome.applied.iter().map(|a| (a.object.to_string(), a.change)).collect()
+}
+
+#[tokio::test]
+async fn counts_and_before_after_come_from_the_cluster() {
+    let fake = FakeKube::start();
+    let cluster = connect(&fake).await;
+    let unit = scope("testing", "apps/many");
+    let mut objects = vec![namespace("many")];
+    objects.extend((0..20).map(|i| configmap("many", &format!("c{i:02}"), "x")));
+    let steady = DeployOptions { wait_timeout: None, ..options() };
+
+    let first = cluster.deploy(&values(&objects), &unit, &steady).await.unwrap();
+    assert!(first.is_success(), "{first:?}");
+    assert_eq!(
+        first.counts(),
+        Counts { created: 21, configured: 0, unchanged: 0, pruned: 0 },
+        "{:?}",
+        applied_changes(&first)
+    );
+    assert!(first.applied.iter().all(|a| a.before.is_none() && a.ownership == Ownership::Absent));
+    let after = to_json(&first.applied[1].after);
+    assert_eq!(after["data"]["mode"], "x");
+    assert!(after["metadata"].get("resourceVersion").is_none(), "stripped of server noise");
+    assert_eq!(after["metadata"]["labels"][MANAGED_BY_LABEL], "gitops-env");
+
+    // Nothing changed: every object unchanged, one LIST for the twenty ConfigMaps, no write of
+    // the inventory; about one request per object.
+    fake.clear_requests();
+    let again = cluster.deploy(&values(&objects), &unit, &steady).await.unwrap();
+    assert_eq!(again.counts(), Counts { created: 0, configured: 0, unchanged: 21, pruned: 0 });
+    assert!(again.counts().is_no_change());
+    for applied in &again.applied {
+        assert_eq!(applied.before.as_ref(), Some(&applied.after), "{}", applied.object);
+        assert_eq!(applied.ownership, Ownership::Ours);
+    }
+    let requests = fake.requests();
+    let lists: Vec<_> =
+        requests.iter().filter(|r| r.method == "GET" && r.path.ends_with("/configmaps")).collect();
+    assert_eq!(lists.len(), 1, "{requests:?}");
+    assert!(!requests.iter().any(|r| r.method == "PATCH" && r.path.contains("/inventory-")));
+    assert_eq!(requests.len(), 21 + 1 + 1 + 1, "PATCHes, LIST, namespace GET, inventory GET");
+
+    // One change, one removal.
+    objects[3] = configmap("many", "c02", "y");
+    objects.pop();
+    let changed = cluster.deploy(&values(&objects), &unit, &steady).await.unwrap();
+    assert_eq!(changed.counts(), Counts { created: 0, configured: 1, unchanged: 19, pruned: 1 });
+    let c02 = changed.applied.iter().find(|a| a.change == Change::Configured).unwrap();
+    assert_eq!(c02.object.name, "c02");
+    assert_eq!(to_json(c02.before.as_ref().unwrap())["data"]["mode"], "x");
+    assert_eq!(to_json(&c02.after)["data"]["mode"], "y");
+    let (before, after) = (to_json(c02.before.as_ref().unwrap()), to_json(&c02.after));
+    assert_eq!(before["apiVersion"], "v1", "list items get their type back");
+    assert_eq!(before["kind"], after["kind"]);
+}
+
+#[tokio::test]
+async fn an_existing_object_is_never_adopted_without_opt_in() {
+    let fake = FakeKube::start();
+    let cluster = connect(&fake).await;
+    // Made by hand with `kubectl apply`, before the overlay defined the same name.
+    fake.apply_as("ops", namespace("web")).unwrap();
+    fake.apply_as("kubectl-client-side-apply", configmap("web", "settings", "by hand")).unwrap();
+    let unit = scope("testing", "apps/web");
+    let objects = values(&[configmap("web", "a", "x"), configmap("web", "settings", "ours")]);
+    fake.clear_requests();
+
+    let error = cluster.deploy(&objects, &unit, &options()).await.unwrap_err();
+    let ClusterError::NotOurs { refusals } = &error else { panic!("expected NotOurs: {error}") };
+    let refused: Vec<String> = refusals.iter().map(|r| r.object.to_string()).collect();
+    assert_eq!(refused, ["ConfigMap web/settings"]);
+    assert_eq!(
+        refusals[0].ownership,
+        Ownership::Foreign { managers: vec!["kubectl-client-side-apply".into()] }
+    );
+    let message = error.to_string();
+    assert!(message.starts_with("ConfigMap web/settings exists, not created by gitops-env (field managers: kubectl-client-side-apply)"), "{message}");
+    assert!(message.contains("`adopt: true`"), "{message}");
+    assert_eq!(patches(&fake), 0, "nothing of the unit is applied: {:?}", fake.requests());
+    assert!(fake.get("v1", "ConfigMap", "web", "a").is_none());
+    let settings = fake.get("v1", "ConfigMap", "web", "settings").unwrap();
+    assert_eq!(settings["data"]["mode"], "by hand");
+    assert!(settings["metadata"]["labels"].get(MANAGED_BY_LABEL).is_none());
+
+    // The dry run says the same without failing.
+    let pairs = cluster.dry_run(&objects, &unit, &options()).await.unwrap();
+    let verdicts: Vec<(String, bool)> =
+        pairs.iter().map(|p| (p.object.name.clone(), p.ownership.permits(false))).collect();
+    assert_eq!(verdicts, [("a".to_owned(), true), ("settings".to_owned(), false)]);
+    assert!(pairs[1].ownership.permits(true), "would adopt");
+    let conflict = pairs[1].conflict.as_ref().expect("kubectl owns data.mode");
+    assert_eq!(conflict.managers, ["kubectl-client-side-apply"]);
+    assert_eq!(to_json(pairs[1].would_be.as_ref().unwrap())["data"]["mode"], "ours");
+
+    // Opted in (adopting, and taking kubectl's field): adopted, reported as such; from then on
+    // it is ours (pruned when it leaves).
+    let adopt = DeployOptions { adopt: true, force_conflicts: true, ..options() };
+    let outcome = cluster.deploy(&objects, &unit, &adopt).await.unwrap();
+    assert!(outcome.is_success(), "{outcome:?}");
+    let adopted = outcome.applied.iter().find(|a| a.object.name == "settings").unwrap();
+    assert_eq!(adopted.change, Change::Configured);
+    assert!(matches!(adopted.ownership, Ownership::Foreign { .. }));
+    let outcome =
+        cluster.deploy(&values(&[configmap("web", "a", "x")]), &unit, &options()).await.unwrap();
+    let pruned: Vec<String> = outcome.pruned.iter().map(|o| o.to_string()).collect();
+    assert_eq!(pruned, ["ConfigMap web/settings"]);
+}
+
+#[tokio::test]
+async fn another_unit_of_the_environment_may_take_an_object_over() {
+    let fake = FakeKube::start();
+    let cluster = connect(&fake).await;
+    let (web, shared) = (scope("testing", "apps/web"), scope("testing", "apps/shared"));
+    let objects = values(&[namespace("web"), configmap("web", "settings", "x")]);
+    assert!(cluster.deploy(&objects, &web, &options()).await.unwrap().is_success());
+
+    let moved = values(&[configmap("web", "settings", "y")]);
+    let outcome = cluster.deploy(&moved, &shared, &options()).await.unwrap();
+    assert!(outcome.is_success(), "{outcome:?}");
+    assert_eq!(
+        outcome.applied[0].ownership,
+        Ownership::OtherUnit { unit: inventory::label_value("apps/web") }
+    );
+    // The unit it left no longer owns it: its next deploy keeps it.
+    let outcome = cluster.deploy(&values(&[namespace("web")]), &web, &options()).await.unwrap();
+    assert!(outcome.pruned.is_empty(), "{outcome:?}");
+    assert_eq!(outcome.prune_skipped.len(), 1);
+    assert_eq!(outcome.prune_skipped[0].1, KeepReason::NotOurs);
+    assert_eq!(fake.get("v1", "ConfigMap", "web", "settings").unwrap()["data"]["mode"], "y");
+}
+
+#[tokio::test]
+async fn a_preview_named_like_an_existing_namespace_never_takes_it_over() {
+    let fake = FakeKube::start();
+    let cluster = connect(&fake).await;
+    // Testing's namespace `web`, with its own pod-security labels, and an object in it.
+    let mut web = namespace("web");
+    web["metadata"]["labels"] = json!({"pod-security.kubernetes.io/enforce": "restricted"});
+    let testing = scope("testing", "infrastructure/namespaces");
+    let outcome = cluster
+        .deploy(&values(&[web, configmap("web", "app", "x")]), &testing, &options())
+        .await
+        .unwrap();
+    assert!(outcome.is_success(), "{outcome:?}");
+    // And a namespace made by hand.
+    fake.apply_as("ops", namespace("legacy")).unwrap();
+    let before = fake.get("v1", "Namespace", "", "web").unwrap();
+
+    // `preview-namespace-template: {slug}` and a branch named `web` (or `legacy`).
+    for (name, adopt) in [("web", false), ("web", true), ("legacy", false)] {
+        let preview = scope(name, "apps/overlays/testing/web");
+        let objects = values(&[
+            preview_namespace(name, name, 1, "2026-01-01T00:00:00Z", 72),
+            configmap(name, "preview-only", "x"),
+        ]);
+        let options = DeployOptions { adopt, ..options() };
+        let error = cluster.deploy(&objects, &preview, &options).await.unwrap_err();
+        let ClusterError::NotOurs { refusals } = &error else { panic!("{error}") };
+        assert_eq!(refusals[0].object.to_string(), format!("Namespace {name}"));
+        if name == "web" {
+            assert_eq!(
+                refusals[0].ownership,
+                Ownership::OtherEnvironment { environment: "testing".into() }
+            );
+            assert!(
+                error.to_string().contains("owned by gitops-env environment testing"),
+                "{error}"
+            );
+        }
+        assert!(fake.get("v1", "ConfigMap", name, "preview-only").is_none());
+        let pairs = cluster.dry_run(&objects, &preview, &options).await.unwrap();
+        assert!(!pairs[0].ownership.permits(adopt), "{:?}", pairs[0].ownership);
+    }
+    let after = fake.get("v1", "Namespace", "", "web").unwrap();
+    assert_eq!(after["metadata"]["labels"], before["metadata"]["labels"], "not relabelled");
+    assert_eq!(after["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "restricted");
+
+    // Tearing the previews down deletes nothing of either.
+    for name in ["web", "legacy"] {
+        let outcome = cluster.teardown_environment(name, Duration::from_secs(5)).await.unwrap();
+        assert!(outcome.is_success() && outcome.deleted.is_empty(), "{outcome:?}");
+    }
+    let by_slug = cluster
+        .teardown(&PreviewSelector::Slug("web".into()), None, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(by_slug.environments.is_empty(), "{by_slug:?}");
+    assert!(fake.get("v1", "Namespace", "", "web").is_some());
+    assert!(fake.get("v1", "Namespace", "", "legacy").is_some());
+    assert!(fake.get("v1", "ConfigMap", "web", "app").is_some());
+}
+
+#[tokio::test]
+async fn teardown_keeps_a_namespace_holding_what_is_not_ours() {
+    let fake = FakeKube::start();
+    let cluster = connect(&fake).await;
+    let ns = "preview-pr-5";
+    deploy_preview(&cluster, ns, "pr-5", 5, "2026-01-01T00:00:00Z", 72).await;
+    // What Kubernetes puts in every namespace (and beside every Service) does not count.
+    let kube_made = [
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-root-ca.crt", "namespace": ns}, "data": {"ca.crt": "x"}}),
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": ns}}),
+        json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web", "namespace": ns}}),
+        json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "web.1", "namespace": ns}, "involvedObject": {"kind": "Service", "name": "web"}, "reason": "x"}),
+    ];
+    for object in kube_made {
+        fake.apply_as("kube-controller-manager", object).unwrap();
+    }
+    fake.apply_as("kubectl", configmap(ns, "hand-made", "mine")).unwrap();
+
+    let outcome = cluster
+        .teardown(&PreviewSelector::PullRequest(5), None, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(outcome.is_success(), "{outcome:?}");
+    let mut deleted: Vec<String> = outcome.deleted.iter().map(|o| o.to_string()).collect();
+    deleted.sort();
+    assert_eq!(
+        deleted,
+        [
+            format!("ConfigMap {ns}/api"),
+            format!("Deployment {ns}/web"),
+            format!("Service {ns}/web")
+        ]
+    );
+    assert_eq!(outcome.skipped.len(), 1, "{outcome:?}");
+    let (kept, reason) = &outcome.skipped[0];
+    assert_eq!(kept.to_string(), format!("Namespace {ns}"));
+    let KeepReason::HoldsForeign { objects, total } = reason else { panic!("{reason:?}") };
+    assert_eq!(*total, 1, "{objects:?}");
+    assert_eq!(objects[0].to_string(), format!("ConfigMap {ns}/hand-made"));
+    assert_eq!(fake.get("v1", "ConfigMap", ns, "hand-made").unwrap()["data"]["mode"], "mine");
+    assert!(fake.get("v1", "Namespace", "", ns).is_some());
+
+    // Once the hand-made object is gone, the next teardown takes the namespace.
+    fake.remove("v1", "ConfigMap", ns, "hand-made").unwrap();
+    let outcome = cluster
+        .teardown(&PreviewSelector::PullRequest(5), None, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(outcome.is_success() && outcome.skipped.is_empty(), "{outcome:?}");
+    assert_eq!(
+        outcome.deleted,
+        [gitops_env::cluster::ObjectRef {
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+            namespace: String::new(),
+            name: ns.into(),
+        }]
+    );
+    assert!(
+        fake.wait_until(Duration::from_secs(5), |f| f.get("v1", "Namespace", "", ns).is_none())
+    );
+}
+
+#[tokio::test]
+async fn objects_a_crashed_run_applied_without_a_record_are_found_by_label() {
+    let fake = FakeKube::start();
+    let cluster = connect(&fake).await;
+    let unit = scope("testing", "apps/web");
+    // As a run killed between apply and inventory left them (an older gitops-env did that).
+    fake.apply_as("ops", namespace("web")).unwrap();
+    for name in ["orphan", "kept"] {
+        let mut object = configmap("web", name, "x");
+        inventory::label_object(&mut object, &unit);
+        fake.apply_as(inventory::FIELD_MANAGER, object).unwrap();
+    }
+    // Another unit's object with our labels is not this unit's to prune.
+    let mut other = configmap("web", "other-unit", "x");
+    inventory::label_object(&mut other, &scope("testing", "apps/api"));
+    fake.apply_as(inventory::FIELD_MANAGER, other).unwrap();
+
+    let outcome =
+        cluster.deploy(&values(&[configmap("web", "kept", "y")]), &unit, &options()).await.unwrap();
+    assert!(outcome.is_success(), "{outcome:?}");
+    let pruned: Vec<String> = outcome.pruned.iter().map(|o| o.to_string()).collect();
+    assert_eq!(pruned, ["ConfigMap web/orphan"]);
+    assert!(fake.get("v1", "ConfigMap", "web", "other-unit").is_some());
+    assert!(fake.get("v1", "Namespace", "", "web").is_some());
+
+    // The record is confirmed now: the next deploy needs no lookup by label.
+    fake.clear_requests();
+    let outcome =
+        cluster.deploy(&values(&[configmap("web", "kept", "y")]), &unit, &options()).await.unwrap();
+    assert!(outcome.is_success(), "{outcome:?}");
+    assert!(
+        !fake.requests().iter().any(|r| r.query.contains("labelSelector")),
+        "{:?}",
+        fake.requests()
+    );
+}
+
+#[tokio::test]
+async fn intent_is_recorded_before_anything_is_applied() {
+    let fake = FakeKube::start();
+    let cluster = connect(&fake).await;
+    let unit = scope("testing", "apps/web");
+    let first = values(&[namespace("web"), configmap("web", "a", "x")]);
+    assert!(cluster.deploy(&first, &unit, &options()).await.unwrap().is_success());
+
+    // `b` is new; its apply fails for good. The intent (a and b) was written before any apply.
+    fake.inject(Fault::status(400).method("PATCH").path_contains("/configmaps/b"));
+    fake.clear_requests();
+    let second =
+        values(&[namespace("web"), configmap("web", "a", "x"), configmap("web", "b", "y")]);
+    let outcome = cluster.deploy(&second, &unit, &options()).await.unwrap();
+    assert_eq!(outcome.failed.len(), 1, "{outcome:?}");
+    let patched: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| r.path.rsplit('/').next().unwrap_or_default().to_owned())
+        .collect();
+    let inventory_name = inventory::inventory_name(&unit);
+    assert_eq!(patched.first(), Some(&inventory_name), "{patched:?}");
+    let record =
+        fake.get("v1", "ConfigMap", inventory::INVENTORY_NAMESPACE, &inventory_name).unwrap();
+    let listed = record["data"]["objects.json"].as_str().unwrap();
+    assert!(listed.contains("\"b\""), "a failed apply may still have reached the server: {listed}");
+    assert_eq!(record["data"]["state"], "confirmed");
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_fails_the_deploy_within_its_timeouts() {
+    let fake = FakeKube::start();
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(1),
+        read: Duration::from_secs(1),
+        request: Duration::from_secs(2),
+    };
+    let retry = RetryPolicy { max_elapsed: Duration::from_secs(4), ..fast_retry() };
+    let cluster = Cluster::connect_with(&target(&fake), retry.clone(), timeouts).await.unwrap();
+    let unit = scope("testing", "apps/web");
+    let objects = values(&[namespace("web"), deployment("web", "web", "nginx:1")]);
+    let wait = DeployOptions { wait_timeout: Some(Duration::from_secs(20)), retry, ..options() };
+
+    // Accepts every request and never answers.
+    fake.inject(Fault::delay(Duration::from_secs(3600)));
+    let started = Instant::now();
+    let error = cluster.deploy(&objects, &unit, &wait).await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(matches!(error, ClusterError::GaveUp { .. }), "{error}");
+    assert!(error.to_string().contains("no answer within"), "{error}");
+    assert!(elapsed < Duration::from_secs(15), "bounded by the timeouts, not hung: {elapsed:?}");
+
+    // Answers the apply, then hangs while we wait for readiness: the wait still ends on time.
+    fake.clear_faults();
+    let cluster = Cluster::connect_with(&target(&fake), fast_retry(), timeouts).await.unwrap();
+    let objects = values(&[
+        namespace("web"),
+        deployment("web", "web", "nginx:1"),
+        deployment("web", "api", "nginx:1"),
+    ]);
+    // Two Deployments are read with one LIST (`/deployments`); the wait GETs each by name.
+    fake.inject(
+        Fault::delay(Duration::from_secs(3600)).method("GET").path_contains("/deployments/"),
+    );
+    let short = DeployOptions { wait_timeout: Some(Duration::from_secs(2)), ..options() };
+    let started = Instant::now();
+    let outcome = cluster.deploy(&objects, &unit, &short).await.unwrap();
+    let elapsed = started.elapsed();
+    assert!(outcome.failed.is_empty(), "{outcome:?}");
+    assert_eq!(outcome.not_ready.len(), 2, "{outcome:?}");
+    assert_eq!(
+        outcome.not_ready[0].reason,
+        "timed out after 2s: the API server did not answer in time"
+    );
+    assert!(elapsed < Duration::from_secs(10), "the wait is bounded: {elapsed:?}");
 }
