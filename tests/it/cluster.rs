@@ -1251,3 +1251,189 @@ async fn a_server_that_never_answers_fails_the_deploy_within_its_timeouts() {
     );
     assert!(elapsed < Duration::from_secs(10), "the wait is bounded: {elapsed:?}");
 }
+
+/// Writes a unit whose ConfigMaps are `configmaps` (name, mode), with or without a Deployment.
+fn write_crash_unit(unit: &std::path::Path, configmaps: &[(&str, &str)], with_deployment: bool) {
+    let _ = std::fs::remove_dir_all(unit);
+    std::fs::create_dir_all(unit).unwrap();
+    let mut resources = vec!["namespace.yaml".to_owned()];
+    std::fs::write(
+        unit.join("namespace.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n",
+    )
+    .unwrap();
+    for (name, mode) in configmaps {
+        let file = format!("{name}.yaml");
+        std::fs::write(
+            unit.join(&file),
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  mode: \"{mode}\"\n"),
+        )
+        .unwrap();
+        resources.push(file);
+    }
+    if with_deployment {
+        let deployment = serde_json::to_string(&deployment("web", "web", "nginx:1")).unwrap();
+        std::fs::write(unit.join("deployment.yaml"), deployment).unwrap();
+        resources.push("deployment.yaml".into());
+    }
+    std::fs::write(
+        unit.join("kustomization.yaml"),
+        format!(
+            "namespace: web\nresources:\n{}",
+            resources.iter().map(|r| format!("- {r}\n")).collect::<String>()
+        ),
+    )
+    .unwrap();
+}
+
+/// A request that marks a phase boundary of a deploy: the `nth` one matching.
+struct Boundary {
+    phase: &'static str,
+    method: &'static str,
+    matches: fn(&str) -> bool,
+    nth: usize,
+}
+
+fn inventory_path(path: &str) -> bool {
+    path.contains("/namespaces/gitops-env-system/configmaps/inventory-")
+}
+
+#[test]
+fn a_deploy_killed_at_any_phase_converges_and_leaves_no_orphan() {
+    let binary = env!("CARGO_BIN_EXE_gitops-env");
+    let boundaries = [
+        Boundary { phase: "connect", method: "GET", matches: |_| true, nth: 1 },
+        Boundary { phase: "read the inventory", method: "GET", matches: inventory_path, nth: 1 },
+        Boundary {
+            phase: "read the live objects",
+            method: "GET",
+            matches: |p| p.ends_with("/namespaces/web/configmaps"),
+            nth: 1,
+        },
+        Boundary { phase: "record the intent", method: "PATCH", matches: inventory_path, nth: 1 },
+        Boundary {
+            phase: "apply the namespace",
+            method: "PATCH",
+            matches: |p| p == "/api/v1/namespaces/web",
+            nth: 1,
+        },
+        Boundary {
+            phase: "apply the new object",
+            method: "PATCH",
+            matches: |p| p.ends_with("/configmaps/c"),
+            nth: 1,
+        },
+        Boundary {
+            phase: "prune",
+            method: "DELETE",
+            matches: |p| p.ends_with("/configmaps/b"),
+            nth: 1,
+        },
+        Boundary {
+            phase: "confirm the inventory",
+            method: "PATCH",
+            matches: inventory_path,
+            nth: 2,
+        },
+        Boundary {
+            phase: "wait for readiness",
+            method: "GET",
+            matches: |p| p.ends_with("/deployments/web"),
+            nth: 2,
+        },
+    ];
+    let testing = scope("testing", "apps/web/overlays/testing");
+    for boundary in &boundaries {
+        let fake = FakeKube::start();
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(&kubeconfig, fake.kubeconfig_yaml()).unwrap();
+        let unit = dir.path().join("apps/web/overlays/testing");
+        let deploy = || {
+            let mut command = std::process::Command::new(binary);
+            command
+                .arg("deploy")
+                .arg("--repo")
+                .arg(dir.path())
+                .args(["--env", "testing", "--unit", "apps/web/overlays/testing", "--wait", "30s"])
+                .arg("--kubeconfig")
+                .arg(&kubeconfig)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            command
+        };
+        let complete = |what: &str| {
+            let output = deploy().output().unwrap();
+            assert!(
+                output.status.success(),
+                "{}: {what}: {}",
+                boundary.phase,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        write_crash_unit(&unit, &[("a", "1"), ("b", "1")], true);
+        complete("first deploy");
+
+        // The deploy that is killed: `a` changes, `b` leaves, `c` is new.
+        write_crash_unit(&unit, &[("a", "2"), ("c", "2")], true);
+        fake.clear_requests();
+        // Slow requests, so the kill lands while the boundary's request is in flight.
+        fake.set_latency(Duration::from_millis(100));
+        let mut child = deploy().spawn().unwrap();
+        let started = Instant::now();
+        let seen = loop {
+            let count = fake
+                .requests()
+                .iter()
+                .filter(|r| r.method == boundary.method && (boundary.matches)(&r.path))
+                .count();
+            if count >= boundary.nth {
+                break true;
+            }
+            if child.try_wait().unwrap().is_some() || started.elapsed() > Duration::from_secs(60) {
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        assert!(seen, "{}: the deploy never reached it ({status})", boundary.phase);
+        fake.set_latency(Duration::ZERO);
+
+        // The next run, with `c` and the Deployment gone from the render too, converges.
+        write_crash_unit(&unit, &[("a", "3")], false);
+        complete("the run after the kill");
+        let ours: Vec<String> = fake
+            .all_objects()
+            .iter()
+            .filter(|o| inventory::owned_by_environment(o, "testing"))
+            .filter(|o| !inventory::is_inventory(o))
+            .filter(|o| o["metadata"]["deletionTimestamp"].is_null())
+            .map(|o| {
+                format!(
+                    "{} {}",
+                    o["kind"].as_str().unwrap_or_default(),
+                    o["metadata"]["name"].as_str().unwrap_or_default()
+                )
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(ours, ["ConfigMap a", "Namespace web"], "{}: orphans left", boundary.phase);
+        assert_eq!(fake.get("v1", "ConfigMap", "web", "a").unwrap()["data"]["mode"], "3");
+        for gone in ["b", "c"] {
+            assert!(
+                fake.get("v1", "ConfigMap", "web", gone)
+                    .is_none_or(|o| o["metadata"]["deletionTimestamp"].is_string()),
+                "{}: {gone} left behind",
+                boundary.phase
+            );
+        }
+        let name = inventory::inventory_name(&testing);
+        let record = fake.get("v1", "ConfigMap", inventory::INVENTORY_NAMESPACE, &name).unwrap();
+        let record = inventory::read_inventory(&record).unwrap();
+        assert!(record.is_confirmed(), "{}", boundary.phase);
+        let recorded: Vec<String> = record.objects.iter().map(|o| o.to_string()).collect();
+        assert_eq!(recorded, ["ConfigMap web/a", "Namespace web"], "{}", boundary.phase);
+    }
+}
