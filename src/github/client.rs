@@ -14,6 +14,11 @@
 //! duplicate after a 5xx is harmless here (deployment statuses are append-only; duplicate sticky
 //! comments are collapsed by the next run). A wait longer than the policy allows fails at once
 //! with [`GitHubError::WaitTooLong`] instead of stalling the workflow.
+//!
+//! Every request is bounded in time ([`Timeouts`], defaults in brackets): connecting [10 s],
+//! silence while reading the answer [30 s], one attempt as a whole [30 s]; and a request with
+//! its retries stops at [`RetryPolicy::max_elapsed`] [240 s], cutting its last attempt short
+//! at that deadline — so a server that accepts and never answers fails the call, never hangs it.
 
 use std::fmt;
 use std::future::Future;
@@ -65,6 +70,9 @@ pub struct RetryPolicy {
     pub max_wait: Duration,
     /// The most time one request may spend waiting in total.
     pub max_total_wait: Duration,
+    /// The request's deadline, attempts and waits together: no attempt starts after it, and an
+    /// attempt still running then is abandoned.
+    pub max_elapsed: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -74,6 +82,28 @@ impl Default for RetryPolicy {
             base_backoff: Duration::from_secs(1),
             max_wait: Duration::from_secs(60),
             max_total_wait: Duration::from_secs(180),
+            max_elapsed: Duration::from_secs(240),
+        }
+    }
+}
+
+/// How long one request to GitHub may take (see the module documentation for the defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Establishing the connection (TCP and TLS).
+    pub connect: Duration,
+    /// Silence while reading the answer: no byte for this long fails the attempt.
+    pub read: Duration,
+    /// One attempt, from sending to the last byte of the answer.
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            read: Duration::from_secs(30),
+            request: Duration::from_secs(30),
         }
     }
 }
@@ -91,6 +121,7 @@ pub struct ClientConfig {
     pub token: GitHubToken,
     pub user_agent: String,
     pub retry: RetryPolicy,
+    pub timeouts: Timeouts,
     /// The login that comments are authored by, when `GET /user` cannot tell (tokens of a
     /// custom GitHub App post as `<app-slug>[bot]`). `None`: ask `GET /user`, and fall back to
     /// `github-actions[bot]` when the token is an Actions/App token.
@@ -105,6 +136,7 @@ impl ClientConfig {
             token,
             user_agent: concat!("gitops-env/", env!("CARGO_PKG_VERSION")).to_string(),
             retry: RetryPolicy::default(),
+            timeouts: Timeouts::default(),
             comment_author: None,
         }
     }
@@ -128,6 +160,8 @@ pub struct GitHubClient {
     api_url: String,
     token: GitHubToken,
     retry: RetryPolicy,
+    /// One attempt's limit (the client's own covers connect and read).
+    request_timeout: Duration,
     sleeper: Sleeper,
     pub(super) comment_author: Option<String>,
     pub(super) login: Arc<std::sync::OnceLock<String>>,
@@ -181,8 +215,8 @@ impl GitHubClient {
         headers.insert(USER_AGENT, user_agent);
         let http = reqwest::Client::builder()
             .default_headers(headers)
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
+            .connect_timeout(config.timeouts.connect)
+            .read_timeout(config.timeouts.read)
             .build()
             .map_err(|err| GitHubError::InvalidApiUrl {
                 url: config.api_url.clone(),
@@ -193,6 +227,7 @@ impl GitHubClient {
             api_url,
             token: config.token,
             retry: config.retry,
+            request_timeout: config.timeouts.request,
             sleeper: Arc::new(|duration| Box::pin(tokio::time::sleep(duration))),
             comment_author: config.comment_author,
             login: Arc::new(std::sync::OnceLock::new()),
@@ -281,11 +316,14 @@ impl GitHubClient {
         body: Option<Vec<u8>>,
     ) -> Result<ApiResponse, GitHubError> {
         let url = format!("{}{path}", self.api_url);
+        let started = std::time::Instant::now();
         let mut waited = Duration::ZERO;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut request = self.http.request(method.clone(), &url);
+            let budget =
+                self.request_timeout.min(self.retry.max_elapsed.saturating_sub(started.elapsed()));
+            let mut request = self.http.request(method.clone(), &url).timeout(budget);
             let mut authorization = HeaderValue::from_str(&format!("Bearer {}", self.token.0))
                 .map_err(|_| GitHubError::InvalidToken)?;
             authorization.set_sensitive(true);
@@ -326,7 +364,9 @@ impl GitHubClient {
                     last: failure.summary(),
                 });
             }
-            if attempt >= self.retry.max_attempts {
+            if attempt >= self.retry.max_attempts
+                || started.elapsed() + wait >= self.retry.max_elapsed
+            {
                 return Err(GitHubError::RetriesExhausted {
                     method: method.to_string(),
                     path: path.to_string(),
@@ -516,6 +556,36 @@ mod tests {
             Retry::After(Duration::from_secs(4))
         );
         assert_eq!(status(503, &[]).retry_after(30, &policy, now), Retry::After(policy.max_wait));
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_fails_the_request_within_its_deadline() {
+        // Accepts connections and never answers.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let _held = std::thread::spawn(move || {
+            let connections: Vec<_> = listener.incoming().take(10).collect();
+            std::thread::sleep(Duration::from_secs(30));
+            drop(connections);
+        });
+        let mut config = ClientConfig::new(url, GitHubToken::new("t"));
+        config.timeouts = Timeouts {
+            connect: Duration::from_secs(1),
+            read: Duration::from_millis(500),
+            request: Duration::from_secs(1),
+        };
+        config.retry = RetryPolicy {
+            max_attempts: 10,
+            base_backoff: Duration::from_millis(10),
+            max_elapsed: Duration::from_secs(3),
+            ..RetryPolicy::default()
+        };
+        let client = GitHubClient::new(config).unwrap();
+        let started = std::time::Instant::now();
+        let error = client.get_json::<serde_json::Value>("/user").await.unwrap_err();
+        let elapsed = started.elapsed();
+        assert!(matches!(error, GitHubError::RetriesExhausted { .. }), "{error}");
+        assert!(elapsed < Duration::from_secs(8), "bounded by the deadline: {elapsed:?}");
     }
 
     #[test]

@@ -28,6 +28,7 @@ use std::time::Duration;
 
 pub use client::{
     API_VERSION, ClientConfig, DEFAULT_API_URL, GitHubClient, GitHubToken, RetryPolicy, Sleeper,
+    Timeouts,
 };
 pub use comments::{
     ACTIONS_BOT_LOGIN, COMMENT_BODY_LIMIT, StickyAction, StickyMarker, StickyOutcome,
