@@ -1,10 +1,12 @@
 //! Apply benchmark (not a test): 500 objects to fake-kube with 5 ms latency injected on every
 //! request, by gitops-env's cluster stage and by `kubectl apply --server-side`, on the same
 //! server in the same run. Prints requests per object and wall time for each, first apply and
-//! steady state, and the speed ratio.
+//! steady state (a fresh connection, discovery included, as a CLI run makes it; and a re-apply
+//! over an open connection, as the action's next unit makes it), and the speed ratio. Every
+//! unchanged run is checked to report every object unchanged: the counts come from the cluster.
 //!
-//! Run with `bench/apply.sh` (a dev-profile build: this machine forbids release builds), or
-//! `cargo bench -p gitops-env --bench apply --profile dev`. Objects: OBJECTS env var (500).
+//! Run with `bench/apply.sh` (a release build), or `cargo bench -p gitops-env --bench apply`.
+//! Objects: OBJECTS env var (500); LATENCY_MS (5); CONCURRENCY; REPEAT (3).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -112,27 +114,43 @@ fn main() {
 
     let mut engine_first = Vec::new();
     let mut engine_steady = Vec::new();
+    let mut engine_reapply = Vec::new();
     for run in 0..repeat {
         let engine_objects: Vec<_> =
             objects(&format!("bench-engine-{run}"), count).iter().map(from_json).collect();
         let scope = Scope { environment: "bench".into(), unit: format!("bench-{run}") };
-        // A fresh connection each time, so discovery is counted as in a real run.
-        let deploy = || {
-            runtime.block_on(async {
-                let cluster =
-                    Cluster::connect(&target, RetryPolicy::default()).await.expect("connect");
-                let outcome =
-                    cluster.deploy(&engine_objects, &scope, &options).await.expect("deploy");
-                assert!(outcome.is_success(), "{outcome:?}");
-            })
+        let deploy = |cluster: &Cluster| {
+            let outcome = runtime
+                .block_on(cluster.deploy(&engine_objects, &scope, &options))
+                .expect("deploy");
+            assert!(outcome.is_success(), "{outcome:?}");
+            outcome.counts()
         };
-        engine_first.push(measure(&fake, deploy));
-        engine_steady.push(measure(&fake, deploy));
+        // A fresh connection each time, so discovery is counted as in a real run.
+        let connect = || {
+            runtime.block_on(Cluster::connect(&target, RetryPolicy::default())).expect("connect")
+        };
+        engine_first.push(measure(&fake, || {
+            let counts = deploy(&connect());
+            assert_eq!(counts.created, count, "{counts:?}");
+        }));
+        engine_steady.push(measure(&fake, || {
+            let counts = deploy(&connect());
+            assert_eq!(counts.unchanged, count, "{counts:?}");
+        }));
+        let cluster = connect();
+        runtime.block_on(cluster.discovery(false)).expect("discovery");
+        engine_reapply.push(measure(&fake, || {
+            let counts = deploy(&cluster);
+            assert!(counts.is_no_change() && counts.unchanged == count, "{counts:?}");
+        }));
     }
     let engine_first = median(engine_first);
     let engine_steady = median(engine_steady);
+    let engine_reapply = median(engine_reapply);
     report("gitops-env deploy (create)", &engine_first, count);
     report("gitops-env deploy (unchanged)", &engine_steady, count);
+    report("gitops-env re-apply (no change)", &engine_reapply, count);
 
     let Some(kubectl) = kubectl() else {
         println!("\nkubectl not found on PATH: no comparison");

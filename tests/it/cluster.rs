@@ -1219,7 +1219,7 @@ async fn a_server_that_never_answers_fails_the_deploy_within_its_timeouts() {
     let wait = DeployOptions { wait_timeout: Some(Duration::from_secs(20)), retry, ..options() };
 
     // Accepts every request and never answers.
-    fake.inject(Fault::delay(Duration::from_secs(3600)));
+    fake.inject(Fault::hang());
     let started = Instant::now();
     let error = cluster.deploy(&objects, &unit, &wait).await.unwrap_err();
     let elapsed = started.elapsed();
@@ -1236,9 +1236,7 @@ async fn a_server_that_never_answers_fails_the_deploy_within_its_timeouts() {
         deployment("web", "api", "nginx:1"),
     ]);
     // Two Deployments are read with one LIST (`/deployments`); the wait GETs each by name.
-    fake.inject(
-        Fault::delay(Duration::from_secs(3600)).method("GET").path_contains("/deployments/"),
-    );
+    fake.inject(Fault::hang().method("GET").path_contains("/deployments/"));
     let short = DeployOptions { wait_timeout: Some(Duration::from_secs(2)), ..options() };
     let started = Instant::now();
     let outcome = cluster.deploy(&objects, &unit, &short).await.unwrap();
