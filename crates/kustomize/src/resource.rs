@@ -9,7 +9,7 @@
 //!
 //! This module knows identities and metadata accessors; it does not transform.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -48,9 +48,12 @@ impl Gvk {
             && (kind.is_empty() || kind == self.kind)
     }
 
-    /// Whether kustomize's built-in schema knows this type as cluster-scoped.
+    /// Whether kustomize's built-in schema knows this type as cluster-scoped. Allocation-free:
+    /// every object's identity asks this, often several times per name reference.
     pub fn is_cluster_scoped(&self) -> bool {
-        cluster_scoped_types().contains(&(self.api_version(), self.kind.clone()))
+        cluster_scoped_types().get(self.kind.as_str()).is_some_and(|versions| {
+            versions.contains(&(self.group.as_str(), self.version.as_str()))
+        })
     }
 }
 
@@ -70,16 +73,20 @@ impl fmt::Display for Gvk {
     }
 }
 
-/// The types kyaml's default schema marks cluster-scoped, by exact apiVersion and kind.
-fn cluster_scoped_types() -> &'static HashSet<(String, String)> {
-    static TABLE: OnceLock<HashSet<(String, String)>> = OnceLock::new();
+/// The types kyaml's default schema marks cluster-scoped: kind → (group, version) pairs.
+fn cluster_scoped_types() -> &'static HashMap<&'static str, Vec<(&'static str, &'static str)>> {
+    static TABLE: OnceLock<HashMap<&'static str, Vec<(&'static str, &'static str)>>> =
+        OnceLock::new();
     TABLE.get_or_init(|| {
-        include_str!("../data/cluster-scoped.tsv")
-            .lines()
-            .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-            .filter_map(|line| line.split_once('\t'))
-            .map(|(api_version, kind)| (api_version.to_owned(), kind.to_owned()))
-            .collect()
+        let mut table: HashMap<&'static str, Vec<(&'static str, &'static str)>> = HashMap::new();
+        let lines = include_str!("../data/cluster-scoped.tsv").lines();
+        for line in lines.filter(|line| !line.starts_with('#') && !line.trim().is_empty()) {
+            if let Some((api_version, kind)) = line.split_once('\t') {
+                let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+                table.entry(kind).or_default().push((group, version));
+            }
+        }
+        table
     })
 }
 
@@ -361,9 +368,39 @@ pub fn scalar_text(value: &Value) -> Option<String> {
 }
 
 /// The ordered set of resources a kustomization accumulates (kustomize's `ResMap`).
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// Appending checks the new id against an index of the ids present (kept while nothing is
+/// changed in place, rebuilt once after a change), so accumulating n objects costs O(n), not
+/// the O(n²) of comparing each new object with every earlier one.
+#[derive(Clone, Debug, Default)]
 pub struct ResMap {
     resources: Vec<Resource>,
+    /// The `IdKey` of every resource, when known to be current.
+    ids: Option<HashSet<IdKey>>,
+}
+
+impl PartialEq for ResMap {
+    fn eq(&self, other: &Self) -> bool {
+        self.resources == other.resources
+    }
+}
+
+/// What makes two ids `same_as` each other: gvk, name and effective namespace.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct IdKey {
+    gvk: Gvk,
+    name: String,
+    namespace: String,
+}
+
+impl IdKey {
+    fn of(id: &ResId) -> IdKey {
+        IdKey {
+            gvk: id.gvk.clone(),
+            name: id.name.clone(),
+            namespace: id.effective_namespace().to_owned(),
+        }
+    }
 }
 
 impl ResMap {
@@ -384,6 +421,7 @@ impl ResMap {
     }
 
     pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, Resource> {
+        self.ids = None;
         self.resources.iter_mut()
     }
 
@@ -398,11 +436,20 @@ impl ResMap {
     /// Appends, refusing an id already present (kustomize's `Append`).
     pub fn append(&mut self, resource: Resource) -> Result<(), ResId> {
         let id = resource.id();
-        if self.resources.iter().any(|existing| existing.id().same_as(&id)) {
+        let resources = &self.resources;
+        let ids =
+            self.ids.get_or_insert_with(|| resources.iter().map(|r| IdKey::of(&r.id())).collect());
+        if !ids.insert(IdKey::of(&id)) {
             return Err(id);
         }
         self.resources.push(resource);
         Ok(())
+    }
+
+    /// How many id comparisons `append` has left to do: the ids it would index before the
+    /// next append (0 while the index is current). For tests that pin the O(n) accumulation.
+    pub fn ids_to_index(&self) -> usize {
+        if self.ids.is_some() { 0 } else { self.resources.len() }
     }
 
     /// Appends every resource of `other` in order.
@@ -415,6 +462,7 @@ impl ResMap {
 
     /// Replaces the whole list (after a reorder or a filter).
     pub fn replace_all(&mut self, resources: Vec<Resource>) {
+        self.ids = None;
         self.resources = resources;
     }
 
@@ -428,10 +476,12 @@ impl ResMap {
     }
 
     pub fn get_mut(&mut self, index: usize) -> &mut Resource {
+        self.ids = None;
         &mut self.resources[index]
     }
 
     pub fn set(&mut self, index: usize, resource: Resource) {
+        self.ids = None;
         self.resources[index] = resource;
     }
 }
@@ -487,5 +537,20 @@ mod tests {
         assert_eq!(gvk.group, "rbac.authorization.k8s.io");
         assert_eq!(gvk.api_version(), "rbac.authorization.k8s.io/v1");
         assert_eq!(Gvk::from_api_version("v1", "Pod").group, "");
+    }
+
+    #[test]
+    fn appending_keeps_the_id_index_instead_of_comparing_with_every_object() {
+        let mut map = ResMap::new();
+        for i in 0..10_000 {
+            map.append(object("v1", "ConfigMap", &format!("c{i}"), "")).unwrap();
+            // The index stays current: no append re-reads earlier ids.
+            assert_eq!(map.ids_to_index(), 0);
+        }
+        assert!(map.append(object("v1", "ConfigMap", "c5", "default")).is_err());
+        map.get_mut(0).set_name("renamed");
+        assert_eq!(map.ids_to_index(), 10_000);
+        map.append(object("v1", "ConfigMap", "c0", "")).unwrap();
+        assert!(map.append(object("v1", "ConfigMap", "renamed", "")).is_err());
     }
 }

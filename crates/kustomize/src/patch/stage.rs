@@ -162,9 +162,10 @@ fn keep_surviving(resources: &mut Vec<Resource>, alive: &[bool]) -> Result<(), S
         index += 1;
         keep
     });
-    for (i, resource) in resources.iter().enumerate() {
+    let mut seen = std::collections::HashSet::new();
+    for resource in resources.iter() {
         let id = resource.id();
-        if resources[..i].iter().any(|other| other.id().same_as(&id)) {
+        if !seen.insert((id.gvk.clone(), id.name.clone(), id.effective_namespace().to_owned())) {
             return Err(format!("may not add resource with an already registered id: {id}"));
         }
     }

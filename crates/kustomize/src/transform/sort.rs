@@ -45,35 +45,57 @@ pub fn legacy_sort(resources: &mut [Resource], order_first: &[String], order_las
     for (i, kind) in order_last.iter().enumerate() {
         rank.insert(kind, 1 + i as i64);
     }
-    let mut keyed: Vec<(i64, Gvk, String, Resource)> = Vec::with_capacity(resources.len());
-    for resource in resources.iter() {
+    // Keys are computed once per object (not per comparison) and objects are moved into
+    // place, not cloned: sorting 10,000 objects is n·log n comparisons of ready-made keys.
+    let mut keyed: Vec<(i64, Gvk, String, String, usize)> = Vec::with_capacity(resources.len());
+    for (index, resource) in resources.iter().enumerate() {
         let id = resource.id();
         let rank = rank.get(id.gvk.kind.as_str()).copied().unwrap_or(0);
         let namespace = if id.namespace.is_empty() { "~X" } else { id.namespace.as_str() };
         let name = if id.name.is_empty() { "~N" } else { id.name.as_str() };
         let id_key = format!("{}|{namespace}|{name}", id.gvk);
-        keyed.push((rank, id.gvk, id_key, resource.clone()));
+        let gvk_key = gvk_sort_key(&id.gvk);
+        keyed.push((rank, id.gvk, gvk_key, id_key, index));
     }
     keyed.sort_by(|a, b| {
         if a.1 != b.1 {
             if a.0 != b.0 {
                 return a.0.cmp(&b.0);
             }
-            let (ga, gb) = (gvk_sort_key(&a.1), gvk_sort_key(&b.1));
             // kustomize orders core Namespaces after namespaces of other groups, reversing the
             // usual comparison when one of the two is core.
             if a.1.kind == "Namespace"
                 && b.1.kind == "Namespace"
                 && (a.1.group.is_empty() || b.1.group.is_empty())
             {
-                return gb.cmp(&ga);
+                return b.2.cmp(&a.2);
             }
-            return ga.cmp(&gb);
+            return a.2.cmp(&b.2);
         }
-        a.2.cmp(&b.2)
+        a.3.cmp(&b.3)
     });
-    for (slot, (_, _, _, resource)) in resources.iter_mut().zip(keyed) {
-        *slot = resource;
+    let order: Vec<usize> = keyed.into_iter().map(|(.., index)| index).collect();
+    permute(resources, &order);
+}
+
+/// Reorders `items` so that `items[i]` becomes the old `items[order[i]]`, by swaps.
+fn permute<T>(items: &mut [T], order: &[usize]) {
+    let mut placed = vec![false; items.len()];
+    for start in 0..items.len() {
+        if placed[start] {
+            continue;
+        }
+        // Follow the cycle through `start`: position `at` takes the item from `order[at]`.
+        let mut at = start;
+        loop {
+            placed[at] = true;
+            let from = order[at];
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
     }
 }
 
@@ -120,5 +142,12 @@ mod tests {
                 "ValidatingWebhookConfiguration/w"
             ]
         );
+    }
+
+    #[test]
+    fn permute_moves_each_item_to_its_place() {
+        let mut items = vec!['a', 'b', 'c', 'd', 'e'];
+        permute(&mut items, &[2, 0, 1, 4, 3]);
+        assert_eq!(items, vec!['c', 'a', 'b', 'e', 'd']);
     }
 }

@@ -634,6 +634,8 @@ impl<'a> Builder<'a> {
 
     fn mapping(&mut self, depth: usize, place: Place) -> Result<Built, YamlError> {
         let mut explicit: Vec<(KeyInfo, Value)> = Vec::new();
+        // (node kind, text) → index in `explicit`, for v3's duplicate check in O(1).
+        let mut seen: HashMap<(u8, String), usize> = HashMap::new();
         let mut merge: Option<(Value, Mark)> = None;
         let mut nodes = 1;
         loop {
@@ -653,11 +655,22 @@ impl<'a> Builder<'a> {
             let info = KeyInfo { text, kind, value: key.value, is_merge, mark: key_mark };
             // v3 reports a key repeated with the same node kind and text, whatever its style;
             // v2 (kustomization files) lets the last one win, as `Map::insert` below does.
-            if let Some((first, _)) = explicit.iter().find(|(seen, _)| {
-                self.dialect == Dialect::Resource
-                    && seen.kind.node_kind() == info.kind.node_kind()
-                    && seen.text == info.text
-            }) {
+            let first = match self.dialect {
+                Dialect::Resource => {
+                    let key = (info.kind.node_kind(), info.text.clone());
+                    match seen.entry(key) {
+                        std::collections::hash_map::Entry::Occupied(at) => {
+                            Some(&explicit[*at.get()].0)
+                        }
+                        std::collections::hash_map::Entry::Vacant(slot) => {
+                            slot.insert(explicit.len());
+                            None
+                        }
+                    }
+                }
+                Dialect::Kustomization => None,
+            };
+            if let Some(first) = first {
                 return Err(YamlError::DuplicateKey {
                     file: self.source.to_owned(),
                     key: info.text,
