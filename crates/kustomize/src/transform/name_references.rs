@@ -113,7 +113,7 @@ pub fn fix_name_references(
     back_references: &[NameBackReference],
 ) -> Result<(), String> {
     let candidates = Candidates::of(resources);
-    for index in 0..resources.len() {
+    for (index, resource) in resources.iter_mut().enumerate() {
         let original_gvk = candidates.all[index].original_id.gvk.clone();
         let filters: Vec<(&FieldSpec, &Gvk)> = back_references
             .iter()
@@ -123,8 +123,7 @@ pub fn fix_name_references(
         if filters.is_empty() {
             continue;
         }
-        let visibility = Visibility::of(&resources[index])?;
-        let resource = &mut resources[index];
+        let visibility = Visibility::of(resource)?;
         let prefixes = resource.prefixes.clone();
         let suffixes = resource.suffixes.clone();
         let role_ref = role_ref_gvk(&resource.value);
