@@ -88,6 +88,8 @@ fn build_here(
 ) -> Result<BuildOutput, BuildError> {
     let dir = fs::join("", dir).map_err(|e| BuildError::fs(dir, e))?;
     let loader = Loader::new(fs, options.load_restrictor);
+    // kustomize builds the directory where its links lead: entries are relative to it.
+    let dir = loader.real_dir(&dir)?;
     let kustomization = loader.load_kustomization(&dir)?;
     let charts = RefCell::new(Vec::new());
     // kustomize tracks provenance whenever the top kustomization has any `buildMetadata`
