@@ -40,6 +40,7 @@ pub fn planned(step: &Step, environment: &str) -> UnitReport {
         error: None,
         diff: None,
         diff_source: None,
+        warnings: Vec::new(),
     }
 }
 

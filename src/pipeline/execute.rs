@@ -144,7 +144,9 @@ impl Executor<'_> {
     }
 
     /// The diff of objects a step would apply as `scope`: live when the cluster can be asked
-    /// (a server-side dry run), else base render against head render.
+    /// (a server-side dry run), else base render against head render. Fields another field
+    /// manager owns (someone edited the live object) would make the apply fail: the diff then
+    /// shows what taking them over would change, and a warning says who owns them.
     async fn diff(
         &self,
         cluster: &ClusterAccess,
@@ -152,29 +154,29 @@ impl Executor<'_> {
         display: &str,
         base: &[Value],
         head: &[Value],
-    ) -> (crate::diff::UnitDiff, DiffSource) {
+    ) -> (crate::diff::UnitDiff, DiffSource, Vec<String>) {
+        let renders = |why: String| {
+            let (diff, source) = render_diff(&scope.unit, display, base, head, why);
+            (diff, source, Vec::new())
+        };
         if let Some(pull) = &self.gathered.pull
             && pull.state.fork
             && !pull.state.labels.contains(&self.ctx.config.fork_deploy_label)
         {
-            let why = "a fork's pull request is not dry-run against the cluster";
-            return render_diff(&scope.unit, display, base, head, why);
+            return renders("a fork's pull request is not dry-run against the cluster".into());
         }
-        match cluster {
-            Ok(cluster) => match cluster.dry_run(head, scope, &self.deploy_options()).await {
-                Ok(pairs) => {
-                    let (live, would_be) = crate::cluster::live_diff_sides(&pairs);
-                    (diff_unit(&scope.unit, display, &live, &would_be), DiffSource::Live)
-                }
-                Err(error) => render_diff(
-                    &scope.unit,
-                    display,
-                    base,
-                    head,
-                    format!("the cluster's dry run failed: {error}"),
-                ),
-            },
-            Err(why) => render_diff(&scope.unit, display, base, head, why.clone()),
+        let cluster = match cluster {
+            Ok(cluster) => cluster,
+            Err(why) => return renders(why.clone()),
+        };
+        let options = self.deploy_options();
+        match cluster.dry_run(head, scope, &options).await {
+            Ok(pairs) => {
+                let warnings = pairs.iter().filter_map(|pair| warning(pair, &options)).collect();
+                let (live, would_be) = crate::cluster::live_diff_sides(&pairs);
+                (diff_unit(&scope.unit, display, &live, &would_be), DiffSource::Live, warnings)
+            }
+            Err(error) => renders(format!("the cluster's dry run failed: {error}")),
         }
     }
 
@@ -234,10 +236,11 @@ impl Executor<'_> {
         apply_image_overrides(&mut head, &self.ctx.options.images);
         let runs = self.applying() && step.action != Action::DiffOnly;
         if !runs {
-            let (diff, source) = self.diff(cluster, &scope, name, &base, &head).await;
+            let (diff, source, warnings) = self.diff(cluster, &scope, name, &base, &head).await;
             entry.status = self.held_status(step);
             entry.diff = Some(diff);
             entry.diff_source = Some(source);
+            entry.warnings = warnings;
             return entry;
         }
         let cluster = match cluster {
@@ -250,7 +253,9 @@ impl Executor<'_> {
         self.progress.line(&format!("{}: {unit}", step.action.as_str()));
         let objects = if step.action == Action::Teardown { &[][..] } else { &head[..] };
         self.apply(cluster, objects, &scope, &mut entry, &base, &head).await;
-        if step.action == Action::Teardown && entry.status == UnitStatus::Applied {
+        if step.action == Action::Teardown
+            && matches!(entry.status, UnitStatus::Applied | UnitStatus::Unchanged)
+        {
             entry.status = UnitStatus::TornDown;
         }
         entry
@@ -275,28 +280,32 @@ impl Executor<'_> {
         }
         match cluster.deploy(objects, scope, &options).await {
             Ok(outcome) => {
-                let (diff, source) = render_diff(
-                    &scope.unit,
-                    &entry.environment,
-                    base,
-                    head,
-                    "what the cluster did is not recorded yet",
-                );
-                entry.diff = Some(diff);
-                entry.diff_source = Some(source);
-                if outcome.is_success() {
-                    entry.status = UnitStatus::Applied;
-                } else {
+                // What the cluster did: each object before the apply against its answer, and
+                // what was pruned. Counts are of that, not of git.
+                let (before, after) = applied_sides(&outcome);
+                entry.diff = Some(diff_unit(&scope.unit, &entry.environment, &before, &after));
+                entry.diff_source = Some(DiffSource::Applied);
+                let counts = outcome.counts();
+                entry.status =
+                    if counts.is_no_change() { UnitStatus::Unchanged } else { UnitStatus::Applied };
+                if !outcome.is_success() {
                     fail(entry, UnitError::message(describe_outcome(&outcome)));
                 }
+                for (object, reason) in &outcome.prune_skipped {
+                    self.executed.notes.push(format!("kept {object}: {reason}"));
+                }
                 self.progress.line(&format!(
-                    "{}: applied {}, pruned {}",
-                    scope.unit,
-                    outcome.applied.len(),
-                    outcome.pruned.len()
+                    "{}: {} created, {} configured, {} unchanged, {} pruned",
+                    scope.unit, counts.created, counts.configured, counts.unchanged, counts.pruned
                 ));
             }
-            Err(error) => fail(entry, UnitError::message(error.to_string())),
+            Err(error) => {
+                let (diff, source) =
+                    render_diff(&scope.unit, &entry.environment, base, head, "nothing was applied");
+                entry.diff = Some(diff);
+                entry.diff_source = Some(source);
+                fail(entry, UnitError::message(error.to_string()));
+            }
         }
     }
 
@@ -465,11 +474,12 @@ impl Executor<'_> {
             label_for(&mut objects, &scope);
             entry.preview_urls = head.urls.iter().map(|u| u.url.clone()).collect();
             if !runs || step.action == Action::DiffOnly {
-                let (diff, source) =
+                let (diff, source, warnings) =
                     self.diff(&cluster, &scope, &entry.environment, &base_objects, &objects).await;
                 entry.status = self.held_status(step);
                 entry.diff = Some(diff);
                 entry.diff_source = Some(source);
+                entry.warnings = warnings;
             } else {
                 match &cluster {
                     Ok(cluster) => {
@@ -481,7 +491,9 @@ impl Executor<'_> {
                         };
                         self.apply(cluster, &to_apply, &scope, &mut entry, &base_objects, &objects)
                             .await;
-                        if step.action == Action::Teardown && entry.status == UnitStatus::Applied {
+                        if step.action == Action::Teardown
+                            && matches!(entry.status, UnitStatus::Applied | UnitStatus::Unchanged)
+                        {
                             entry.status = UnitStatus::TornDown;
                         }
                     }
@@ -637,6 +649,54 @@ fn app_name(unit: &str) -> &str {
         Some(i) if i >= 2 => parts[i - 1],
         _ => "",
     }
+}
+
+/// What a reviewer must know of one dry-run object before merging: the apply will refuse it
+/// (not ours), or fail on fields another manager owns.
+fn warning(pair: &crate::cluster::LivePair, options: &DeployOptions) -> Option<String> {
+    let object = &pair.object;
+    if !pair.ownership.permits(options.adopt) {
+        return Some(format!(
+            "{object}: {}: the apply refuses to take it over{}",
+            pair.ownership,
+            if matches!(pair.ownership, crate::cluster::Ownership::Foreign { .. }) {
+                " (set `adopt: true` for the environment to take it over)"
+            } else {
+                ""
+            }
+        ));
+    }
+    let conflict = pair.conflict.as_ref()?;
+    Some(format!(
+        "{object}: fields owned by {} would be changed ({}): the apply fails unless \
+         `force-conflicts` is set or the fields are given back; the diff shows the values this \
+         change would set",
+        conflict.managers.join(", "),
+        conflict.fields.join(", ")
+    ))
+}
+
+/// The two sides of what a deploy did, for the diff stage: the live objects before it (and the
+/// pruned ones) against the server's answers.
+fn applied_sides(outcome: &Outcome) -> (Vec<Value>, Vec<Value>) {
+    let mut before: Vec<Value> = outcome.applied.iter().filter_map(|a| a.before.clone()).collect();
+    before.extend(outcome.pruned.iter().map(object_stub));
+    let after = outcome.applied.iter().map(|a| a.after.clone()).collect();
+    (before, after)
+}
+
+/// An object known only by its identity (a pruned one): enough for the diff to name it.
+fn object_stub(object: &crate::cluster::ObjectRef) -> Value {
+    let mut metadata = kustomize::Map::new();
+    metadata.insert("name".into(), object.name.as_str().into());
+    if !object.namespace.is_empty() {
+        metadata.insert("namespace".into(), object.namespace.as_str().into());
+    }
+    let mut map = kustomize::Map::new();
+    map.insert("apiVersion".into(), object.api_version.as_str().into());
+    map.insert("kind".into(), object.kind.as_str().into());
+    map.insert("metadata".into(), Value::Map(metadata));
+    Value::Map(map)
 }
 
 /// What went wrong in a deploy, one line per object.

@@ -257,13 +257,14 @@ impl Preview {
         vec![(LABEL_MANAGED_BY, MANAGER.to_owned()), (LABEL_PREVIEW, self.slug.clone())]
     }
 
-    /// The ownership annotations every preview object carries.
+    /// The ownership annotations every preview object carries. The commit being deployed is
+    /// recorded on the namespace only (`namespace_object`): on every object it would change
+    /// them all on every push, and every diff would be that noise.
     pub fn annotations(&self) -> Vec<(&'static str, String)> {
         let request = &self.request;
         let mut annotations = vec![
             (ANNOTATION_REPOSITORY, request.repository.clone()),
             (ANNOTATION_BRANCH, request.branch.clone()),
-            (ANNOTATION_SHA, request.sha.clone()),
             (ANNOTATION_CREATED_AT, request.created_at.to_string()),
         ];
         if let Some(number) = request.pull_request {
@@ -294,6 +295,7 @@ impl Preview {
         object.insert("metadata".into(), Value::Map(metadata));
         let mut namespace = Value::Map(object);
         self.stamp(&mut namespace);
+        set_metadata_entry(&mut namespace, "annotations", ANNOTATION_SHA, self.request.sha.clone());
         namespace
     }
 

@@ -318,7 +318,6 @@ fn every_object_and_the_namespace_carry_ownership_labels_and_annotations() {
             (ANNOTATION_REPOSITORY, "me/homelab"),
             (ANNOTATION_PULL_REQUEST, "42"),
             (ANNOTATION_BRANCH, "feat/login"),
-            (ANNOTATION_SHA, "0123456789abcdef0123456789abcdef01234567"),
             (ANNOTATION_CREATED_AT, "2026-11-25T18:00:00Z"),
             (ANNOTATION_TTL, "3d"),
             (ANNOTATION_EXPIRES_AT, "2026-11-28T18:00:00Z"),
@@ -326,6 +325,14 @@ fn every_object_and_the_namespace_carry_ownership_labels_and_annotations() {
             assert_eq!(str_at(object, &["metadata", "annotations", key]), Some(expected), "{key}");
         }
     }
+    // The commit is the namespace's alone: on every object it would change them all per push.
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    assert_eq!(str_at(&namespace, &["metadata", "annotations", ANNOTATION_SHA]), Some(sha));
+    assert!(
+        unit.objects
+            .iter()
+            .all(|o| str_at(o, &["metadata", "annotations", ANNOTATION_SHA]).is_none())
+    );
     // Existing labels and annotations are kept.
     assert_eq!(
         str_at(find(&unit, "Deployment", "web"), &["metadata", "labels", "app"]),

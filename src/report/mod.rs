@@ -51,6 +51,8 @@ pub struct UnitReport {
     pub diff: Option<UnitDiff>,
     /// What the diff compares, and why that.
     pub diff_source: Option<DiffSource>,
+    /// What a reviewer must know before merging (e.g. fields another manager owns).
+    pub warnings: Vec<String>,
 }
 
 /// What a unit's diff compares: readers must know whether it is what the cluster holds.
@@ -289,6 +291,7 @@ mod tests {
                 }),
                 diff: None,
                 diff_source: None,
+                warnings: vec![],
             }],
         };
         assert!(preview_urls(&report).is_empty());

@@ -30,6 +30,9 @@ pub fn sections(report: &Report, mode: DiffMode, cut_note: &str) -> String {
         if let Some(source) = &unit.diff_source {
             let _ = writeln!(out, "{}\n", source_note(source));
         }
+        for warning in &unit.warnings {
+            let _ = writeln!(out, "> ⚠️ {}\n", html_escape(warning));
+        }
         if mode == DiffMode::NamesOnly {
             diff.objects.iter().for_each(|o| out.push_str(&name_line(o)));
             out.push('\n');

@@ -172,6 +172,7 @@ mod tests {
             }),
             diff: None,
             diff_source: None,
+            warnings: vec![],
         }
     }
 

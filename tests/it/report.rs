@@ -31,6 +31,7 @@ fn unit(environment: &str, unit: &str, status: UnitStatus, diff: Option<UnitDiff
         error: None,
         diff,
         diff_source: None,
+        warnings: vec![],
     }
 }
 

@@ -78,6 +78,11 @@ fn a_pr_gets_one_sticky_comment_updated_on_every_push() {
         "{}",
         comments[0].body
     );
+    // A new preview: everything is added into its namespace, at its preview host.
+    let first_body = &comments[0].body;
+    assert!(first_body.contains("+  namespace: preview-feat-new-theme-"), "{first_body}");
+    assert!(first_body.contains("+  - host: web-feat-new-theme-"), "{first_body}");
+    assert!(!first_body.contains("host: web.homelab.example"), "{first_body}");
 
     // A second push to the PR: the same comment is updated.
     world.change("apps/base/web/service.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector:\n    app.kubernetes.io/name: web\n  ports:\n  - port: 8080\n", "port 8080");
@@ -90,7 +95,13 @@ fn a_pr_gets_one_sticky_comment_updated_on_every_push() {
     assert_eq!(second.code, 0, "stdout:\n{}\nstderr:\n{}", second.stdout, second.stderr);
     let comments = world.github.comments(crate::support::flow::REPOSITORY, 7);
     assert_eq!(comments.len(), 1, "a second comment was added");
-    assert!(comments[0].body.contains("8080"), "{}", comments[0].body);
+    let body = &comments[0].body;
+    assert!(body.contains("-  - port: 80") && body.contains("+  - port: 8080"), "{body}");
+    // The diff is of what the cluster did: the live preview before against after, in the
+    // preview's own namespace (not the testing overlay's `web`).
+    assert!(body.contains("_Applied:"), "{body}");
+    assert!(body.contains("`Service/preview-feat-new-theme-"), "{body}");
+    assert!(!body.contains("Service/web/web"), "{body}");
     // The deployment for the preview succeeded, with its URL.
     let deployments = world.github.deployments(crate::support::flow::REPOSITORY);
     assert!(

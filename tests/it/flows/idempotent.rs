@@ -87,6 +87,10 @@ fn the_same_push_to_develop_twice_leaves_testing_unchanged() {
     // Same objects, same content, and the no-op apply did not start a new rollout.
     assert_eq!(snapshot(&world.testing), after_first);
     assert_eq!(first.outputs["affected-units"], second.outputs["affected-units"]);
+    // Counts come from the cluster: the first run changed web, the second changed nothing.
+    assert!(first.summary.contains("✅ applied"), "{}", first.summary);
+    assert!(second.summary.contains("➖ unchanged"), "{}", second.summary);
+    assert!(second.summary.contains("no changes"), "{}", second.summary);
     let deployments: Vec<_> =
         world.github.deployments(REPOSITORY).into_iter().filter(|d| d.sha == after).collect();
     assert_eq!(deployments.len(), 1, "one deployment per commit: {deployments:?}");

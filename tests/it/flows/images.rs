@@ -45,3 +45,30 @@ fn a_code_only_change_with_a_freshly_built_image_redeploys_the_app_that_runs_it(
     assert!(world.testing.get("apps/v1", "Deployment", namespace, "api").is_none());
     assert!(run.outputs["affected-units"].contains("apps/overlays/testing/web"));
 }
+
+#[test]
+fn a_new_build_alone_shows_its_image_change_in_the_comment() {
+    let world = World::new();
+    world.repo.checkout("develop").checkout_new("feat/rebuild");
+    let before = world.repo.head();
+    let first = world.change("src/web/main.go", "package main\n", "handler");
+    let built = |sha: &str| format!("ghcr.io/me/web=ghcr.io/me/web:sha-{}", &sha[..12]);
+    let run = world.run(
+        "push",
+        Some(push("feat/rebuild", &before, &first)),
+        &[("images", &built(&first))],
+    );
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    // Another code-only commit, built again: only the image differs from what runs.
+    let second = world.change("src/web/main.go", "package main\n// v2\n", "handler v2");
+    let run = world.run(
+        "push",
+        Some(push("feat/rebuild", &first, &second)),
+        &[("images", &built(&second))],
+    );
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let old = format!("-      - image: ghcr.io/me/web:sha-{}", &first[..12]);
+    let new = format!("+      - image: ghcr.io/me/web:sha-{}", &second[..12]);
+    assert!(run.summary.contains(&old) && run.summary.contains(&new), "{}", run.summary);
+    assert!(!run.summary.contains("no changes"), "{}", run.summary);
+}

@@ -70,3 +70,39 @@ fn a_push_to_main_that_changes_no_unit_deploys_nothing() {
     assert_eq!(run.outputs["affected-units"], "[]");
     assert!(world.github.deployments(REPOSITORY).iter().all(|d| d.sha != after));
 }
+
+#[test]
+fn a_live_object_edited_by_hand_shows_in_the_release_prs_diff_with_who_owns_it() {
+    let world = World::new();
+    world.bootstrap("production");
+    // Someone scales production's web by hand, as `kubectl edit`/`patch` would.
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, world.production.kubeconfig_yaml()).expect("kubeconfig");
+    let patched = std::process::Command::new("kubectl")
+        .args(["--kubeconfig", kubeconfig.to_str().unwrap(), "-n", "web", "patch"])
+        .args(["deployment", "web", "--type", "merge", "-p", r#"{"spec":{"replicas":5}}"#])
+        .output()
+        .expect("kubectl runs");
+    assert!(patched.status.success(), "{}", String::from_utf8_lossy(&patched.stderr));
+
+    world.repo.checkout("develop");
+    world.change(
+        "apps/base/web/deployment.yaml",
+        &web_deployment("ghcr.io/me/web:3.1.0"),
+        "web 3.1",
+    );
+    let pull = world.open_pull(13, "develop", "main");
+    let opened = world.run("pull_request", Some(pull_request("opened", &pull, false, None)), &[]);
+    assert_eq!(opened.code, 0, "stdout:\n{}\nstderr:\n{}", opened.stdout, opened.stderr);
+    let body = &world.github.comments(REPOSITORY, 13)[0].body;
+    // The live diff: the hand-made 5 goes back to the overlay's 2, beside the new image.
+    assert!(body.contains("Live diff"), "{body}");
+    assert!(body.contains("-  replicas: 5") && body.contains("+  replicas: 2"), "{body}");
+    assert!(body.contains("+      - image: ghcr.io/me/web:3.1.0"), "{body}");
+    // And who owns the field, since the apply would fail on it.
+    assert!(body.contains("kubectl"), "the other field manager is named: {body}");
+    assert!(body.contains("force-conflicts"), "{body}");
+    let web = world.production.get("apps/v1", "Deployment", "web", "web").unwrap();
+    assert_eq!(web["spec"]["replicas"], 5, "a diff changes nothing");
+}
