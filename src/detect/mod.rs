@@ -187,6 +187,9 @@ impl FileSystem for Lent<'_> {
     fn kind(&self, path: &str) -> Result<Option<EntryKind>, FsError> {
         self.0.kind(path)
     }
+    fn real_path(&self, path: &str) -> Result<Option<String>, FsError> {
+        self.0.real_path(path)
+    }
 }
 
 /// Renders `unit` on `fs` and returns the output with the paths it read.

@@ -549,6 +549,9 @@ mod tests {
             let prefix = if path.is_empty() { String::new() } else { format!("{path}/") };
             Ok(self.files.keys().any(|f| f.starts_with(&prefix)).then_some(EntryKind::Dir))
         }
+        fn real_path(&self, path: &str) -> Result<Option<String>, FsError> {
+            Ok(self.kind(path)?.map(|_| path.to_string()))
+        }
     }
 
     fn read(fs: &dyn FileSystem, dir: &str) -> Result<Option<KustomizationInfo>, String> {

@@ -312,6 +312,12 @@ impl FileSystem for GitTreeFs<'_> {
             NodeKind::File | NodeKind::Symlink => EntryKind::File,
         }))
     }
+
+    /// The canonical path `resolve` found: the loader's restrictor checks it, so a link that
+    /// stays in the tree but leaves its kustomization's folder is refused as on disk.
+    fn real_path(&self, path: &str) -> Result<Option<String>, FsError> {
+        Ok(self.resolve(path)?.map(|node| node.path))
+    }
 }
 
 fn outside(path: &str, reason: &str) -> FsError {

@@ -509,8 +509,8 @@ fn every_path_a_real_build_reads_lies_in_the_scope_used_to_skip_units() {
     // The pruning is sound only if this holds: checked against the real renderer on the homelab,
     // with a symlinked generator input and a probe of a missing kustomization name.
     let repo = homelab();
-    repo.write("shared/common.env", "SHARED=1\n");
-    repo.symlink("apps/base/db/common.env", "../../../shared/common.env");
+    repo.write("apps/base/db/env/common.env", "SHARED=1\n");
+    repo.symlink("apps/base/db/common.env", "env/common.env");
     repo.write(
         "apps/base/db/kustomization.yaml",
         "resources:\n- statefulset.yaml\nconfigMapGenerator:\n- name: db-common\n  envs:\n  - common.env\n",
@@ -534,22 +534,28 @@ fn every_path_a_real_build_reads_lies_in_the_scope_used_to_skip_units() {
 
 #[test]
 fn a_change_to_a_symlinked_file_reaches_the_units_that_read_it_through_the_link() {
+    // The link stays inside its kustomization's folder: under rootonly one that leaves it is
+    // refused, as kustomize refuses it.
     let repo = homelab();
-    repo.write("shared/common.env", "SHARED=1\n");
-    repo.symlink("apps/base/db/common.env", "../../../shared/common.env");
+    repo.write("apps/base/db/env/common.env", "SHARED=1\n");
+    repo.symlink("apps/base/db/common.env", "env/common.env");
     repo.write(
         "apps/base/db/kustomization.yaml",
         "resources:\n- statefulset.yaml\nconfigMapGenerator:\n- name: db-common\n  envs:\n  - common.env\n",
     );
     let base = repo.commit("symlinked input");
-    repo.write("shared/common.env", "SHARED=2\n");
+    repo.write("apps/base/db/env/common.env", "SHARED=2\n");
     let head = repo.commit("change the target only");
     let detection = detect_between(repo.path(), &base, &head);
     assert_eq!(
         detection.affected,
         strings(&["apps/overlays/production/db", "apps/overlays/testing/db"])
     );
-    assert_eq!(detection.reasons["apps/overlays/testing/db"], strings(&["shared/common.env"]));
+    assert!(detection.failed.is_empty(), "{:?}", detection.failed);
+    assert_eq!(
+        detection.reasons["apps/overlays/testing/db"],
+        strings(&["apps/base/db/env/common.env"])
+    );
 }
 
 /// The GitHub API's view of a pull request, for clones that cannot be deepened.

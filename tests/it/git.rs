@@ -156,6 +156,47 @@ fn tree_fs_follows_symlinks_inside_the_tree_and_refuses_those_that_leave_it() {
     assert!(looped.to_string().contains("too many levels"), "{looped}");
 }
 
+#[test]
+fn tree_fs_and_disk_apply_the_load_restrictor_where_links_lead() {
+    // kustomize's rule, the same from a commit's tree as from the checkout: a link inside the
+    // kustomization's folder is followed; one that stays in the repository but leaves the
+    // folder is refused under rootonly and followed under none; a linked kustomization folder
+    // resolves its entries from where the link leads.
+    let repo = TestRepo::new();
+    let generator = "configMapGenerator:\n- name: c\n  files:\n  - pw\n";
+    repo.write("shared/pw", "shared\n");
+    repo.write("apps/inner/kustomization.yaml", generator).write("apps/inner/sub/pw", "inner\n");
+    repo.symlink("apps/inner/pw", "sub/pw");
+    repo.write("apps/sibling/kustomization.yaml", generator);
+    repo.symlink("apps/sibling/pw", "../../shared/pw");
+    repo.write("real/base/kustomization.yaml", generator).write("real/base/pw", "real\n");
+    repo.write("real/prod/kustomization.yaml", "resources:\n- ../base\n");
+    repo.symlink("apps/prod", "../real/prod");
+    let commit = repo.commit("links");
+    let git = GitRepo::open(repo.path()).unwrap();
+    let tree = git.tree_fs(&id(&commit)).unwrap();
+    let disk = kustomize::DiskFs::new(repo.path()).unwrap();
+    let build = |fs: &dyn FileSystem, dir: &str, load_restrictor| {
+        let options = kustomize::BuildOptions { load_restrictor, ..Default::default() };
+        kustomize::build_yaml(fs, dir, &options)
+    };
+    for fs in [&tree as &dyn FileSystem, &disk] {
+        let root_only = kustomize::LoadRestrictor::RootOnly;
+        assert!(build(fs, "apps/inner", root_only).unwrap().contains("pw: |\n    inner\n"));
+        assert!(build(fs, "apps/prod", root_only).unwrap().contains("pw: |\n    real\n"));
+        match build(fs, "apps/sibling", root_only) {
+            Err(kustomize::BuildError::Transform { message, .. }) => assert!(
+                message
+                    .contains("security; file 'apps/sibling/pw' is not in or below 'apps/sibling'"),
+                "{message}"
+            ),
+            other => panic!("{fs:?}: {other:?}"),
+        }
+        let none = kustomize::LoadRestrictor::None;
+        assert!(build(fs, "apps/sibling", none).unwrap().contains("pw: |\n    shared\n"));
+    }
+}
+
 /// A stand-in for the GitHub API's changed-file listing.
 struct ListedFiles {
     base: String,

@@ -88,6 +88,8 @@ fn build_here(
 ) -> Result<BuildOutput, BuildError> {
     let dir = fs::join("", dir).map_err(|e| BuildError::fs(dir, e))?;
     let loader = Loader::new(fs, options.load_restrictor);
+    // kustomize builds the directory where its links lead: entries are relative to it.
+    let dir = loader.real_dir(&dir)?;
     let kustomization = loader.load_kustomization(&dir)?;
     let charts = RefCell::new(Vec::new());
     // kustomize tracks provenance whenever the top kustomization has any `buildMetadata`
@@ -107,6 +109,7 @@ fn build_here(
     let file = kustomization.file.as_str();
 
     let mut resources = accumulated.resources.into_vec();
+    check_output_limits(&resources, file)?;
     hash_suffix::add_hash_suffixes(&mut resources);
     name_references::fix_name_references(&mut resources, &accumulated.config.name_reference)
         .map_err(|m| BuildError::transform(file, "nameReference", m))?;
@@ -129,6 +132,36 @@ fn build_here(
         objects: resources.into_iter().map(|resource| resource.value).collect(),
         charts: charts.into_inner(),
     })
+}
+
+/// The bounds on what a build returns: no object nests deeper than kubectl renders, and all
+/// objects together weigh at most `limits::MAX_OUTPUT_BYTES` (transformers may have grown
+/// them since they were counted in).
+fn check_output_limits(resources: &[Resource], file: &str) -> Result<(), BuildError> {
+    let mut total = 0usize;
+    for resource in resources {
+        let exceeded = |limit| BuildError::LimitExceeded {
+            file: resource.source.clone(),
+            limit,
+            what: format!("object {}", resource.id()),
+        };
+        if limits::depth(&resource.value) > limits::MAX_DEPTH {
+            return Err(exceeded(crate::error::Limit::Depth));
+        }
+        let weight = limits::weight(&resource.value);
+        if weight > limits::MAX_OBJECT_BYTES {
+            return Err(exceeded(crate::error::Limit::ObjectBytes));
+        }
+        total = total.saturating_add(weight);
+    }
+    if total > limits::MAX_OUTPUT_BYTES {
+        return Err(BuildError::LimitExceeded {
+            file: file.to_owned(),
+            limit: crate::error::Limit::OutputBytes,
+            what: "the objects of this build".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Prints tracked provenance as kustomize's annotations, when asked for.
@@ -334,6 +367,9 @@ const KUSTOMIZE_VERSION: &str = "v5.5.0";
 #[derive(Debug, Clone)]
 struct Accumulator {
     resources: ResMap,
+    /// The `limits::weight` of the objects as they were added (files read, objects made,
+    /// nested builds absorbed), for the output budget.
+    bytes: usize,
     config: TransformerConfig,
     /// Legacy `vars` declared so far, by this kustomization and everything it includes.
     vars: Vec<VarDefinition>,
@@ -345,6 +381,7 @@ impl Accumulator {
     fn new() -> Accumulator {
         Accumulator {
             resources: ResMap::new(),
+            bytes: 0,
             config: TransformerConfig::default(),
             vars: Vec::new(),
         }
@@ -352,6 +389,10 @@ impl Accumulator {
 
     /// kustomize's `MergeAccumulator`: append (duplicates refused) and merge tables.
     fn absorb(&mut self, other: Accumulator, file: &str) -> Result<(), BuildError> {
+        // A base reached through many paths is copied once per path: the budget counts every
+        // copy, so that a "diamond" of kustomizations cannot multiply objects without bound.
+        let other_bytes = other.resources.iter().map(|r| limits::weight(&r.value)).sum();
+        self.charge(other_bytes, file)?;
         self.resources
             .append_all(other.resources)
             .map_err(|id| BuildError::DuplicateId { file: file.to_owned(), id: id.to_string() })?;
@@ -361,6 +402,21 @@ impl Accumulator {
         self.vars.extend(other.vars);
         vars::check_unique(&self.vars)
             .map_err(|e| BuildError::transform(file, "vars", e.to_string()))
+    }
+}
+
+impl Accumulator {
+    /// Counts `bytes` more objects against `limits::MAX_OUTPUT_BYTES`.
+    fn charge(&mut self, bytes: usize, file: &str) -> Result<(), BuildError> {
+        self.bytes = self.bytes.saturating_add(bytes);
+        if self.bytes > limits::MAX_OUTPUT_BYTES {
+            return Err(BuildError::LimitExceeded {
+                file: file.to_owned(),
+                limit: crate::error::Limit::OutputBytes,
+                what: "the objects of this build".into(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -636,6 +692,7 @@ fn append_file_objects(
     acc: &mut Accumulator,
 ) -> Result<(), BuildError> {
     for mut resource in resources_from_file(bytes, path)? {
+        acc.charge(limits::weight(&resource.value), path)?;
         resource.origin.clone_from(&origin);
         acc.resources
             .append(resource)

@@ -187,6 +187,13 @@ impl BuildError {
     /// A YAML error in `file`, positioned.
     pub(crate) fn yaml(file: &str, error: &crate::yaml::YamlError) -> Self {
         let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        if let crate::yaml::YamlError::Limit { line, limit, .. } = error {
+            return BuildError::LimitExceeded {
+                file: file.to_owned(),
+                limit: *limit,
+                what: format!("the YAML document at line {line}"),
+            };
+        }
         BuildError::Yaml {
             file: file.to_owned(),
             line: error.line().map(clamp),

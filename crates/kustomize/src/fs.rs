@@ -2,8 +2,9 @@
 //!
 //! Paths are repository-relative, `/`-separated and normalised (no `.`, no `..`, no leading `/`;
 //! the empty string is the root). Implementations confine every access to their root: the disk
-//! implementation refuses symlinks that lead outside it, a git-tree implementation reads blobs of
-//! one commit. Because every read goes through this trait, a wrapper can record the read set of a
+//! implementation refuses symlinks that lead outside it (and the `.git` folder), a git-tree
+//! implementation reads blobs of one commit. Each tells where a path really is (`real_path`,
+//! symlinks followed), which the loader's restrictor checks. Because every read goes through this trait, a wrapper can record the read set of a
 //! build — the files and directories it depended on — which change detection relies on.
 
 use std::fmt;
@@ -45,6 +46,12 @@ pub trait FileSystem: Send + Sync + fmt::Debug {
     fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>, FsError>;
     /// What `path` names, or `None` when nothing is there.
     fn kind(&self, path: &str) -> Result<Option<EntryKind>, FsError>;
+    /// Where `path` really is: its canonical path, every symlink in it followed (`None` when
+    /// nothing is there). The load restrictor checks this path, as kustomize checks a path
+    /// after evaluating its symlinks; a file system without symlinks answers `path` itself.
+    /// Required rather than defaulted, so that no file system with links (or wrapper of one)
+    /// can forget it and let a link carry a build out of its kustomization's directory.
+    fn real_path(&self, path: &str) -> Result<Option<String>, FsError>;
 }
 
 /// Joins `relative` (as written in a kustomization: `/`-separated, may hold `.` and `..`) onto
@@ -131,13 +138,64 @@ fn check_normalised(path: &str) -> Result<(), FsError> {
     Ok(())
 }
 
-/// A directory on disk, every access confined to it.
+/// A directory on disk, every access confined to it, read once.
 ///
 /// Symlinks are followed only while they stay inside the root: the canonical form of every path
-/// must lie below the canonical root, so a link to `/etc` or to `../other-repo` is refused.
-#[derive(Debug, Clone)]
+/// must lie below the canonical root, so a link to `/etc` or to `../other-repo` is refused. The
+/// repository's `.git` folder (anywhere in the tree, also through a link) is never read: it
+/// holds credentials (`http.extraheader`, remote URLs with tokens) and is no part of the tree a
+/// commit has, which is what a build may see.
+///
+/// The instance is a snapshot: each path is resolved once (one `lstat` per path component, the
+/// parent's answer reused; a full `realpath` only for the links themselves), each file is read
+/// once and each directory listed once; the answers are kept for the life of the value and
+/// shared by its clones and by every thread (renders run in parallel). A file changed on disk
+/// after it was first read is not seen by the same instance: make a new one per run.
+#[derive(Clone)]
 pub struct DiskFs {
     root: std::path::PathBuf,
+    cache: std::sync::Arc<DiskCache>,
+}
+
+/// What a `DiskFs` has learned so far.
+#[derive(Default)]
+struct DiskCache {
+    /// Requested (normalised) path → what it names.
+    resolved: std::sync::RwLock<std::collections::HashMap<String, Resolution>>,
+    /// Canonical path → contents.
+    files: std::sync::RwLock<std::collections::HashMap<String, std::sync::Arc<[u8]>>>,
+    /// Canonical path → sorted listing.
+    listings: std::sync::RwLock<std::collections::HashMap<String, std::sync::Arc<[DirEntry]>>>,
+}
+
+/// A path resolved on disk.
+#[derive(Clone, Debug)]
+enum Resolution {
+    /// Nothing there: no entry, a dangling link, or a file used as a folder.
+    Missing,
+    /// `real` is the canonical repository-relative path, free of symlinks.
+    Found { real: String, kind: EntryKind },
+    /// Refused or unreadable (kept as the error the first request got, with its path).
+    Failed(FsError),
+}
+
+/// Reads a lock even when a panicking thread poisoned it: the maps only ever hold complete
+/// answers, inserted in one step.
+fn read_lock<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write_lock<T>(lock: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The name under which git keeps a repository's metadata and credentials.
+const GIT_DIR: &str = ".git";
+
+impl fmt::Debug for DiskFs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DiskFs").field("root", &self.root).finish_non_exhaustive()
+    }
 }
 
 impl DiskFs {
@@ -148,7 +206,7 @@ impl DiskFs {
             path: root.display().to_string(),
             message: err.to_string(),
         })?;
-        Ok(DiskFs { root: canonical })
+        Ok(DiskFs { root: canonical, cache: Default::default() })
     }
 
     /// The canonical directory this file system is confined to.
@@ -156,62 +214,180 @@ impl DiskFs {
         &self.root
     }
 
-    /// The on-disk location of `path` after following symlinks, or `None` when nothing is there.
-    fn resolve(&self, path: &str) -> Result<Option<std::path::PathBuf>, FsError> {
-        check_normalised(path)?;
-        let joined = if path.is_empty() { self.root.clone() } else { self.root.join(path) };
-        match joined.canonicalize() {
-            Ok(canonical) if canonical.starts_with(&self.root) => Ok(Some(canonical)),
-            Ok(_) => Err(FsError::OutsideRoot {
+    /// What `path` names after following symlinks, answered once per path.
+    fn resolve(&self, path: &str) -> Result<(String, EntryKind), Option<FsError>> {
+        let known = read_lock(&self.cache.resolved).get(path).cloned();
+        let resolution = match known {
+            Some(known) => known,
+            None => {
+                let fresh = self.resolve_uncached(path);
+                write_lock(&self.cache.resolved).insert(path.to_owned(), fresh.clone());
+                fresh
+            }
+        };
+        match resolution {
+            Resolution::Found { real, kind } => Ok((real, kind)),
+            Resolution::Missing => Err(None),
+            Resolution::Failed(err) => Err(Some(err)),
+        }
+    }
+
+    /// Resolves the parent (from the cache when it can), then looks at the last component
+    /// alone: the parent's canonical path holds no links, so only the component itself can be
+    /// one.
+    fn resolve_uncached(&self, path: &str) -> Resolution {
+        if let Err(err) = check_normalised(path) {
+            return Resolution::Failed(err);
+        }
+        if path.is_empty() {
+            return Resolution::Found { real: String::new(), kind: EntryKind::Dir };
+        }
+        let real_parent = match self.resolve(parent(path)) {
+            Ok((real, EntryKind::Dir)) => real,
+            Ok((_, EntryKind::File)) | Err(None) => return Resolution::Missing,
+            Err(Some(err)) => return Resolution::Failed(with_path(err, path)),
+        };
+        let name = file_name(path);
+        if name == GIT_DIR {
+            return Resolution::Failed(git_dir_refused(path));
+        }
+        let real = child(&real_parent, name);
+        let on_disk = self.root.join(&real);
+        let io_error =
+            |err: std::io::Error| FsError::Io { path: path.to_owned(), message: err.to_string() };
+        let metadata = match std::fs::symlink_metadata(&on_disk) {
+            Ok(metadata) => metadata,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Resolution::Missing,
+            Err(err) => return Resolution::Failed(io_error(err)),
+        };
+        if !metadata.file_type().is_symlink() {
+            let kind = if metadata.is_dir() { EntryKind::Dir } else { EntryKind::File };
+            return Resolution::Found { real, kind };
+        }
+        let target = match on_disk.canonicalize() {
+            Ok(target) => target,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Resolution::Missing,
+            Err(err) => return Resolution::Failed(io_error(err)),
+        };
+        let Ok(inside) = target.strip_prefix(&self.root) else {
+            return Resolution::Failed(FsError::OutsideRoot {
                 path: path.to_owned(),
                 reason: "a symlink leads outside the root".into(),
-            }),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(FsError::Io { path: path.to_owned(), message: err.to_string() }),
+            });
+        };
+        let Some(real) = inside.to_str().map(|text| text.replace(std::path::MAIN_SEPARATOR, "/"))
+        else {
+            return Resolution::Failed(io_error(std::io::Error::other("link target is not UTF-8")));
+        };
+        if real.split('/').any(|part| part == GIT_DIR) {
+            return Resolution::Failed(git_dir_refused(path));
         }
+        match std::fs::metadata(&target) {
+            Ok(metadata) => {
+                let kind = if metadata.is_dir() { EntryKind::Dir } else { EntryKind::File };
+                Resolution::Found { real, kind }
+            }
+            Err(err) => Resolution::Failed(io_error(err)),
+        }
+    }
+
+    fn found(&self, path: &str) -> Result<(String, EntryKind), FsError> {
+        self.resolve(path)
+            .map_err(|err| err.unwrap_or_else(|| FsError::NotFound { path: path.to_owned() }))
+    }
+
+    /// The sorted listing of the canonical directory `real`.
+    fn listing(&self, real: &str, path: &str) -> Result<std::sync::Arc<[DirEntry]>, FsError> {
+        let known = read_lock(&self.cache.listings).get(real).cloned();
+        if let Some(known) = known {
+            return Ok(known);
+        }
+        let io_error =
+            |err: std::io::Error| FsError::Io { path: path.to_owned(), message: err.to_string() };
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(self.root.join(real)).map_err(io_error)? {
+            let entry = entry.map_err(io_error)?;
+            let Ok(name) = entry.file_name().into_string() else { continue };
+            if name == GIT_DIR {
+                continue;
+            }
+            let file_type = entry.file_type().map_err(io_error)?;
+            let kind = if file_type.is_symlink() {
+                // Entries whose symlinks leave the root or dangle are left out of listings.
+                match self.resolve(&child(real, &name)) {
+                    Ok((_, kind)) => kind,
+                    Err(_) => continue,
+                }
+            } else if file_type.is_dir() {
+                EntryKind::Dir
+            } else {
+                EntryKind::File
+            };
+            entries.push(DirEntry { name, kind });
+        }
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        let entries: std::sync::Arc<[DirEntry]> = entries.into();
+        write_lock(&self.cache.listings).insert(real.to_owned(), entries.clone());
+        Ok(entries)
+    }
+}
+
+/// `err` as the answer for `path` (a failure of a parent is the failure of its children).
+fn with_path(err: FsError, path: &str) -> FsError {
+    match err {
+        FsError::OutsideRoot { reason, .. } => {
+            FsError::OutsideRoot { path: path.to_owned(), reason }
+        }
+        FsError::Io { message, .. } => FsError::Io { path: path.to_owned(), message },
+        other => other,
+    }
+}
+
+fn git_dir_refused(path: &str) -> FsError {
+    FsError::OutsideRoot {
+        path: path.to_owned(),
+        reason: "the repository's .git folder is never read".into(),
     }
 }
 
 impl FileSystem for DiskFs {
     fn read_file(&self, path: &str) -> Result<Vec<u8>, FsError> {
-        let Some(real) = self.resolve(path)? else {
-            return Err(FsError::NotFound { path: path.to_owned() });
-        };
-        if real.is_dir() {
+        let (real, kind) = self.found(path)?;
+        if kind == EntryKind::Dir {
             return Err(FsError::IsADirectory { path: path.to_owned() });
         }
-        std::fs::read(&real)
-            .map_err(|err| FsError::Io { path: path.to_owned(), message: err.to_string() })
+        let known = read_lock(&self.cache.files).get(&real).cloned();
+        if let Some(known) = known {
+            return Ok(known.to_vec());
+        }
+        let bytes = std::fs::read(self.root.join(&real))
+            .map_err(|err| FsError::Io { path: path.to_owned(), message: err.to_string() })?;
+        write_lock(&self.cache.files).insert(real, bytes.as_slice().into());
+        Ok(bytes)
     }
 
     fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>, FsError> {
-        let Some(real) = self.resolve(path)? else {
-            return Err(FsError::NotFound { path: path.to_owned() });
-        };
-        if !real.is_dir() {
+        let (real, kind) = self.found(path)?;
+        if kind != EntryKind::Dir {
             return Err(FsError::NotADirectory { path: path.to_owned() });
         }
-        let io_error =
-            |err: std::io::Error| FsError::Io { path: path.to_owned(), message: err.to_string() };
-        let mut entries = Vec::new();
-        for entry in std::fs::read_dir(&real).map_err(io_error)? {
-            let entry = entry.map_err(io_error)?;
-            let Ok(name) = entry.file_name().into_string() else { continue };
-            let child = if path.is_empty() { name.clone() } else { format!("{path}/{name}") };
-            // Entries whose symlinks leave the root or dangle are left out of listings.
-            if let Ok(Some(target)) = self.resolve(&child) {
-                let kind = if target.is_dir() { EntryKind::Dir } else { EntryKind::File };
-                entries.push(DirEntry { name, kind });
-            }
-        }
-        entries.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(entries)
+        Ok(self.listing(&real, path)?.to_vec())
     }
 
     fn kind(&self, path: &str) -> Result<Option<EntryKind>, FsError> {
-        Ok(self
-            .resolve(path)?
-            .map(|real| if real.is_dir() { EntryKind::Dir } else { EntryKind::File }))
+        match self.resolve(path) {
+            Ok((_, kind)) => Ok(Some(kind)),
+            Err(None) => Ok(None),
+            Err(Some(err)) => Err(err),
+        }
+    }
+
+    fn real_path(&self, path: &str) -> Result<Option<String>, FsError> {
+        match self.resolve(path) {
+            Ok((real, _)) => Ok(Some(real)),
+            Err(None) => Ok(None),
+            Err(Some(err)) => Err(err),
+        }
     }
 }
 
@@ -293,6 +469,10 @@ impl FileSystem for MemoryFs {
             Ok(None)
         }
     }
+
+    fn real_path(&self, path: &str) -> Result<Option<String>, FsError> {
+        Ok(self.kind(path)?.map(|_| path.to_owned()))
+    }
 }
 
 /// Wraps a file system and remembers every path the build touched: files read, directories
@@ -343,6 +523,11 @@ impl<F: FileSystem> FileSystem for RecordingFs<F> {
     fn kind(&self, path: &str) -> Result<Option<EntryKind>, FsError> {
         self.record(path);
         self.inner.kind(path)
+    }
+
+    fn real_path(&self, path: &str) -> Result<Option<String>, FsError> {
+        self.record(path);
+        self.inner.real_path(path)
     }
 }
 

@@ -4,8 +4,13 @@
 //! It enforces kustomize's load restrictor: with `RootOnly` (kustomize's default) a file must lie
 //! in or below the directory of the kustomization that names it, while other kustomization
 //! directories may be anywhere in the file system's root; `None` (Flux's setting) allows any
-//! file in the root. Remote targets (git URLs, http(s) files) are not its business: the build
-//! hands them to a `remote::RemoteLoader`, since this crate never touches the network.
+//! file in the root. As in kustomize, both sides are compared after following symlinks: a
+//! kustomization's directory is its real (canonical) directory, the one its relative entries
+//! are resolved from, and a file is checked where its links lead — so `pw -> ../../.git/config`
+//! is refused however it is spelled. Nothing outside the file system's root is ever reachable
+//! (the file systems refuse it, whatever the restrictor). Remote targets (git URLs, http(s)
+//! files) are not its business: the build hands them to a `remote::RemoteLoader`, since this
+//! crate never touches the network.
 //!
 //! Every access goes through the `FileSystem`, so a `RecordingFs` sees the whole read set.
 
@@ -48,12 +53,34 @@ impl<'a> Loader<'a> {
         Loader { fs, restrictor }
     }
 
-    /// Finds and parses the kustomization file of `dir`.
+    /// The real directory of the kustomization directory `dir` (symlinks followed), which its
+    /// entries are resolved from and its files must lie in; `dir` itself when nothing is there
+    /// (loading it then fails, naming `dir`).
+    pub fn real_dir(&self, dir: &str) -> Result<String, BuildError> {
+        Ok(self
+            .fs
+            .real_path(dir)
+            .map_err(|e| BuildError::fs(dir, e))?
+            .unwrap_or_else(|| dir.to_owned()))
+    }
+
+    /// Finds and parses the kustomization file of the real directory `dir`.
+    ///
+    /// Under `RootOnly`, a kustomization file that is a symlink leading out of `dir` counts as
+    /// absent, as in kustomize (which loads it through the restrictor).
     pub fn load_kustomization(&self, dir: &str) -> Result<Kustomization, BuildError> {
         let mut found = Vec::new();
         for name in KUSTOMIZATION_FILE_NAMES {
             let path = fs::join(dir, name).map_err(|e| BuildError::fs(dir, e))?;
-            if self.fs.kind(&path).map_err(|e| BuildError::fs(&path, e))? == Some(EntryKind::File) {
+            let kind = match self.fs.kind(&path) {
+                Err(FsError::OutsideRoot { .. }) if self.restrictor == LoadRestrictor::RootOnly => {
+                    None
+                }
+                other => other.map_err(|e| BuildError::fs(&path, e))?,
+            };
+            if kind == Some(EntryKind::File)
+                && self.restriction_allows(dir, &path).map_err(|e| BuildError::fs(&path, e))?
+            {
                 found.push(path);
             }
         }
@@ -69,9 +96,9 @@ impl<'a> Loader<'a> {
         kustomization::parse(&value, &file)
     }
 
-    /// Resolves an entry of `field` in the kustomization at `dir`: a file (restricted) or a
-    /// directory (anywhere in the root, but never the kustomization's own directory or one
-    /// above it).
+    /// Resolves an entry of `field` in the kustomization at the real directory `dir`: a file
+    /// (restricted; its path as written, joined onto `dir`) or a directory (its real path:
+    /// anywhere in the root, but never the kustomization's own directory or one above it).
     pub fn resolve(
         &self,
         dir: &str,
@@ -81,7 +108,13 @@ impl<'a> Loader<'a> {
     ) -> Result<Target, BuildError> {
         let joined = fs::join(dir, entry);
         let kind = match &joined {
-            Ok(path) => self.fs.kind(path).map_err(|e| BuildError::fs(file, e))?,
+            Ok(path) => match self.fs.kind(path) {
+                // A link out of the repository (or into `.git`) surely leaves `dir` too.
+                Err(FsError::OutsideRoot { .. }) if self.restrictor == LoadRestrictor::RootOnly => {
+                    return Err(self.restricted(dir, file, path));
+                }
+                other => other.map_err(|e| BuildError::fs(file, e))?,
+            },
             Err(_) => None,
         };
         match (kind, joined) {
@@ -90,6 +123,7 @@ impl<'a> Loader<'a> {
                 Ok(Target::File(path))
             }
             (Some(EntryKind::Dir), Ok(path)) => {
+                let path = self.real_dir(&path)?;
                 if fs::is_within(dir, &path) {
                     return Err(BuildError::Cycle {
                         file: file.to_owned(),
@@ -105,7 +139,8 @@ impl<'a> Loader<'a> {
         }
     }
 
-    /// Reads a file named by the kustomization at `dir` (generator inputs, configurations).
+    /// Reads a file named by the kustomization at the real directory `dir` (generator inputs,
+    /// configurations, patches).
     pub fn read_restricted(
         &self,
         dir: &str,
@@ -118,20 +153,41 @@ impl<'a> Loader<'a> {
         Ok((path, bytes))
     }
 
+    /// kustomize's `RestrictionRootOnly`: the file, symlinks followed, must lie in or below the
+    /// real directory `dir` (the error names the path as written, as kustomize does).
     pub(crate) fn check_restriction(
         &self,
         dir: &str,
         file: &str,
         path: &str,
     ) -> Result<(), BuildError> {
-        if self.restrictor == LoadRestrictor::RootOnly && !fs::is_within(path, dir) {
-            return Err(BuildError::Restricted {
-                file: file.to_owned(),
-                path: path.to_owned(),
-                root: display_dir(dir),
-            });
+        if self.restriction_allows(dir, path).map_err(|e| BuildError::fs(file, e))? {
+            return Ok(());
         }
-        Ok(())
+        Err(self.restricted(dir, file, path))
+    }
+
+    fn restricted(&self, dir: &str, file: &str, path: &str) -> BuildError {
+        BuildError::Restricted {
+            file: file.to_owned(),
+            path: path.to_owned(),
+            root: display_dir(dir),
+        }
+    }
+
+    /// Whether the restrictor lets the kustomization at the real directory `dir` read `path`
+    /// (a path that names nothing is allowed here and fails when read).
+    fn restriction_allows(&self, dir: &str, path: &str) -> Result<bool, FsError> {
+        if self.restrictor == LoadRestrictor::None {
+            return Ok(true);
+        }
+        Ok(match self.fs.real_path(path) {
+            Ok(Some(real)) => fs::is_within(&real, dir),
+            Ok(None) => fs::is_within(path, dir),
+            // A link out of the repository (or into `.git`) surely leaves `dir` too.
+            Err(FsError::OutsideRoot { .. }) => false,
+            Err(err) => return Err(err),
+        })
     }
 }
 

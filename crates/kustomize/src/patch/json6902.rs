@@ -6,6 +6,7 @@
 //! This module owns decoding a list of operations (given as YAML or JSON, already parsed into a
 //! `Value`) and applying it to one `Value`. It does not pick targets or parse text.
 
+use crate::limits;
 use crate::value::Value;
 
 /// Why a JSON patch could not be decoded or applied.
@@ -17,6 +18,10 @@ pub enum JsonPatchError {
     Failed { op: &'static str, path: String, reason: String },
     #[error("testing value {path} failed")]
     TestFailed { path: String },
+    /// The operation would make the object weigh more than `limits::MAX_OBJECT_BYTES` or nest
+    /// deeper than `limits::MAX_DEPTH`; nothing is copied.
+    #[error("{op} operation at index {index} (path {path:?}) would make the object exceed {limit}")]
+    Limit { op: &'static str, index: usize, path: String, limit: crate::error::Limit },
 }
 
 /// One RFC 6902 operation.
@@ -70,7 +75,41 @@ pub fn decode(document: &Value) -> Result<Vec<Operation>, JsonPatchError> {
 /// Applies `operations` in order to `document`. On error the document may be partly patched;
 /// callers discard it (the build fails).
 pub fn apply(document: &mut Value, operations: &[Operation]) -> Result<(), JsonPatchError> {
-    for operation in operations {
+    // The object's weight, kept up to date op by op: an op that adds a value is refused before
+    // the copy is made when the result would be over the budget (40 `copy` ops doubling a
+    // list would otherwise take terabytes).
+    let mut weight = limits::weight(document);
+    for (index, operation) in operations.iter().enumerate() {
+        let (op, path, added) = match operation {
+            Operation::Add { path, value } | Operation::Replace { path, value } => {
+                ("add", path, Some(Added::Value(value)))
+            }
+            Operation::Copy { from, path } => ("copy", path, Some(Added::From(from))),
+            Operation::Move { path, .. } => ("move", path, None),
+            Operation::Remove { path } | Operation::Test { path, .. } => ("remove", path, None),
+        };
+        if let Some(added) = added {
+            let (bytes, depth) = match added {
+                Added::Value(value) => (limits::weight(value), limits::depth(value)),
+                Added::From(from) => match get(document, from) {
+                    Some(value) => (limits::weight(value), limits::depth(value)),
+                    None => (0, 0),
+                },
+            };
+            let limit_error =
+                |limit| JsonPatchError::Limit { op, index, path: path.clone(), limit };
+            // The new value sits below every token of its path.
+            if path.matches('/').count() + depth > limits::MAX_DEPTH {
+                return Err(limit_error(crate::error::Limit::Depth));
+            }
+            weight = weight.saturating_add(bytes);
+            if weight > limits::MAX_OBJECT_BYTES {
+                weight = limits::weight(document).saturating_add(bytes);
+                if weight > limits::MAX_OBJECT_BYTES {
+                    return Err(limit_error(crate::error::Limit::ObjectBytes));
+                }
+            }
+        }
         match operation {
             Operation::Add { path, value } => add(document, "add", path, value.clone())?,
             Operation::Remove { path } => {
@@ -127,6 +166,12 @@ pub fn apply(document: &mut Value, operations: &[Operation]) -> Result<(), JsonP
         }
     }
     Ok(())
+}
+
+/// What an operation adds to the object, for the budget.
+enum Added<'a> {
+    Value(&'a Value),
+    From(&'a str),
 }
 
 fn failed(op: &'static str, path: &str, reason: &str) -> JsonPatchError {
@@ -386,5 +431,21 @@ mod tests {
         let doc = run(vec![op(vec![("op", s("remove")), ("path", s("/spec/args/-1"))])])
             .expect("applies");
         assert_eq!(doc.get_path(&["spec", "args"]), Some(&Value::Seq(vec![s("a")])));
+    }
+
+    #[test]
+    fn copies_that_would_exceed_the_byte_budget_fail_before_copying() {
+        // Each op doubles the list: 40 of them would make 2^40 copies of a 1 KB string.
+        let mut doc = map(vec![("x", Value::Seq(vec![s(&"y".repeat(1000))]))]);
+        let copy = op(vec![("op", s("copy")), ("from", s("/x")), ("path", s("/x/-"))]);
+        let ops = decode(&Value::Seq(vec![copy; 40])).unwrap();
+        match apply(&mut doc, &ops) {
+            Err(JsonPatchError::Limit { op: "copy", index, limit, .. }) => {
+                assert_eq!(limit, crate::error::Limit::ObjectBytes);
+                assert!((15..30).contains(&index), "failed at op {index}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(limits::weight(&doc) <= limits::MAX_OBJECT_BYTES);
     }
 }

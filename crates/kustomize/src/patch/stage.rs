@@ -11,7 +11,7 @@ use crate::build::resources_from_file;
 use crate::error::BuildError;
 use crate::loader::{self, Loader};
 use crate::patch::entry_fields::EntryFields;
-use crate::patch::json6902::{self, Operation};
+use crate::patch::json6902::{self, JsonPatchError, Operation};
 use crate::patch::selector::{Candidate, Selector, SelectorSpec};
 use crate::patch::strategic_merge::{self, SmpOptions};
 use crate::resource::{ResId, Resource};
@@ -35,6 +35,25 @@ impl Origin<'_> {
 
     fn fail(&self, field: &str, message: impl Into<String>) -> BuildError {
         BuildError::transform(self.file, field, message)
+    }
+
+    /// A JSON patch from `patch_file` failed on `target`: a budget refusal names the patch
+    /// file and the object, anything else is the kustomization's `field` error.
+    fn json_failure(
+        &self,
+        field: &str,
+        patch_file: &str,
+        target: &ResId,
+        error: JsonPatchError,
+    ) -> BuildError {
+        match error {
+            JsonPatchError::Limit { op, index, path, limit } => BuildError::LimitExceeded {
+                file: patch_file.to_owned(),
+                limit,
+                what: format!("{op} operation {index} (path {path:?}) applied to {target}"),
+            },
+            other => self.fail(field, other.to_string()),
+        }
     }
 }
 
@@ -176,14 +195,14 @@ fn keep_surviving(resources: &mut Vec<Resource>, alive: &[bool]) -> Result<(), S
 /// object carries internal annotations, so `metadata.annotations` always exists for the
 /// operations to see (adding `/metadata/annotations/x` works on an object that had none); the
 /// map is dropped again if the operations leave it empty.
-fn apply_json_patch(object: &mut Value, operations: &[Operation]) -> Result<(), String> {
+fn apply_json_patch(object: &mut Value, operations: &[Operation]) -> Result<(), JsonPatchError> {
     let metadata = object.get_path_mut(&["metadata"]).and_then(Value::as_map_mut);
     if let Some(metadata) = metadata
         && matches!(metadata.get("annotations"), None | Some(Value::Null))
     {
         metadata.insert("annotations".to_owned(), Value::Map(crate::value::Map::new()));
     }
-    let result = json6902::apply(object, operations).map_err(|e| e.to_string());
+    let result = json6902::apply(object, operations);
     let metadata = object.get_path_mut(&["metadata"]).and_then(Value::as_map_mut);
     if let Some(metadata) = metadata
         && matches!(metadata.get("annotations"), Some(Value::Map(map)) if map.is_empty())
@@ -195,7 +214,9 @@ fn apply_json_patch(object: &mut Value, operations: &[Operation]) -> Result<(), 
     for (path, what) in [(&["kind"][..], "kind"), (&["metadata", "name"][..], "metadata.name")] {
         if object.get_path(path).and_then(Value::as_str).is_none_or(str::is_empty) {
             // The object itself is not printed: it may be a Secret.
-            return Err(format!("missing {what} in an object after the JSON patch"));
+            return Err(JsonPatchError::Invalid {
+                reason: format!("missing {what} in an object after the JSON patch"),
+            });
         }
     }
     Ok(())
@@ -288,14 +309,17 @@ pub(crate) fn apply_patches(
         let inline = text_field(&map, "patch", &origin, FIELD)?;
         let inline = inline.trim();
         let path = text_field(&map, "path", &origin, FIELD)?;
+        let mut patch_file = origin.file.to_owned();
         let (text, source) = match (inline.is_empty(), path.is_empty()) {
             (true, true) => return Err(origin.fail(FIELD, "must specify one of patch and path")),
             (false, false) => {
                 return Err(origin.fail(FIELD, "patch and path can't be set at the same time"));
             }
-            (false, true) => (inline.to_owned(), format!("[patch: {inline:?}]")),
+            // kustomize quotes an inline patch in its errors; we name it (it may be a Secret's).
+            (false, true) => (inline.to_owned(), format!("[inline patch in {}]", origin.file)),
             (true, false) => {
-                let (_, text) = origin.read(&path)?;
+                let (file, text) = origin.read(&path)?;
+                patch_file = file;
                 (text, format!("[path: {path:?}]"))
             }
         };
@@ -348,8 +372,9 @@ pub(crate) fn apply_patches(
                 for index in select(resources, &target) {
                     let resource = &mut resources[index];
                     resource.store_previous_id();
+                    let id = resource.id();
                     apply_json_patch(&mut resource.value, &operations)
-                        .map_err(|e| origin.fail(FIELD, e.to_string()))?;
+                        .map_err(|e| origin.json_failure(FIELD, &patch_file, &id, e))?;
                 }
             }
         }
@@ -436,15 +461,17 @@ pub(crate) fn apply_patches_json6902(
                 (text, file)
             }
         };
+        // The patch text is not shown: it may carry Secret data.
         let operations = json_operations(&text, &source)
-            .map_err(|m| origin.fail(FIELD, format!("decoding {text}: {m}")))?;
+            .map_err(|m| origin.fail(FIELD, format!("decoding the patch of {source}: {m}")))?;
         if operations.is_empty() {
             return Err(origin.fail(FIELD, format!("patch appears to be empty; file={path}")));
         }
         let target = selector_of(target_value, &origin, FIELD)?.expect("a target with a name");
         for index in select(resources, &target) {
+            let id = resources[index].id();
             apply_json_patch(&mut resources[index].value, &operations)
-                .map_err(|e| origin.fail(FIELD, e.to_string()))?;
+                .map_err(|e| origin.json_failure(FIELD, &source, &id, e))?;
         }
     }
     Ok(())
@@ -605,5 +632,25 @@ mod tests {
         fs.insert("outside.yaml", "[]");
         let err = build_yaml(&fs, "app", &BuildOptions::default()).unwrap_err();
         assert!(matches!(err, BuildError::Restricted { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_json_patch_bomb_fails_naming_the_patch_file_and_the_object() {
+        let copy = "- op: copy\n  from: /data/x\n  path: /data/y\n- op: copy\n  from: /data\n  path: /data/x\n";
+        let big = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n  x: [a]\n";
+        let mut fs = MemoryFs::new().with(
+            "app/kustomization.yaml",
+            "resources: [big.yaml]\npatches:\n- path: bomb.yaml\n  target: {kind: ConfigMap}\n",
+        );
+        fs.insert("app/big.yaml", big);
+        fs.insert("app/bomb.yaml", copy.repeat(40));
+        match build_yaml(&fs, "app", &BuildOptions::default()) {
+            Err(BuildError::LimitExceeded { file, limit, what }) => {
+                assert_eq!(file, "app/bomb.yaml");
+                assert_eq!(limit, crate::Limit::ObjectBytes);
+                assert!(what.contains("ConfigMap.v1.[noGrp]/big"), "{what}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -39,6 +39,9 @@ pub enum YamlError {
     /// NaN that JSON cannot carry, an unknown alias, a bad merge...).
     #[error("{file}: line {line}, column {column}: {message}")]
     Invalid { file: String, line: u64, column: u64, message: String },
+    /// The document nests deeper than kubectl allows, or weighs more than a build may hold.
+    #[error("{file}: line {line}, column {column}: the document exceeds {limit}")]
+    Limit { file: String, line: u64, column: u64, limit: crate::error::Limit },
     /// `parse_document` was given a text with more than one document.
     #[error("{file}: expected a single YAML document, found {count}")]
     NotSingleDocument { file: String, count: usize },
@@ -50,7 +53,8 @@ impl YamlError {
         match self {
             YamlError::Syntax { line, .. }
             | YamlError::DuplicateKey { line, .. }
-            | YamlError::Invalid { line, .. } => Some(*line),
+            | YamlError::Invalid { line, .. }
+            | YamlError::Limit { line, .. } => Some(*line),
             YamlError::NotSingleDocument { .. } => None,
         }
     }
@@ -58,7 +62,9 @@ impl YamlError {
     /// The 1-based column the error points at, when it points at one.
     pub fn column(&self) -> Option<u64> {
         match self {
-            YamlError::Syntax { column, .. } | YamlError::Invalid { column, .. } => Some(*column),
+            YamlError::Syntax { column, .. }
+            | YamlError::Invalid { column, .. }
+            | YamlError::Limit { column, .. } => Some(*column),
             YamlError::DuplicateKey { .. } | YamlError::NotSingleDocument { .. } => None,
         }
     }
@@ -76,11 +82,7 @@ pub fn parse_documents(text: &str, source: &str) -> Result<Vec<Value>, YamlError
 /// resources (`after_kyaml_folded_round_trip`): for YAML kustomize decodes but does not treat
 /// as resources, such as helm values files.
 pub fn parse_documents_decoded(text: &str, source: &str) -> Result<Vec<Value>, YamlError> {
-    let (input, unterminated_last_line) = with_final_line_break(text);
-    let mut builder = Builder::new(&input, source);
-    builder.unterminated_last_line = unterminated_last_line;
-    builder.inside_kyaml_round_trip = true;
-    catch_engine_panics(&mut builder)
+    parse_with(text, source, Dialect::Resource, true)
 }
 
 /// Parses a kustomization file (`kustomization.yaml`, a `Component`), typed the way kustomize
@@ -115,11 +117,31 @@ fn single(mut documents: Vec<Value>, source: &str) -> Result<Value, YamlError> {
 }
 
 fn parse_in(text: &str, source: &str, dialect: Dialect) -> Result<Vec<Value>, YamlError> {
+    parse_with(text, source, dialect, false)
+}
+
+/// Reads the stream on this thread, or, when it nests deeper than the builder may recurse
+/// here, again on a deep stack (a rare text pays for reading twice, every text is safe on
+/// any thread).
+fn parse_with(
+    text: &str,
+    source: &str,
+    dialect: Dialect,
+    decoded: bool,
+) -> Result<Vec<Value>, YamlError> {
     let (input, unterminated_last_line) = with_final_line_break(text);
-    let mut builder = Builder::new(&input, source);
-    builder.unterminated_last_line = unterminated_last_line;
-    builder.dialect = dialect;
-    catch_engine_panics(&mut builder)
+    let read = || {
+        let mut builder = Builder::new(&input, source);
+        builder.unterminated_last_line = unterminated_last_line;
+        builder.dialect = dialect;
+        builder.inside_kyaml_round_trip = decoded;
+        let result = catch_engine_panics(&mut builder);
+        (result, builder.needs_deep_stack)
+    };
+    match read() {
+        (_, true) => crate::limits::on_build_stack(|| read().0),
+        (result, false) => result,
+    }
 }
 
 /// Reads the whole stream. libyaml-safer has a few internal `panic!`s on inputs its authors did
@@ -326,9 +348,13 @@ fn single_document(text: &str) -> bool {
     true
 }
 
-/// Nesting deeper than this is refused: the builder recurses once per level, and real
-/// manifests nest a few dozen levels at most.
-const MAX_DEPTH: usize = 256;
+/// Collections nested deeper than this are refused, as kubectl refuses them (go-yaml's
+/// "exceeded max depth of 10000"; the root mapping counts as one level).
+const MAX_DEPTH: usize = crate::limits::MAX_DEPTH;
+
+/// How deep the builder recurses on the caller's stack (a test or rayon thread has 2 MiB);
+/// a text nested deeper is read again on a thread with a deep stack (`limits::on_build_stack`).
+const SHALLOW_DEPTH: usize = 64;
 
 /// Aliases copy their anchored value; this caps the total number of copied nodes so that a
 /// "billion laughs" document is an error instead of exhausting memory.
@@ -340,9 +366,16 @@ struct Builder<'a> {
     source: &'a str,
     /// The text itself.
     source_text: &'a str,
-    /// Anchor name → (value, node count) within the current document.
-    anchors: HashMap<String, (Value, usize)>,
+    /// Anchor name → (value, node count, weight) within the current document.
+    anchors: HashMap<String, (Value, usize, usize)>,
+    /// Collections may nest this deep here: `MAX_DEPTH` on a deep stack, `SHALLOW_DEPTH`
+    /// elsewhere (a deeper text is then read again on a deep stack).
+    depth_limit: usize,
+    /// Set when the text nests deeper than `SHALLOW_DEPTH` on a shallow stack.
+    needs_deep_stack: bool,
     aliased_nodes: usize,
+    /// The weight of every alias copy made in the current document.
+    aliased_bytes: usize,
     /// Where the last event started, for errors that have no better position.
     last_mark: Mark,
     /// Set when a final line break was added to the text: the original length in bytes.
@@ -400,6 +433,8 @@ impl KeyKind {
 struct Built {
     value: Value,
     nodes: usize,
+    /// The value's `limits::weight`, counted as it is built (aliases included).
+    bytes: usize,
     key: Option<(String, KeyKind, bool)>,
 }
 
@@ -412,7 +447,10 @@ impl<'a> Builder<'a> {
             source,
             source_text: text,
             anchors: HashMap::new(),
+            depth_limit: if crate::limits::on_deep_stack() { MAX_DEPTH } else { SHALLOW_DEPTH },
+            needs_deep_stack: false,
             aliased_nodes: 0,
+            aliased_bytes: 0,
             last_mark: Mark::default(),
             unterminated_last_line: None,
             dialect: Dialect::Resource,
@@ -466,6 +504,7 @@ impl<'a> Builder<'a> {
                 EventData::StreamEnd => break,
                 EventData::DocumentStart { .. } => {
                     self.anchors.clear();
+                    self.aliased_bytes = 0;
                     self.folded_in_items = false;
                     let start = event.start_mark.index;
                     let first = self.next_event()?;
@@ -504,6 +543,7 @@ impl<'a> Builder<'a> {
             .and_then(|(start, end)| self.source_text.get(start..end))
             .ok_or_else(|| self.invalid(self.last_mark, "document position out of range"))?;
         let mut builder = Builder::new(text, self.source);
+        builder.depth_limit = self.depth_limit;
         builder.dialect = self.dialect;
         builder.items_mode = mode;
         builder.unterminated_last_line =
@@ -513,84 +553,40 @@ impl<'a> Builder<'a> {
     }
 
     fn node(&mut self, event: Event, depth: usize, place: Place) -> Result<Built, YamlError> {
-        if depth > MAX_DEPTH {
-            return Err(self.invalid(
-                event.start_mark,
-                format!("document nests deeper than {MAX_DEPTH} levels"),
-            ));
+        // `depth` counts the collections around this node; kubectl refuses a collection
+        // at level MAX_DEPTH + 1 (a scalar there is fine).
+        let collection =
+            matches!(event.data, EventData::SequenceStart { .. } | EventData::MappingStart { .. });
+        if collection && depth >= self.depth_limit {
+            if self.depth_limit < MAX_DEPTH {
+                self.needs_deep_stack = true;
+            }
+            return Err(self.limit(event.start_mark, crate::error::Limit::Depth));
         }
         let mark = event.start_mark;
         match event.data {
-            EventData::Scalar { anchor, tag, mut value, style, .. } => {
-                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
-                    && self.unterminated_last_line.is_some_and(|end| event.end_mark.index >= end)
-                    && value.ends_with('\n')
-                {
-                    // The block scalar ran to the end of a file without a final newline; the
-                    // newline `with_final_line_break` added is not part of the original value.
-                    value.pop();
-                }
-                if style == ScalarStyle::Folded
-                    && self.dialect == Dialect::Resource
-                    && !self.inside_kyaml_round_trip
-                    && tag.is_none()
-                    && self.takes_round_trip(place)
-                {
-                    value = after_kyaml_folded_round_trip(value);
-                }
-                let resolved = resolve_scalar(&value, tag.as_deref(), style, self.dialect)
-                    .map_err(|message| self.invalid(mark, message))?;
-                let (value_out, is_merge) = match resolved {
-                    Resolved::Merge => (Value::String("<<".to_owned()), true),
-                    Resolved::Value(v) => (v, false),
-                };
-                if let Value::String(text) = &value_out
-                    && self.dialect == Dialect::Resource
-                    && text.chars().any(breaks_kustomize_output)
-                {
-                    // kustomize's JSON step leaves these characters raw and go-yaml v2 then
-                    // refuses to read its own input back.
-                    return Err(self.invalid(mark, "yaml: control characters are not allowed"));
-                }
-                if let Value::Float(f) = value_out
-                    && !f.is_finite()
-                {
-                    // kustomize fails here too: its JSON step cannot encode the value.
-                    let shown = if f.is_nan() {
-                        "NaN"
-                    } else if f > 0.0 {
-                        "+Inf"
-                    } else {
-                        "-Inf"
-                    };
-                    return Err(self.invalid(mark, format!("json: unsupported value: {shown}")));
-                }
-                // An untagged plain timestamp is a string value but not a string *key*: v3 then
-                // decodes the mapping as map[interface{}]interface{}.
-                let timestamp_key = tag.is_none()
-                    && matches!(style, ScalarStyle::Plain | ScalarStyle::Any)
-                    && is_timestamp(&value);
-                let kind = if timestamp_key { KeyKind::Timestamp } else { KeyKind::Scalar };
-                let built =
-                    Built { value: value_out, nodes: 1, key: Some((value, kind, is_merge)) };
-                self.remember(anchor, &built);
-                Ok(built)
+            EventData::Scalar { anchor, tag, value, style, .. } => {
+                self.scalar(anchor, tag, value, style, mark, event.end_mark, place)
             }
             EventData::Alias { anchor } => {
-                let Some((value, nodes)) = self.anchors.get(&anchor) else {
-                    return Err(self.invalid(mark, format!("unknown anchor '{anchor}' referenced")));
+                let Some((value, nodes, bytes)) = self.anchors.get(&anchor) else {
+                    return Err(self.invalid(mark, "unknown anchor referenced"));
                 };
-                let nodes = *nodes;
+                let (nodes, bytes) = (*nodes, *bytes);
                 if self.aliased_nodes + nodes > MAX_ALIASED_NODES {
                     return Err(self.invalid(mark, "document contains excessive aliasing"));
                 }
+                // The copy is made only when the document can still hold it.
+                self.aliased_bytes = self.aliased_bytes.saturating_add(bytes);
+                self.check_bytes(self.aliased_bytes, mark)?;
                 self.aliased_nodes += nodes;
                 let value = value.clone();
-                Ok(Built { value, nodes, key: Some((anchor, KeyKind::Alias, false)) })
+                Ok(Built { value, nodes, bytes, key: Some((anchor, KeyKind::Alias, false)) })
             }
             EventData::SequenceStart { anchor, .. } => {
                 let mut items = Vec::new();
                 let mut nodes = 1;
+                let mut bytes = crate::limits::NODE_BYTES;
                 loop {
                     let event = self.next_event()?;
                     if matches!(event.data, EventData::SequenceEnd) {
@@ -598,9 +594,11 @@ impl<'a> Builder<'a> {
                     }
                     let item = self.node(event, depth + 1, place.element())?;
                     nodes += item.nodes;
+                    bytes = bytes.saturating_add(item.bytes);
+                    self.check_bytes(bytes, mark)?;
                     items.push(item.value);
                 }
-                let built = Built { value: Value::Seq(items), nodes, key: None };
+                let built = Built { value: Value::Seq(items), nodes, bytes, key: None };
                 self.remember(anchor, &built);
                 Ok(built)
             }
@@ -611,6 +609,75 @@ impl<'a> Builder<'a> {
             }
             _ => Err(self.invalid(mark, "unexpected YAML event")),
         }
+    }
+
+    /// A scalar node (kept out of `node` so that the recursion's frames stay small).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn scalar(
+        &mut self,
+        anchor: Option<String>,
+        tag: Option<String>,
+        mut value: String,
+        style: ScalarStyle,
+        mark: Mark,
+        end_mark: Mark,
+        place: Place,
+    ) -> Result<Built, YamlError> {
+        if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+            && self.unterminated_last_line.is_some_and(|end| end_mark.index >= end)
+            && value.ends_with('\n')
+        {
+            // The block scalar ran to the end of a file without a final newline; the
+            // newline `with_final_line_break` added is not part of the original value.
+            value.pop();
+        }
+        if style == ScalarStyle::Folded
+            && self.dialect == Dialect::Resource
+            && !self.inside_kyaml_round_trip
+            && tag.is_none()
+            && self.takes_round_trip(place)
+        {
+            value = after_kyaml_folded_round_trip(value);
+        }
+        let resolved = resolve_scalar(&value, tag.as_deref(), style, self.dialect)
+            .map_err(|message| self.invalid(mark, message))?;
+        let (value_out, is_merge) = match resolved {
+            Resolved::Merge => (Value::String("<<".to_owned()), true),
+            Resolved::Value(v) => (v, false),
+        };
+        if let Value::String(text) = &value_out
+            && self.dialect == Dialect::Resource
+            && text.chars().any(breaks_kustomize_output)
+        {
+            // kustomize's JSON step leaves these characters raw and go-yaml v2 then
+            // refuses to read its own input back.
+            return Err(self.invalid(mark, "yaml: control characters are not allowed"));
+        }
+        if let Value::Float(f) = value_out
+            && !f.is_finite()
+        {
+            // kustomize fails here too: its JSON step cannot encode the value.
+            let shown = if f.is_nan() {
+                "NaN"
+            } else if f > 0.0 {
+                "+Inf"
+            } else {
+                "-Inf"
+            };
+            return Err(self.invalid(mark, format!("json: unsupported value: {shown}")));
+        }
+        // An untagged plain timestamp is a string value but not a string *key*: v3 then
+        // decodes the mapping as map[interface{}]interface{}.
+        let timestamp_key = tag.is_none()
+            && matches!(style, ScalarStyle::Plain | ScalarStyle::Any)
+            && is_timestamp(&value);
+        let kind = if timestamp_key { KeyKind::Timestamp } else { KeyKind::Scalar };
+        let bytes = crate::limits::weight(&value_out);
+        self.check_bytes(bytes, mark)?;
+        let built = Built { value: value_out, nodes: 1, bytes, key: Some((value, kind, is_merge)) };
+        self.remember(anchor, &built);
+        Ok(built)
     }
 
     /// Whether a folded scalar at `place` takes kyaml's round trip (see `Place`).
@@ -628,7 +695,7 @@ impl<'a> Builder<'a> {
 
     fn remember(&mut self, anchor: Option<String>, built: &Built) {
         if let Some(anchor) = anchor {
-            self.anchors.insert(anchor, (built.value.clone(), built.nodes));
+            self.anchors.insert(anchor, (built.value.clone(), built.nodes, built.bytes));
         }
     }
 
@@ -638,6 +705,7 @@ impl<'a> Builder<'a> {
         let mut seen: HashMap<(u8, String), usize> = HashMap::new();
         let mut merge: Option<(Value, Mark)> = None;
         let mut nodes = 1;
+        let mut bytes = crate::limits::NODE_BYTES;
         loop {
             let event = self.next_event()?;
             if matches!(event.data, EventData::MappingEnd) {
@@ -650,6 +718,8 @@ impl<'a> Builder<'a> {
             let key_text = key.key.as_ref().map_or("", |(text, _, _)| text.as_str());
             let value = self.node(value_event, depth + 1, place.child(key_text))?;
             nodes += key.nodes + value.nodes;
+            bytes = bytes.saturating_add(key.bytes).saturating_add(value.bytes);
+            self.check_bytes(bytes, key_mark)?;
             let (text, kind, is_merge) =
                 key.key.unwrap_or_else(|| (String::new(), KeyKind::Collection, false));
             let info = KeyInfo { text, kind, value: key.value, is_merge, mark: key_mark };
@@ -749,7 +819,25 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        Ok(Built { value: Value::Map(map), nodes, key: None })
+        Ok(Built { value: Value::Map(map), nodes, bytes, key: None })
+    }
+
+    /// Refuses a document whose value (aliases expanded) would weigh more than
+    /// `limits::MAX_OBJECT_BYTES`.
+    fn check_bytes(&self, bytes: usize, mark: Mark) -> Result<(), YamlError> {
+        if bytes > crate::limits::MAX_OBJECT_BYTES {
+            return Err(self.limit(mark, crate::error::Limit::ObjectBytes));
+        }
+        Ok(())
+    }
+
+    fn limit(&self, mark: Mark, limit: crate::error::Limit) -> YamlError {
+        YamlError::Limit {
+            file: self.source.to_owned(),
+            line: mark.line + 1,
+            column: mark.column + 1,
+            limit,
+        }
     }
 
     fn merge_error(&self, mark: Mark) -> YamlError {
@@ -1288,7 +1376,7 @@ mod tests {
         let err = parse_document("a:\n  <<: 1\n", "f.yaml").unwrap_err();
         assert!(err.to_string().contains("map merge requires"), "{err}");
         let err = parse_document("a: *nope\n", "f.yaml").unwrap_err();
-        assert!(err.to_string().contains("unknown anchor 'nope'"), "{err}");
+        assert!(err.to_string().contains("unknown anchor referenced"), "{err}");
     }
 
     #[test]
@@ -1451,9 +1539,39 @@ mod tests {
     }
 
     #[test]
-    fn deep_nesting_is_an_error_not_a_stack_overflow() {
-        let text = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
-        assert!(parse_documents(&text, "deep.yaml").is_err());
+    fn nesting_is_read_as_deep_as_kubectl_reads_it_on_any_thread() {
+        // Recorded with kubectl kustomize v5.5.0: a ConfigMap whose `data2` holds 9,999 nested
+        // flow sequences renders, 10,000 fail (the root mapping is level one). This test's
+        // thread has a 2 MiB stack; the parser moves deep texts to a deep one.
+        let nested = |n: usize| {
+            // A scalar inside the deepest level is no level of its own.
+            format!("kind: ConfigMap\ndata2: {}x{}\n", "[".repeat(n), "]".repeat(n))
+        };
+        let docs = parse_documents(&nested(9_999), "deep.yaml").expect("kubectl renders it");
+        assert_eq!(crate::limits::depth(&docs[0]), 10_000);
+        // Dropping (like cloning or comparing) a value this deep recurses too: callers do it
+        // on a deep stack.
+        let on_deep_stack = |docs: Vec<Value>| crate::limits::on_build_stack(move || drop(docs));
+        on_deep_stack(docs);
+        let err = parse_documents(&nested(10_000), "deep.yaml").unwrap_err();
+        assert!(
+            matches!(err, YamlError::Limit { limit: crate::error::Limit::Depth, line: 2, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn aliases_may_not_copy_more_bytes_than_a_document_may_hold() {
+        // 100 aliases of a 1 MiB string: few nodes, but 100 MiB once expanded.
+        let big = "x".repeat(1 << 20);
+        let text = format!("a: &a {big}\nlist:\n{}", "- *a\n".repeat(100));
+        let err = parse_documents(&text, "bomb.yaml").unwrap_err();
+        assert!(
+            matches!(err, YamlError::Limit { limit: crate::error::Limit::ObjectBytes, .. }),
+            "{err}"
+        );
+        let fine = format!("a: &a {big}\nlist:\n{}", "- *a\n".repeat(10));
+        assert!(parse_documents(&fine, "ok.yaml").is_ok());
     }
 
     #[test]
