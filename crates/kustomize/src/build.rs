@@ -1031,8 +1031,21 @@ fn run_generator(
             .map(|(_, bytes)| bytes)
             .map_err(|e| e.to_string())
     };
-    let mut resource = generate::generate(kind, args, global, &read)
-        .map_err(|m| BuildError::transform(file, field, m))?;
+    let mut resource = generate::generate(kind, args, global, &read).map_err(|e| match e {
+        generate::GenerateError::Entry(message) => BuildError::transform(file, field, message),
+        generate::GenerateError::Input { file: input, line, message } => {
+            BuildError::GeneratorInput {
+                file: input.map_or_else(
+                    || file.to_owned(),
+                    |input| fs::join(dir, &input).unwrap_or(input),
+                ),
+                line,
+                kustomization: file.to_owned(),
+                field: field.to_owned(),
+                message,
+            }
+        }
+    })?;
     resource.source = file.to_owned();
     resource.origin = provenance;
     absorb_generated(&mut acc.resources, resource)

@@ -35,8 +35,53 @@ impl GeneratorKind {
 }
 
 /// Reads a generator input file relative to the kustomization; errors are already
-/// user-facing.
+/// user-facing (they name paths, never content).
 pub type InputReader<'a> = dyn Fn(&str) -> Result<Vec<u8>, String> + 'a;
+
+/// Why a generator entry could not make its object. No variant carries a value from the
+/// inputs: any of them may be a secret (ConfigMap values too, to be safe).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GenerateError {
+    /// The entry itself is wrong (no name, bad behavior, an unreadable file...).
+    Entry(String),
+    /// An input is malformed: a line of the env file `file`, or (with `file` `None`) a literal
+    /// or file source of the entry.
+    Input { file: Option<String>, line: Option<u32>, message: String },
+}
+
+impl From<String> for GenerateError {
+    fn from(message: String) -> Self {
+        GenerateError::Entry(message)
+    }
+}
+
+/// Where a key/value pair came from, for errors that must not show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PairOrigin {
+    Env { file: String, line: u32 },
+    Literal { index: usize },
+    File { index: usize },
+}
+
+impl PairOrigin {
+    fn error(&self, message: String) -> GenerateError {
+        match self {
+            PairOrigin::Env { file, line } => {
+                GenerateError::Input { file: Some(file.clone()), line: Some(*line), message }
+            }
+            PairOrigin::Literal { index } => GenerateError::Input {
+                file: None,
+                line: None,
+                message: format!("literal {}: {message}", index + 1),
+            },
+            PairOrigin::File { index } => GenerateError::Input {
+                file: None,
+                line: None,
+                message: format!("file source {}: {message}", index + 1),
+            },
+        }
+    }
+}
 
 /// Makes the object one generator entry describes.
 pub fn generate(
@@ -44,9 +89,9 @@ pub fn generate(
     args: &GeneratorArgs,
     global_options: Option<&GeneratorOptions>,
     read: &InputReader<'_>,
-) -> Result<Resource, String> {
+) -> Result<Resource, GenerateError> {
     if args.name.is_empty() {
-        return Err(format!("a {} must have a name", kind.kind().to_lowercase()));
+        return Err(format!("a {} must have a name", kind.kind().to_lowercase()).into());
     }
     let behavior = Behavior::parse(&args.behavior)
         .ok_or_else(|| format!("invalid behavior '{}'", args.behavior))?;
@@ -161,32 +206,35 @@ pub fn iam_policy_service_account(config: &Value) -> Result<Resource, String> {
 fn key_values(
     args: &GeneratorArgs,
     read: &InputReader<'_>,
-) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let mut pairs: Vec<(String, Vec<u8>)> = Vec::new();
+) -> Result<Vec<(String, Vec<u8>)>, GenerateError> {
+    let mut pairs: Vec<(String, Vec<u8>, PairOrigin)> = Vec::new();
     for env_file in &args.envs {
         let content = read(env_file)?;
         pairs.extend(env_file_pairs(&content, env_file)?);
     }
-    for literal in &args.literals {
-        let (key, value) = literal_pair(literal)?;
-        pairs.push((key, value.into_bytes()));
+    for (index, literal) in args.literals.iter().enumerate() {
+        let origin = PairOrigin::Literal { index };
+        let (key, value) = literal_pair(literal).map_err(|m| origin.error(m))?;
+        pairs.push((key, value.into_bytes(), origin));
     }
-    for source in &args.files {
+    for (index, source) in args.files.iter().enumerate() {
         let (key, path) = file_source(source)?;
         let content = read(&path)?;
-        pairs.push((key, content));
+        pairs.push((key, content, PairOrigin::File { index }));
     }
     let mut seen = std::collections::HashSet::new();
-    for (key, _) in &pairs {
-        check_key(key)?;
+    for (key, _, origin) in &pairs {
+        check_key(key).map_err(|m| origin.error(m))?;
         if !seen.insert(key.clone()) {
-            return Err(format!("configmap {} illegally repeats the key `{key}`", args.name));
+            // A valid key name is shown: it names data, it is not the data.
+            return Err(format!("configmap {} illegally repeats the key `{key}`", args.name).into());
         }
     }
-    Ok(pairs)
+    Ok(pairs.into_iter().map(|(key, value, _)| (key, value)).collect())
 }
 
-/// A ConfigMap/Secret data key must be a valid Kubernetes config key.
+/// A ConfigMap/Secret data key must be a valid Kubernetes config key. The key is not shown
+/// when it is invalid: `DB_PASSWORD:hunter2` on an env line is a whole line read as a key.
 fn check_key(key: &str) -> Result<(), String> {
     let valid_chars =
         key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
@@ -197,8 +245,15 @@ fn check_key(key: &str) -> Result<(), String> {
         || key == ".."
         || key.starts_with("..")
     {
+        let hint = if key.contains(':') {
+            " (it holds ':'; key and value are separated by '=')"
+        } else if key.chars().any(char::is_whitespace) {
+            " (it holds whitespace)"
+        } else {
+            ""
+        };
         return Err(format!(
-            "\"{key}\" is not a valid key name: a valid config key must consist of alphanumeric characters, '-', '_' or '.'"
+            "the key is not a valid key name{hint}: a valid config key must consist of alphanumeric characters, '-', '_' or '.'"
         ));
     }
     Ok(())
@@ -210,7 +265,8 @@ fn literal_pair(source: &str) -> Result<(String, String), String> {
         Some((key, value)) if !key.is_empty() => {
             Ok((key.to_owned(), remove_quotes(value).to_owned()))
         }
-        _ => Err(format!("invalid literal source {source}, expected key=value")),
+        // The literal is not shown: without '=' it may be the value alone.
+        _ => Err("invalid literal source: expected key=value".to_owned()),
     }
 }
 
@@ -246,13 +302,20 @@ fn file_source(source: &str) -> Result<(String, String), String> {
 
 /// The pairs of an env file: `KEY=value` lines; blank lines and `#` comments skipped; a key
 /// without `=` gets an empty value.
-fn env_file_pairs(content: &[u8], file: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+fn env_file_pairs(
+    content: &[u8],
+    file: &str,
+) -> Result<Vec<(String, Vec<u8>, PairOrigin)>, GenerateError> {
     let mut pairs = Vec::new();
     let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
     for (number, raw_line) in content.split(|b| *b == b'\n').enumerate() {
         let raw_line = raw_line.strip_suffix(b"\r").unwrap_or(raw_line);
+        let origin = PairOrigin::Env {
+            file: file.to_owned(),
+            line: u32::try_from(number + 1).unwrap_or(u32::MAX),
+        };
         let Ok(line) = std::str::from_utf8(raw_line) else {
-            return Err(format!("{file}: line {} has invalid utf8 bytes", number + 1));
+            return Err(origin.error("the line has invalid utf8 bytes".to_owned()));
         };
         let line = line.trim_start();
         if line.is_empty() || line.starts_with('#') {
@@ -260,12 +323,10 @@ fn env_file_pairs(content: &[u8], file: &str) -> Result<Vec<(String, Vec<u8>)>, 
         }
         let (key, value) = line.split_once('=').unwrap_or((line, ""));
         if key.is_empty() || key.chars().any(char::is_whitespace) {
-            return Err(format!(
-                "{file}: line {}: invalid environment variable name '{key}'",
-                number + 1
-            ));
+            // Not shown: `password hunter2` has no '=' and is all value.
+            return Err(origin.error("invalid environment variable name before '='".to_owned()));
         }
-        pairs.push((key.to_owned(), value.as_bytes().to_vec()));
+        pairs.push((key.to_owned(), value.as_bytes().to_vec(), origin));
     }
     Ok(pairs)
 }

@@ -31,9 +31,12 @@ pub enum YamlError {
     /// The text is not well-formed YAML.
     #[error("{file}: YAML syntax error at line {line}, column {column}: {problem}{context}")]
     Syntax { file: String, line: u64, column: u64, problem: String, context: String },
-    /// A mapping holds the same key twice (go-yaml v3, and so kustomize, rejects this).
-    #[error("{file}: line {line}: mapping key \"{key}\" already defined at line {first_line}")]
-    DuplicateKey { file: String, key: String, line: u64, first_line: u64 },
+    /// A mapping holds the same key twice (go-yaml v3, and so kustomize, rejects this). The
+    /// key is not repeated here: errors never quote the text (it may be a Secret's).
+    #[error(
+        "{file}: line {line}, column {column}: mapping key already defined at line {first_line}"
+    )]
+    DuplicateKey { file: String, line: u64, column: u64, first_line: u64 },
     /// The text is YAML but holds something kustomize cannot represent or decode (a value that
     /// does not match its explicit tag, a non-string key inside a nested mapping, infinity or
     /// NaN that JSON cannot carry, an unknown alias, a bad merge...).
@@ -65,7 +68,8 @@ impl YamlError {
             YamlError::Syntax { column, .. }
             | YamlError::Invalid { column, .. }
             | YamlError::Limit { column, .. } => Some(*column),
-            YamlError::DuplicateKey { .. } | YamlError::NotSingleDocument { .. } => None,
+            YamlError::DuplicateKey { column, .. } => Some(*column),
+            YamlError::NotSingleDocument { .. } => None,
         }
     }
 }
@@ -743,7 +747,7 @@ impl<'a> Builder<'a> {
             if let Some(first) = first {
                 return Err(YamlError::DuplicateKey {
                     file: self.source.to_owned(),
-                    key: info.text,
+                    column: info.mark.column + 1,
                     line: info.mark.line + 1,
                     first_line: first.mark.line + 1,
                 });
@@ -853,11 +857,12 @@ fn breaks_kustomize_output(c: char) -> bool {
 
 fn describe(value: &Value) -> String {
     match value {
+        // Types only: keys are text of the file, which errors never quote.
         Value::Null => "null".to_owned(),
-        Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => f.to_string(),
-        Value::String(s) => format!("{s:?}"),
+        Value::Bool(_) => "(boolean)".to_owned(),
+        Value::Int(_) => "(integer)".to_owned(),
+        Value::Float(_) => "(float)".to_owned(),
+        Value::String(_) => "(string)".to_owned(),
         Value::Seq(_) => "(sequence)".to_owned(),
         Value::Map(_) => "(mapping)".to_owned(),
     }
@@ -929,7 +934,8 @@ fn resolve_scalar(
             {
                 return Ok(Resolved::Value(Value::Float(i as f64)));
             }
-            Err(format!("cannot decode {found_tag} `{text}` as a {tag}"))
+            // The scalar is not quoted: it may be a Secret's value.
+            Err(format!("cannot decode a {found_tag} scalar as a {tag}"))
         }
         // Tags v3 does not resolve (custom `!foo`, `!!map` on a scalar, ...) keep the text.
         _ => Ok(Resolved::Value(Value::String(text.to_owned()))),
@@ -1355,7 +1361,7 @@ mod tests {
         assert_eq!(scalar("!custom 12"), Value::from("12"));
         assert_eq!(scalar("!!timestamp 2001-12-14"), Value::from("2001-12-14T00:00:00Z"));
         let err = parse_document("k: !!int abc\n", "f.yaml").unwrap_err();
-        assert!(err.to_string().contains("cannot decode !!str `abc` as a !!int"), "{err}");
+        assert!(err.to_string().contains("cannot decode a !!str scalar as a !!int"), "{err}");
         let err = parse_document("k: !!bool yes\n", "f.yaml").unwrap_err();
         assert!(err.to_string().contains("f.yaml: line 1, column 4"), "{err}");
         assert!(parse_document("k: !!binary %%%\n", "f.yaml").is_err());
@@ -1384,12 +1390,7 @@ mod tests {
         let err = parse_document("a: 1\nb: 2\n\"a\": 3\n", "dup.yaml").unwrap_err();
         assert_eq!(
             err,
-            YamlError::DuplicateKey {
-                file: "dup.yaml".into(),
-                key: "a".into(),
-                line: 3,
-                first_line: 1
-            }
+            YamlError::DuplicateKey { file: "dup.yaml".into(), line: 3, column: 1, first_line: 1 }
         );
     }
 
