@@ -877,8 +877,10 @@ fn push_objects(document: Value, path: &str, out: &mut Vec<Resource>) -> Result<
         return Ok(());
     }
     let kind = map.get("kind").and_then(Value::as_str).unwrap_or("").to_owned();
+    // Only a list of items is expanded; a `List` whose `items` is a mapping is read as an
+    // object of its own, which then lacks metadata, as kustomize reports.
     if kind.ends_with("List")
-        && let Some(items) = map.get("items")
+        && let Some(items) = map.get("items").filter(|items| !matches!(items, Value::Map(_)))
     {
         for item in items.as_seq().unwrap_or(&[]) {
             push_objects(item.clone(), path, out)?;
@@ -1685,5 +1687,35 @@ mod tests {
             .with("kustomization.yaml", "resources:\n- all.yaml\nsortOptions:\n  order: fifo\n")
             .with("all.yaml", objects);
         assert_eq!(kinds(&fifo), vec!["Deployment", "Namespace", "Service"]);
+    }
+
+    #[test]
+    fn openapi_schemas_other_than_the_builtin_one_are_refused_by_field() {
+        // Recorded with kubectl kustomize v5.5.0: `version: v1.21.2` and unknown keys render,
+        // another version fails ("not built in"), a `path` loads a schema.
+        let with = |openapi: &str| {
+            MemoryFs::new()
+                .with("kustomization.yaml", format!("resources: [d.yaml]\nopenapi:\n{openapi}"))
+                .with("d.yaml", DEPLOYMENT)
+        };
+        assert!(build_text(&with("  version: v1.21.2\n"), "").is_ok());
+        assert!(build_text(&with("  foo: bar\n"), "").is_ok());
+        let err = build_text(&with("  version: v1.99.0\n"), "").unwrap_err();
+        assert!(err.to_string().contains("not built in"), "{err}");
+        match build_text(&with("  path: schema.json\n"), "") {
+            Err(BuildError::Unsupported { field, file, .. }) => {
+                assert_eq!((field.as_str(), file.as_str()), ("openapi.path", "kustomization.yaml"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_list_whose_items_are_a_mapping_is_an_error_as_in_kubectl() {
+        let fs = MemoryFs::new().with("kustomization.yaml", "resources: [l.yaml]\n").with(
+            "l.yaml",
+            "apiVersion: v1\nkind: List\nitems:\n  a:\n    apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: x}\n",
+        );
+        assert!(matches!(build_text(&fs, ""), Err(BuildError::InvalidResource { .. })));
     }
 }

@@ -195,11 +195,45 @@ pub struct Kustomization {
     pub transformers: Vec<String>,
     pub validators: Vec<String>,
     pub build_metadata: Vec<String>,
-    /// `openapi` (accepted; its schema is not used by our build).
+    /// `openapi`: only kustomize's built-in schema (`version: v1.21.2`, or no `path`) is
+    /// accepted (`check_openapi`); other keys are ignored, as kustomize ignores them.
     pub openapi: Vec<(String, String)>,
     pub helm_globals: Option<HelmGlobals>,
     /// `helmCharts` followed by the deprecated `helmChartInflationGenerator` entries.
     pub helm_charts: Vec<HelmChart>,
+}
+
+/// The OpenAPI schema kustomize v5.5 has built in (`openapi: {version: …}`).
+const BUILTIN_OPENAPI_VERSION: &str = "v1.21.2";
+
+/// kustomize's `openapi` field: `path` loads a custom schema that changes how strategic-merge
+/// patches merge the kinds it describes, which our renderer (kustomize's built-in schema only)
+/// would silently get wrong, so it is refused by name; `version` must be the built-in one, as
+/// in kustomize.
+fn check_openapi(openapi: &[(String, String)], file: &str) -> Result<(), BuildError> {
+    for (key, value) in openapi {
+        match key.as_str() {
+            "path" => {
+                return Err(BuildError::Unsupported {
+                    file: file.to_owned(),
+                    field: "openapi.path".into(),
+                    what: "a custom OpenAPI schema (it changes how strategic-merge patches merge \
+                           the kinds it describes; gitops-env renders with kustomize's built-in \
+                           schema only)"
+                        .into(),
+                });
+            }
+            "version" if value != BUILTIN_OPENAPI_VERSION => {
+                return Err(BuildError::invalid(
+                    file,
+                    "openapi.version",
+                    "the specified OpenAPI version is not built in",
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Reads a kustomization from its parsed YAML; `file` names it in errors.
@@ -228,7 +262,10 @@ pub fn parse(value: &Value, file: &str) -> Result<Kustomization, BuildError> {
             "apiVersion" => api_version = reader.string(field, key)?,
             "kind" => kind = reader.string(field, key)?,
             "metadata" => reader.check_metadata(field)?,
-            "openapi" => k.openapi = reader.string_map(field, key)?,
+            "openapi" => {
+                k.openapi = reader.string_map(field, key)?;
+                check_openapi(&k.openapi, file)?;
+            }
             "namePrefix" => k.name_prefix = reader.string(field, key)?,
             "nameSuffix" => k.name_suffix = reader.string(field, key)?,
             "namespace" => k.namespace = reader.string(field, key)?,
