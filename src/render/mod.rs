@@ -80,7 +80,7 @@ impl RenderFailure {
 
     /// The 1-based line at fault, when the renderer knows it.
     pub fn line(&self) -> Option<u32> {
-        build_error_line(&self.error)
+        self.error.line()
     }
 }
 
@@ -91,12 +91,6 @@ impl std::fmt::Display for RenderFailure {
             Side::Head => write!(f, "{}", self.error),
         }
     }
-}
-
-/// The line a build error points at. The renderer names its file in every error; lines are
-/// known for YAML errors only.
-fn build_error_line(_error: &BuildError) -> Option<u32> {
-    None
 }
 
 #[cfg(test)]
@@ -115,6 +109,17 @@ mod tests {
             rendered.yaml,
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: web\n"
         );
+    }
+
+    #[test]
+    fn a_yaml_failure_names_its_line() {
+        let fs = MemoryFs::new()
+            .with("app/kustomization.yaml", "resources: [cm.yaml]\n")
+            .with("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [x\n");
+        let error = render_default(&fs, "app").unwrap_err();
+        let failure = RenderFailure { side: Side::Head, error };
+        assert_eq!(failure.file(), "app/cm.yaml");
+        assert!(failure.line().is_some_and(|line| line >= 4), "{:?}", failure.line());
     }
 
     #[test]
