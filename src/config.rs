@@ -58,6 +58,8 @@ pub struct Environment {
     /// The branch whose pushes deploy it.
     pub branch: String,
     pub cluster: ClusterSlot,
+    /// `remotes.mutable-refs` for this environment; `None`: the global setting.
+    pub mutable_refs: Option<bool>,
 }
 
 /// Per-branch preview environments.
@@ -82,6 +84,30 @@ pub struct Config {
     pub units: Vec<String>,
     /// The label with which a maintainer lets a fork PR deploy.
     pub fork_deploy_label: String,
+    pub helm: HelmSettings,
+    pub remotes: RemoteSettings,
+}
+
+/// `helm`: where `helmCharts` may pull charts from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct HelmSettings {
+    /// `helm.repositories`: chart repository hosts (`charts.example.com`, `*.example.com`);
+    /// `None`: any host.
+    pub repositories: Option<Vec<String>>,
+}
+
+/// `remotes`: how remote bases and resources may be referenced.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RemoteSettings {
+    /// `remotes.mutable-refs`: whether a branch ref (or no ref) is allowed; environments may
+    /// override it.
+    pub mutable_refs: bool,
+}
+
+impl Default for RemoteSettings {
+    fn default() -> Self {
+        RemoteSettings { mutable_refs: true }
+    }
 }
 
 /// A setting that cannot be used.
@@ -107,12 +133,14 @@ impl Default for Config {
                     overlay: "testing".into(),
                     branch: "develop".into(),
                     cluster: ClusterSlot::Testing,
+                    mutable_refs: None,
                 },
                 Environment {
                     name: "production".into(),
                     overlay: "production".into(),
                     branch: "main".into(),
                     cluster: ClusterSlot::Production,
+                    mutable_refs: None,
                 },
             ],
             preview: PreviewSettings {
@@ -124,6 +152,8 @@ impl Default for Config {
             },
             units: Vec::new(),
             fork_deploy_label: "deploy-preview".into(),
+            helm: HelmSettings::default(),
+            remotes: RemoteSettings::default(),
         }
     }
 }
@@ -154,6 +184,16 @@ impl Config {
     /// Whether `branch` gets previews.
     pub fn is_preview_branch(&self, branch: &str) -> bool {
         self.preview.branches.iter().any(|pattern| pattern.matches(branch))
+    }
+
+    /// The overlay folders whose units may not use mutable remote refs (branches, or no ref):
+    /// those of every environment whose `remotes.mutable-refs` (or the global one) is false.
+    pub fn overlays_refusing_mutable_refs(&self) -> std::collections::BTreeSet<String> {
+        self.environments
+            .iter()
+            .filter(|env| !env.mutable_refs.unwrap_or(self.remotes.mutable_refs))
+            .map(|env| env.overlay.clone())
+            .collect()
     }
 
     /// The root `path` is, if any.
@@ -276,8 +316,35 @@ impl Config {
                     self.fork_deploy_label =
                         string(item).map_err(|m| err("fork-deploy-label", m))?
                 }
+                "helm" => {
+                    let helm =
+                        item.as_map().ok_or_else(|| err("helm", "expected a mapping".into()))?;
+                    for (field, value) in helm {
+                        let key = format!("helm.{field}");
+                        match field.as_str() {
+                            "repositories" => {
+                                let hosts = string_list(value).map_err(|m| err(&key, m))?;
+                                for host in &hosts {
+                                    check_host_pattern(host).map_err(|m| err(&key, m))?;
+                                }
+                                self.helm.repositories = Some(hosts);
+                            }
+                            other => {
+                                return Err(err(
+                                    &format!("helm.{other}"),
+                                    "unknown key (expected repositories)".into(),
+                                ));
+                            }
+                        }
+                    }
+                }
+                "remotes" => {
+                    if let Some(allowed) = parse_remotes(item).map_err(|(f, m)| err(&f, m))? {
+                        self.remotes.mutable_refs = allowed;
+                    }
+                }
                 other => {
-                    return Err(err(other, "unknown key (expected roots, environments, preview, units, fork-deploy-label)".into()));
+                    return Err(err(other, "unknown key (expected roots, environments, preview, units, fork-deploy-label, helm, remotes)".into()));
                 }
             }
         }
@@ -416,13 +483,17 @@ fn parse_environment(value: &Value) -> Result<Environment, (String, String)> {
         map.get(name).map(string).transpose().map_err(|m| (name.to_owned(), m))
     };
     for key in map.keys() {
-        if !["name", "overlay", "branch", "cluster"].contains(&key.as_str()) {
+        if !["name", "overlay", "branch", "cluster", "remotes"].contains(&key.as_str()) {
             return Err((
                 key.clone(),
-                "unknown key (expected name, overlay, branch, cluster)".into(),
+                "unknown key (expected name, overlay, branch, cluster, remotes)".into(),
             ));
         }
     }
+    let mutable_refs = match map.get("remotes") {
+        Some(remotes) => parse_remotes(remotes)?,
+        None => None,
+    };
     let name = field("name")?.ok_or_else(|| ("name".to_owned(), "missing".to_owned()))?;
     let branch = field("branch")?.ok_or_else(|| ("branch".to_owned(), "missing".to_owned()))?;
     let overlay = field("overlay")?.unwrap_or_else(|| name.clone());
@@ -443,7 +514,52 @@ fn parse_environment(value: &Value) -> Result<Environment, (String, String)> {
             ));
         }
     };
-    Ok(Environment { name, overlay, branch, cluster })
+    Ok(Environment { name, overlay, branch, cluster, mutable_refs })
+}
+
+/// A `remotes` mapping (global or an environment's): its `mutable-refs`, if set. Errors are
+/// (key, message), the key starting at `remotes`.
+fn parse_remotes(value: &Value) -> Result<Option<bool>, (String, String)> {
+    let map =
+        value.as_map().ok_or_else(|| ("remotes".to_owned(), "expected a mapping".to_owned()))?;
+    let mut mutable_refs = None;
+    for (field, item) in map {
+        match field.as_str() {
+            "mutable-refs" => match item {
+                Value::Bool(allowed) => mutable_refs = Some(*allowed),
+                other => {
+                    return Err((
+                        "remotes.mutable-refs".to_owned(),
+                        format!("expected true or false, got {}", describe(other)),
+                    ));
+                }
+            },
+            other => {
+                return Err((
+                    format!("remotes.{other}"),
+                    "unknown key (expected mutable-refs)".to_owned(),
+                ));
+            }
+        }
+    }
+    Ok(mutable_refs)
+}
+
+/// A chart repository host as `helm.repositories` lists them: `charts.example.com`, or
+/// `*.example.com` for its subdomains — a host name, not a URL.
+fn check_host_pattern(pattern: &str) -> Result<(), String> {
+    let host = pattern.strip_prefix("*.").unwrap_or(pattern);
+    let valid = !host.is_empty()
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && !host.starts_with('.')
+        && !host.ends_with('.');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{pattern}` is not a host name (write charts.example.com or *.example.com, without a scheme or path)"
+        ))
+    }
 }
 
 fn string(value: &Value) -> Result<String, String> {
@@ -671,6 +787,52 @@ mod tests {
         let err = Config::default().merge_file(&file, "f.yaml").unwrap_err();
         assert_eq!(err.key, "enviroments");
         assert!(err.to_string().starts_with("f.yaml: `enviroments`: unknown key"));
+    }
+
+    #[test]
+    fn chart_hosts_and_mutable_refs_are_settings_with_environment_overrides() {
+        let mut config = Config::default();
+        assert_eq!(config.helm.repositories, None);
+        assert!(config.overlays_refusing_mutable_refs().is_empty());
+        let file = map(vec![
+            ("helm", map(vec![("repositories", seq(&["charts.example.com", "*.corp.example"]))])),
+            ("remotes", map(vec![("mutable-refs", Value::Bool(false))])),
+            (
+                "environments",
+                Value::Seq(vec![
+                    map(vec![
+                        ("name", "testing".into()),
+                        ("branch", "develop".into()),
+                        ("remotes", map(vec![("mutable-refs", Value::Bool(true))])),
+                    ]),
+                    map(vec![("name", "production".into()), ("branch", "main".into())]),
+                ]),
+            ),
+        ]);
+        config.merge_file(&file, "f.yaml").unwrap();
+        assert_eq!(
+            config.helm.repositories.as_deref(),
+            Some(&["charts.example.com".to_owned(), "*.corp.example".to_owned()][..])
+        );
+        assert_eq!(
+            config.overlays_refusing_mutable_refs().into_iter().collect::<Vec<_>>(),
+            ["production"]
+        );
+        let bad = |file: Value| Config::default().merge_file(&file, "f.yaml").unwrap_err();
+        let err = bad(map(vec![("helm", map(vec![("repositories", seq(&["https://x.io/c"]))]))]));
+        assert_eq!(err.key, "helm.repositories");
+        assert!(err.message.contains("not a host name"), "{err}");
+        let err = bad(map(vec![("remotes", map(vec![("mutable-refs", "no".into())]))]));
+        assert_eq!(err.key, "remotes.mutable-refs");
+        let err = bad(map(vec![(
+            "environments",
+            Value::Seq(vec![map(vec![
+                ("name", "testing".into()),
+                ("branch", "develop".into()),
+                ("remotes", map(vec![("pinned", Value::Bool(true))])),
+            ])]),
+        )]));
+        assert_eq!(err.key, "environments[0].remotes.pinned");
     }
 
     #[test]

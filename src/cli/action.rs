@@ -10,14 +10,17 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::ExitCode;
 
-use kustomize::DiskFs;
+use kustomize::{DiskFs, HelmOptions, LoadRestrictor};
 
 use crate::cluster::{KubeconfigSource, Target as ClusterTarget};
 use crate::config::{Config, parse_duration};
+use crate::git::remote_cache::{RemoteCacheOptions, TokenAuth};
 use crate::github::{ClientConfig, GitHubClient, GitHubToken, RepoName};
 use crate::pipeline::{Clusters, Context, GitHub, Progress, Revisions, Run, RunOptions, Stop};
 use crate::plan::{Plan, Target, Trigger};
+use crate::render::Renderer;
 use crate::render::images::parse_image_overrides;
+use crate::render::sources::SourceSettings;
 use crate::report::{self, Report};
 use crate::runner::commands::{self, Location, Severity};
 use crate::runner::context::RunContext;
@@ -171,6 +174,7 @@ fn read(
         }),
         None => None,
     };
+    let build = renderer(&runner, inputs, &config).map_err(input_error)?;
     let ctx = Context {
         repo,
         repository: Some(runner.repository.clone()),
@@ -183,9 +187,33 @@ fn read(
         run_url: runner.run_url(),
         commit: Some(runner.sha.clone()).filter(|sha| !sha.is_empty()),
         now,
-        build: kustomize::BuildOptions::default(),
+        build,
     };
     Ok((runner, ctx))
+}
+
+/// The run's renderer: helm (input `helm`, `helm-command`), the remote cache with the
+/// workflow's token for its own GitHub, both keeping what they fetched under
+/// `cache-directory` — inside GITHUB_WORKSPACE, the one folder the container shares with the
+/// runner, so `actions/cache` can keep it.
+fn renderer(
+    runner: &RunContext,
+    inputs: &Inputs,
+    config: &Config,
+) -> Result<Renderer, crate::runner::inputs::InputError> {
+    let cache = runner.workspace.join(inputs.non_empty("cache-directory").unwrap_or(".gitops-env"));
+    let helm = inputs.bool("helm")?.then(|| HelmOptions {
+        chart_cache: Some(cache.join("charts")),
+        ..HelmOptions::new(inputs.non_empty("helm-command").unwrap_or("helm"))
+    });
+    let server = Some(runner.server_url.as_str()).filter(|url| !url.is_empty());
+    let remotes = RemoteCacheOptions {
+        auth: inputs.non_empty("github-token").map(|token| TokenAuth::for_server(token, server)),
+        ..RemoteCacheOptions::new(cache.join("remote-cache"))
+    };
+    let settings =
+        SourceSettings { load_restrictor: LoadRestrictor::RootOnly, helm, remotes: Some(remotes) };
+    Ok(Renderer::for_run(settings, Some(config)))
 }
 
 /// Reports the run through the runner and GitHub: annotations, the job summary, the step

@@ -8,13 +8,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use kustomize::LoadRestrictor;
 
 use crate::pipeline::{Clusters, Context, Revisions, RunOptions, Stop};
 use crate::plan::Trigger;
 use crate::render::images::parse_image_overrides;
 use crate::timestamp::Timestamp;
 
-use super::{ClusterArgs, EXIT_BAD_INPUT, Printer, parse_duration};
+use super::{ClusterArgs, EXIT_BAD_INPUT, Printer, SourceArgs, parse_duration};
 
 /// `gitops-env deploy`: renders units and applies them to an environment.
 #[derive(Debug, Args)]
@@ -48,12 +49,15 @@ pub struct DeployArgs {
     pub wait: Duration,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub sources: SourceArgs,
 }
 
 /// Runs the command. Exit codes: 0 deployed, 1 a unit failed (to render, apply or become
 /// ready), 2 bad input (repository, settings, units, kubeconfig).
 pub fn run(
     args: DeployArgs,
+    env: &[(String, String)],
     now: Timestamp,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
@@ -108,6 +112,7 @@ pub fn run(
         crate::config::ClusterSlot::Testing => clusters.testing = Some(args.cluster.target()),
         crate::config::ClusterSlot::Production => clusters.production = Some(args.cluster.target()),
     }
+    let build = args.sources.renderer(LoadRestrictor::RootOnly, env, Some(&config));
     let ctx = Context {
         repo: args.repo.clone(),
         repository: None,
@@ -126,7 +131,7 @@ pub fn run(
         run_url: None,
         commit: None,
         now,
-        build: kustomize::BuildOptions::default(),
+        build,
     };
     let Some(runtime) = super::runtime(stderr) else { return ExitCode::FAILURE };
     if let Err(err) = runtime.block_on(ctx.clusters.validate()) {

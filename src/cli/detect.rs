@@ -11,7 +11,6 @@ use crate::cli::render::Restrictor;
 use crate::detect::DetectOptions;
 use crate::detect::units::UnitSelection;
 use crate::git::diff_base::DiffRequest;
-use kustomize::BuildOptions;
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -58,10 +57,17 @@ pub struct DetectArgs {
     /// The remote to fetch missing history from when the clone is shallow.
     #[arg(long, value_name = "NAME", default_value = "origin")]
     pub remote: String,
+    #[command(flatten)]
+    pub sources: super::SourceArgs,
 }
 
 /// Runs the command. Exit codes: 0 done, 1 a unit failed to render or git failed, 2 bad input.
-pub fn run(args: DetectArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
+pub fn run(
+    args: DetectArgs,
+    env: &[(String, String)],
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
     let request = DiffRequest::Explicit { base: args.base.clone(), head: args.head.clone() };
     let selection = UnitSelection {
         roots: (!args.roots.is_empty()).then(|| args.roots.clone()),
@@ -69,17 +75,15 @@ pub fn run(args: DetectArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
         globs: args.units.clone(),
     };
     let options = DetectOptions { refine: !args.no_refine, prune_by_scope: !args.render_all };
-    let build = BuildOptions {
-        load_restrictor: args.load_restrictor.to_kustomize(),
-        ..BuildOptions::default()
-    };
+    let renderer = args.sources.renderer(args.load_restrictor.to_kustomize(), env, None);
     let detection = match crate::detect::detect_request(
         &args.repo,
         &request,
         &selection,
         &args.remote,
         None,
-        &build,
+        &|fs: &dyn kustomize::FileSystem, dir: &str| renderer.render(fs, dir),
+        renderer.load_restrictor(),
         options,
     ) {
         Ok(detection) => detection,
@@ -95,6 +99,9 @@ pub fn run(args: DetectArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> 
     if let Err(err) = written {
         let _ = writeln!(stderr, "error: writing the result: {err}");
         return ExitCode::FAILURE;
+    }
+    for line in crate::report::resolved::lines(&renderer.resolved()) {
+        let _ = writeln!(stderr, "note: {line}");
     }
     if detection.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

@@ -6,6 +6,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use kustomize::LoadRestrictor;
+
 use crate::pipeline::{Context, Quiet, Revisions, RunOptions, Stop};
 use crate::plan::Trigger;
 use crate::report::comment_body;
@@ -29,12 +31,15 @@ pub struct DiffArgs {
     /// Write the comment body to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    #[command(flatten)]
+    pub sources: super::SourceArgs,
 }
 
 /// Runs the command. Exit codes: 0 diffed, 1 a unit failed to render (shown in the comment),
 /// 2 bad input (repository, revisions, configuration).
 pub fn run(
     args: DiffArgs,
+    env: &[(String, String)],
     now: Timestamp,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
@@ -46,6 +51,7 @@ pub fn run(
             return ExitCode::from(super::EXIT_BAD_INPUT);
         }
     };
+    let build = args.sources.renderer(LoadRestrictor::RootOnly, env, Some(&config));
     let ctx = Context {
         repo: args.repo.clone(),
         repository: None,
@@ -58,7 +64,7 @@ pub fn run(
         run_url: None,
         commit: None,
         now,
-        build: kustomize::BuildOptions::default(),
+        build,
     };
     let Some(runtime) = super::runtime(stderr) else { return ExitCode::FAILURE };
     let run = match runtime.block_on(crate::pipeline::run(&ctx, Stop::Diff, &mut Quiet)) {

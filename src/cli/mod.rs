@@ -7,7 +7,7 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -83,11 +83,11 @@ pub fn run(
     let now = Timestamp::now();
     match cli.command {
         Command::Action => action::run(env, now, stdout, stderr),
-        Command::Plan(args) => plan::run(args, now, stdout, stderr),
-        Command::Diff(args) => diff::run(args, now, stdout, stderr),
-        Command::Render(args) => render::run(&args, stdout, stderr),
-        Command::Detect(args) => detect::run(args, stdout, stderr),
-        Command::Deploy(args) => deploy::run(args, now, stdout, stderr),
+        Command::Plan(args) => plan::run(args, env, now, stdout, stderr),
+        Command::Diff(args) => diff::run(args, env, now, stdout, stderr),
+        Command::Render(args) => render::run(&args, env, stdout, stderr),
+        Command::Detect(args) => detect::run(args, env, stdout, stderr),
+        Command::Deploy(args) => deploy::run(args, env, now, stdout, stderr),
         Command::Teardown(args) => teardown::run(args, now, stdout, stderr),
         Command::Sweep(args) => sweep::run(args, now, stdout, stderr),
     }
@@ -176,6 +176,81 @@ impl ClusterArgs {
     }
 }
 
+/// What renders take from outside the repository, as `kubectl kustomize` spells its helm
+/// flags (shared by every command that renders).
+#[derive(Debug, clap::Args)]
+pub struct SourceArgs {
+    /// Inflate `helmCharts` by running helm, as `kubectl kustomize --enable-helm` does. Without
+    /// it a unit with `helmCharts` fails to render, naming the kustomization and the chart.
+    #[arg(long)]
+    pub enable_helm: bool,
+    /// The helm v3 binary: a path, or a name looked up on PATH.
+    #[arg(long, value_name = "PATH", default_value = "helm")]
+    pub helm_command: PathBuf,
+    /// Kubernetes version used by helm for Capabilities.KubeVersion (charts that set no
+    /// `kubeVersion`).
+    #[arg(long, value_name = "VERSION", default_value = "")]
+    pub helm_kube_version: String,
+    /// Kubernetes API versions used by helm for Capabilities.APIVersions (charts that set no
+    /// `apiVersions`); repeatable.
+    #[arg(long, value_name = "VERSION")]
+    pub helm_api_versions: Vec<String>,
+    /// helm's `--debug` for every chart.
+    #[arg(long)]
+    pub helm_debug: bool,
+    /// Where pulled charts of a pinned version are kept between runs
+    /// (default: $XDG_CACHE_HOME/gitops-env/charts, else ~/.cache/gitops-env/charts).
+    #[arg(long, value_name = "DIR")]
+    pub chart_cache: Option<PathBuf>,
+    /// Where remote bases are kept between runs: commits and tags are fetched once, branches
+    /// are resolved once per run (default: $XDG_CACHE_HOME/gitops-env/remotes, else
+    /// ~/.cache/gitops-env/remotes).
+    #[arg(long, value_name = "DIR")]
+    pub remote_cache: Option<PathBuf>,
+}
+
+impl SourceArgs {
+    /// The run's renderer, with the repository's settings when the command has them.
+    pub fn renderer(
+        &self,
+        load_restrictor: kustomize::LoadRestrictor,
+        env: &[(String, String)],
+        config: Option<&Config>,
+    ) -> crate::render::Renderer {
+        let cache = user_cache_dir(env);
+        let helm = self.enable_helm.then(|| kustomize::HelmOptions {
+            chart_cache: Some(self.chart_cache.clone().unwrap_or_else(|| cache.join("charts"))),
+            api_versions: self.helm_api_versions.clone(),
+            kube_version: self.helm_kube_version.clone(),
+            debug: self.helm_debug,
+            ..kustomize::HelmOptions::new(&self.helm_command)
+        });
+        let remotes = crate::git::remote_cache::RemoteCacheOptions::new(
+            self.remote_cache.clone().unwrap_or_else(|| cache.join("remotes")),
+        );
+        let settings = crate::render::sources::SourceSettings {
+            load_restrictor,
+            helm,
+            remotes: Some(remotes),
+        };
+        crate::render::Renderer::for_run(settings, config)
+    }
+}
+
+/// The user's cache folder for gitops-env, as the XDG base directory rules place it.
+fn user_cache_dir(env: &[(String, String)]) -> PathBuf {
+    let var = |name: &str| {
+        env.iter().find(|(key, _)| key == name).map(|(_, value)| value).filter(|v| !v.is_empty())
+    };
+    if let Some(dir) = var("XDG_CACHE_HOME").map(PathBuf::from).filter(|dir| dir.is_absolute()) {
+        return dir.join("gitops-env");
+    }
+    match var("HOME") {
+        Some(home) => PathBuf::from(home).join(".cache").join("gitops-env"),
+        None => std::env::temp_dir().join("gitops-env-cache"),
+    }
+}
+
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     crate::config::parse_duration(text)
 }
@@ -202,6 +277,9 @@ fn print_units(run: &crate::pipeline::Run, stdout: &mut dyn Write, stderr: &mut 
     }
     for note in &run.notes {
         let _ = writeln!(stdout, "note: {note}");
+    }
+    for line in crate::report::resolved::lines(&run.resolved) {
+        let _ = writeln!(stdout, "note: {line}");
     }
 }
 

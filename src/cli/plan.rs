@@ -5,6 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use kustomize::LoadRestrictor;
+
 use crate::pipeline::{Context, Quiet, Revisions, RunOptions, Stop};
 use crate::plan::Trigger;
 use crate::report::comment_body;
@@ -35,12 +37,15 @@ pub struct PlanArgs {
     /// Write the PR comment to this file instead of printing it.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    #[command(flatten)]
+    pub sources: super::SourceArgs,
 }
 
 /// Runs the command. Exit codes: 0 planned, 1 a unit failed to render (the plan shows it as
 /// blocked), 2 bad input (repository, revisions, configuration).
 pub fn run(
     args: PlanArgs,
+    env: &[(String, String)],
     now: Timestamp,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
@@ -57,6 +62,7 @@ pub fn run(
         Some(branch) => vec![branch.clone()],
         None => config.environments.iter().map(|env| env.branch.clone()).collect(),
     };
+    let build = args.sources.renderer(LoadRestrictor::RootOnly, env, Some(&config));
     let ctx = Context {
         repo: args.repo.clone(),
         repository: None,
@@ -72,7 +78,7 @@ pub fn run(
         run_url: None,
         commit: None,
         now,
-        build: kustomize::BuildOptions::default(),
+        build,
     };
     let Some(runtime) = super::runtime(stderr) else { return ExitCode::FAILURE };
     let run = match runtime.block_on(crate::pipeline::run(&ctx, Stop::Diff, &mut Quiet)) {

@@ -29,6 +29,8 @@ pub struct RenderArgs {
     /// below its own directory) or `none` (any file of the repository, as Flux allows).
     #[arg(long, value_enum, default_value_t = Restrictor::Rootonly)]
     pub load_restrictor: Restrictor,
+    #[command(flatten)]
+    pub sources: super::SourceArgs,
     /// Kustomization directories, relative to the current directory.
     #[arg(required = true, value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
@@ -60,7 +62,12 @@ pub enum RenderError {
 }
 
 /// Runs the command. Exit codes: 0 rendered, 1 a build failed, 2 bad arguments.
-pub fn run(args: &RenderArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
+pub fn run(
+    args: &RenderArgs,
+    env: &[(String, String)],
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
     if args.out_dir.is_some()
         && let Some((first, second)) = colliding_outputs(&args.dirs)
     {
@@ -73,10 +80,9 @@ pub fn run(args: &RenderArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) ->
         );
         return ExitCode::from(super::EXIT_BAD_INPUT);
     }
-    let options = BuildOptions {
-        load_restrictor: args.load_restrictor.to_kustomize(),
-        ..BuildOptions::default()
-    };
+    // No repository settings here: `render` is `kubectl kustomize`, flags only.
+    let renderer = args.sources.renderer(args.load_restrictor.to_kustomize(), env, None);
+    let options = renderer.options_for("");
     let cwd = match std::env::current_dir() {
         Ok(cwd) => cwd,
         Err(err) => {
@@ -84,10 +90,14 @@ pub fn run(args: &RenderArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) ->
             return ExitCode::FAILURE;
         }
     };
-    match &args.out_dir {
-        None => render_to_stdout(&cwd, &args.dirs, &options, stdout, stderr),
-        Some(out_dir) => render_to_dir(&cwd, &args.dirs, out_dir, &options, stderr),
+    let status = match &args.out_dir {
+        None => render_to_stdout(&cwd, &args.dirs, options, stdout, stderr),
+        Some(out_dir) => render_to_dir(&cwd, &args.dirs, out_dir, options, stderr),
+    };
+    for line in crate::report::resolved::lines(&renderer.resolved()) {
+        let _ = writeln!(stderr, "note: {line}");
     }
+    status
 }
 
 fn render_to_stdout(

@@ -50,7 +50,7 @@ pub fn run(
         run_url: None,
         commit: None,
         now,
-        build: kustomize::BuildOptions::default(),
+        build: crate::render::Renderer::default(),
     };
     super::run_cluster_command(&ctx, stdout, stderr)
 }

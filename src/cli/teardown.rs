@@ -58,7 +58,7 @@ pub fn run(
         run_url: None,
         commit: None,
         now,
-        build: kustomize::BuildOptions::default(),
+        build: crate::render::Renderer::default(),
     };
     super::run_cluster_command(&ctx, stdout, stderr)
 }

@@ -24,7 +24,7 @@ use std::path::Path;
 
 use kustomize::fs::{file_name, parent};
 use kustomize::{
-    BuildError, BuildOptions, DirEntry, EntryKind, FileSystem, FsError, LoadRestrictor, RecordingFs,
+    BuildError, DirEntry, EntryKind, FileSystem, FsError, LoadRestrictor, RecordingFs,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -506,28 +506,29 @@ impl DetectRunError {
 
 /// The whole of change detection for an event, as `plan` and the action call it: picks the diff
 /// base (PRODUCT §3), fetches missing history from `remote` (gix; the git CLI as a fallback
-/// when present) when the clone is shallow (else asks `fallback`, e.g. the GitHub API), then detects with the kustomize renderer
-/// configured by `build`. Scope pruning is used only under the `rootonly` load restrictor, the
-/// one it is sound for.
+/// when present) when the clone is shallow (else asks `fallback`, e.g. the GitHub API), then
+/// detects with `render` (the run's `Renderer`), whose builds restrict loads with
+/// `load_restrictor`. Scope pruning is used only under `rootonly`, the one it is sound for.
+#[allow(clippy::too_many_arguments)]
 pub fn detect_request(
     repo_path: &Path,
     request: &DiffRequest,
     selection: &UnitSelection,
     remote: &str,
     fallback: Option<&dyn ChangedFilesSource>,
-    build: &BuildOptions,
+    render: RenderUnit<'_>,
+    load_restrictor: LoadRestrictor,
     options: DetectOptions,
 ) -> Result<Detection, DetectRunError> {
     let fetcher = deepen::detect(repo_path, remote);
     let fetcher = fetcher.as_deref();
     let (repo, changes) =
         diff_base::changes(repo_path, request, fetcher, fallback, FetchPolicy::default())?;
-    let render = |fs: &dyn FileSystem, dir: &str| crate::render::render_unit(fs, dir, build);
     let options = DetectOptions {
-        prune_by_scope: options.prune_by_scope && build.load_restrictor == LoadRestrictor::RootOnly,
+        prune_by_scope: options.prune_by_scope && load_restrictor == LoadRestrictor::RootOnly,
         ..options
     };
-    Ok(detect(&repo, &changes, selection, &units::read_kustomization, &render, options)?)
+    Ok(detect(&repo, &changes, selection, &units::read_kustomization, render, options)?)
 }
 
 impl Detection {

@@ -37,6 +37,12 @@ pub struct KustomizationInfo {
     pub includes: Vec<String>,
     /// `kind: Component`: never a unit of its own (kustomize cannot build it alone).
     pub is_component: bool,
+    /// Other paths the build reads that may lie outside the directory (relative to it): each
+    /// helm chart's folder under chartHome, its values file and additional values files.
+    pub reads: Vec<String>,
+    /// Set when the kustomization names helm charts in a way these paths cannot be told from
+    /// (it does not parse): the scope is then unknown, and the unit is rendered.
+    pub unknown_reads: bool,
 }
 
 /// Reads the kustomization in a directory: `Ok(None)` when the directory has none.
@@ -173,13 +179,17 @@ pub fn dependency_scope(
         };
         let Some(info) = info else { continue };
         for entry in &info.includes {
-            // Remote entries fail the build with a clear error; only local paths matter here.
+            // Remote entries are the remote cache's; only local paths matter here.
             if let Some(target) = resolve_include(&dir, entry) {
                 scope.targets.insert(target.clone());
                 if fs.kind(&target).ok().flatten() == Some(EntryKind::Dir) {
                     queue.push_back(target);
                 }
             }
+        }
+        scope.targets.extend(info.reads.iter().filter_map(|path| resolve_include(&dir, path)));
+        if info.unknown_reads {
+            scope.complete = false;
         }
     }
     scope
@@ -442,7 +452,90 @@ pub fn read_kustomization(
         }
     }
     let is_component = map.get("kind").and_then(kustomize::Value::as_str) == Some("Component");
-    Ok(Some(KustomizationInfo { includes, is_component }))
+    let mut reads = Vec::new();
+    let mut unknown_reads = false;
+    if HELM_FIELDS.iter().any(|field| map.contains_key(*field)) {
+        match kustomize::kustomization::parse(&document, file) {
+            Ok(k) => reads.extend(helm_reads(k.helm_globals.as_ref(), &k.helm_charts)),
+            Err(_) => unknown_reads = true,
+        }
+    }
+    for entry in map.get("generators").and_then(kustomize::Value::as_seq).into_iter().flatten() {
+        match entry.as_str().map(|entry| plugin_helm_reads(fs, dir, file, entry)) {
+            Some(Ok(found)) => reads.extend(found),
+            _ => unknown_reads = true,
+        }
+    }
+    Ok(Some(KustomizationInfo { includes, is_component, reads, unknown_reads }))
+}
+
+/// What a `generators` entry that configures the builtin `HelmChartInflationGenerator` reads
+/// (nothing for other generators and for directories); `Err` when it cannot be told.
+fn plugin_helm_reads(
+    fs: &dyn FileSystem,
+    dir: &str,
+    file: &str,
+    entry: &str,
+) -> Result<Vec<String>, ()> {
+    // An entry is an inline configuration (kustomize: it holds a line break) or a path.
+    let text = if entry.contains('\n') {
+        entry.to_owned()
+    } else {
+        let Some(path) = resolve_include(dir, entry) else { return Ok(Vec::new()) };
+        match fs.kind(&path).map_err(|_| ())? {
+            Some(EntryKind::File) => {}
+            // A kustomization whose output is the configurations: not read here.
+            Some(EntryKind::Dir) => return Err(()),
+            _ => return Ok(Vec::new()),
+        }
+        String::from_utf8(fs.read_file(&path).map_err(|_| ())?).map_err(|_| ())?
+    };
+    let mut reads = Vec::new();
+    for config in kustomize::yaml::parse_documents(&text, file).map_err(|_| ())? {
+        let field = |name: &str| config.get_path(&[name]).and_then(kustomize::Value::as_str);
+        if (field("apiVersion"), field("kind")) == (Some("builtin"), Some(PLUGIN_HELM_KIND)) {
+            let (globals, chart) =
+                kustomize::kustomization::plugin_helm_chart(&config, file).map_err(|_| ())?;
+            reads.extend(helm_reads(Some(&globals), std::slice::from_ref(&chart)));
+        }
+    }
+    Ok(reads)
+}
+
+/// The builtin generator that inflates a chart from a `generators` entry.
+const PLUGIN_HELM_KIND: &str = "HelmChartInflationGenerator";
+
+/// The kustomization fields that make a build read helm charts and values files.
+const HELM_FIELDS: [&str; 3] = ["helmCharts", "helmGlobals", "helmChartInflationGenerator"];
+
+/// What helm charts read, relative to their kustomization's directory, as the inflator
+/// finds them: the chart under chartHome (for a pinned chart of a repository, in its
+/// `<name>-<version>` folder), the values file, the additional values files.
+fn helm_reads(
+    globals: Option<&kustomize::kustomization::HelmGlobals>,
+    charts: &[kustomize::kustomization::HelmChart],
+) -> Vec<String> {
+    let chart_home = globals
+        .map(|globals| globals.chart_home.as_str())
+        .filter(|home| !home.is_empty())
+        .unwrap_or(kustomize::helm::DEFAULT_CHART_HOME);
+    let mut reads = Vec::new();
+    for chart in charts {
+        if chart.name.is_empty() {
+            continue;
+        }
+        reads.push(format!("{chart_home}/{}", chart.name));
+        if !chart.version.is_empty() {
+            reads.push(format!("{chart_home}/{}-{}/{}", chart.name, chart.version, chart.name));
+        }
+        reads.extend(
+            std::iter::once(&chart.values_file)
+                .chain(&chart.additional_values_files)
+                .filter(|path| !path.is_empty())
+                .cloned(),
+        );
+    }
+    reads
 }
 
 fn compile<'g>(globs: impl Iterator<Item = (String, &'g str)>) -> Result<GlobSet, UnitError> {
@@ -470,8 +563,9 @@ fn environments_in(dirs: &[String]) -> Vec<String> {
     found.into_iter().collect()
 }
 
-/// The folder after the last `overlays/` in `dir`, if any.
-fn environment_of(dir: &str) -> Option<String> {
+/// The folder after the last `overlays/` in `dir`, if any: the environment (overlay folder) a
+/// unit of the default layouts belongs to.
+pub fn environment_of(dir: &str) -> Option<String> {
     let parts: Vec<&str> = dir.split('/').collect();
     let at = parts.iter().rposition(|part| *part == "overlays")?;
     parts.get(at + 1).map(|env| env.to_string())
@@ -566,7 +660,7 @@ mod tests {
                 if is_component {
                     includes.remove(0);
                 }
-                Ok(Some(KustomizationInfo { includes, is_component }))
+                Ok(Some(KustomizationInfo { includes, is_component, ..Default::default() }))
             }
             Err(_) => Ok(None),
         }
@@ -703,6 +797,44 @@ mod tests {
         let selection = UnitSelection { globs: vec!["apps/[".into()], ..Default::default() };
         let err = discover(&tree, &selection, &read).unwrap_err();
         assert!(err.to_string().contains("apps/["), "{err}");
+    }
+
+    #[test]
+    fn the_scope_holds_charts_and_values_files_wherever_chart_home_points() {
+        let fs = kustomize::MemoryFs::new()
+            .with(
+                "apps/overlays/testing/notes/kustomization.yaml",
+                "helmGlobals:\n  chartHome: ../../../../charts\nhelmCharts:\n- name: notes\n  \
+                 valuesFile: ../../../../values/notes.yaml\n  additionalValuesFiles: [../extra.yaml]\n\
+                 - name: cache\n  repo: https://charts.example\n  version: 1.2.0\n",
+            )
+            .with("charts/notes/Chart.yaml", "name: notes\n")
+            .with(
+                "apps/overlays/testing/plugin/kustomization.yaml",
+                "generators: [chart.yaml]\n",
+            )
+            .with(
+                "apps/overlays/testing/plugin/chart.yaml",
+                "apiVersion: builtin\nkind: HelmChartInflationGenerator\nmetadata:\n  name: x\n\
+                 name: notes\nchartHome: ../../../../charts\n",
+            )
+            .with("apps/overlays/testing/broken/kustomization.yaml", "helmCharts: {}\n");
+        let scope =
+            |unit: &str| dependency_scope(&fs, unit, &mut BTreeMap::new(), &read_kustomization);
+        let notes = scope("apps/overlays/testing/notes");
+        assert!(notes.complete);
+        for path in [
+            "charts/notes/templates/deployment.yaml",
+            "values/notes.yaml",
+            "apps/overlays/testing/extra.yaml",
+            "charts/cache-1.2.0/cache/Chart.yaml",
+        ] {
+            assert!(notes.covers(path), "{path} not in {notes:?}");
+        }
+        assert!(!notes.covers("charts/other/Chart.yaml"));
+        assert!(scope("apps/overlays/testing/plugin").covers("charts/notes/values.yaml"));
+        // A helm field that does not parse: the scope is unknown, so the unit is rendered.
+        assert!(!scope("apps/overlays/testing/broken").complete);
     }
 
     #[test]

@@ -246,9 +246,11 @@ impl RemoteCache {
         Ok(resolved(commit, kind))
     }
 
-    fn tree(&self, target: &GitTarget) -> Result<RemoteTree, RemoteError> {
+    /// The tree of `target`; a mutable ref is refused unless both the cache and the caller
+    /// allow it.
+    fn tree(&self, target: &GitTarget, allow_mutable: bool) -> Result<RemoteTree, RemoteError> {
         let resolved = self.resolve(target)?;
-        if resolved.kind.is_mutable() && !self.options.allow_mutable_refs {
+        if resolved.kind.is_mutable() && !(self.options.allow_mutable_refs && allow_mutable) {
             let what = match resolved.kind {
                 RefKind::Head => "no ref (the remote's HEAD)".to_owned(),
                 _ => format!("the branch '{}'", resolved.git_ref),
@@ -304,11 +306,27 @@ impl RemoteCache {
 
 impl RemoteLoader for RemoteCache {
     fn git_tree(&self, target: &GitTarget) -> Result<RemoteTree, RemoteError> {
-        self.tree(target)
+        self.tree(target, true)
     }
 
     fn http_file(&self, url: &str) -> Result<Vec<u8>, RemoteError> {
         self.download(url).map(|bytes| bytes.as_ref().clone())
+    }
+}
+
+/// A shared `RemoteCache` as the builds of environments that must be pinned see it: the same
+/// resolutions and fetches (a branch is still resolved once per run, for every unit), but a
+/// branch or a missing ref fails the build as with `allow_mutable_refs: false`.
+#[derive(Debug, Clone)]
+pub struct PinnedRefs(pub Arc<RemoteCache>);
+
+impl RemoteLoader for PinnedRefs {
+    fn git_tree(&self, target: &GitTarget) -> Result<RemoteTree, RemoteError> {
+        self.0.tree(target, false)
+    }
+
+    fn http_file(&self, url: &str) -> Result<Vec<u8>, RemoteError> {
+        self.0.http_file(url)
     }
 }
 

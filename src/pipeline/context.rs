@@ -8,12 +8,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kustomize::BuildOptions;
-
 use crate::cluster::{Cluster, RetryPolicy, Target as ClusterTarget};
 use crate::config::{ClusterSlot, Config};
 use crate::github::{GitHubClient, RepoName};
 use crate::plan::Trigger;
+use crate::render::Renderer;
 use crate::render::images::ImageOverride;
 use crate::timestamp::Timestamp;
 
@@ -38,7 +37,8 @@ pub struct Context {
     pub commit: Option<String>,
     /// The one reading of the clock, made by the command.
     pub now: Timestamp,
-    pub build: BuildOptions,
+    /// How units render: the run's one helm and remote cache, shared by every render.
+    pub build: Renderer,
 }
 
 /// Which commits the change is between.

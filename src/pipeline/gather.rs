@@ -186,7 +186,8 @@ fn detect(
         &UnitSelection::for_config(&ctx.config),
         &ctx.options.remote,
         listing.map(|l| l as &dyn ChangedFilesSource),
-        &ctx.build,
+        &|fs: &dyn kustomize::FileSystem, dir: &str| ctx.build.render(fs, dir),
+        ctx.build.load_restrictor(),
         DetectOptions::default(),
     )
 }
@@ -196,8 +197,7 @@ fn everything_new(ctx: &Context) -> Result<Detection, PipelineError> {
     let fs = kustomize::DiskFs::new(&ctx.repo).map_err(|err| {
         PipelineError::BadInput(format!("repository {}: {err}", ctx.repo.display()))
     })?;
-    let render =
-        |fs: &dyn kustomize::FileSystem, dir: &str| crate::render::render_unit(fs, dir, &ctx.build);
+    let render = |fs: &dyn kustomize::FileSystem, dir: &str| ctx.build.render(fs, dir);
     crate::detect::everything_new(
         &fs,
         &UnitSelection::for_config(&ctx.config),
@@ -244,7 +244,7 @@ fn add_units_using_overridden_images(
         .collect();
     for unit in candidates {
         // A unit that does not render was not touched by the change: detection reports it.
-        let Ok(rendered) = crate::render::render_unit(&fs, &unit, &ctx.build) else { continue };
+        let Ok(rendered) = ctx.build.render(&fs, &unit) else { continue };
         let mut objects = rendered.objects.clone();
         let report =
             crate::render::images::apply_image_overrides(&mut objects, &ctx.options.images);

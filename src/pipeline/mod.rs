@@ -110,6 +110,8 @@ pub struct Run {
     pub preview_namespace: Option<String>,
     /// What users should know: the plan's and detection's caveats, and what execution noticed.
     pub notes: Vec<String>,
+    /// What the renders resolved at render time (unpinned chart versions, branch refs).
+    pub resolved: crate::render::Resolved,
 }
 
 impl Run {
@@ -127,6 +129,7 @@ impl Run {
             head_sha: self.head_sha(),
             run_url,
             units: self.units.clone(),
+            resolved: self.resolved.clone(),
         }
     }
 
@@ -167,6 +170,7 @@ pub async fn run(
             units: Vec::new(),
             preview_namespace: None,
             notes,
+            resolved: ctx.build.resolved(),
         });
     }
 
@@ -198,6 +202,7 @@ pub async fn run(
         units: executed.units,
         preview_namespace: executed.preview_namespace,
         notes,
+        resolved: ctx.build.resolved(),
     })
 }
 

@@ -5,11 +5,16 @@
 //!
 //! Detection renders through here (to take read sets and to compare both sides) and hands the
 //! renders on; the conductor never renders a unit a second time. `images` rewrites the images of
-//! rendered objects (the `images` input), a transform every target applies.
+//! rendered objects (the `images` input), a transform every target applies. `sources` holds
+//! what renders take from outside the repository (helm, remote bases), one of each per run.
 //!
-//! Pure apart from reading through the `FileSystem` it is given; it decides nothing.
+//! Pure apart from reading through the `FileSystem` it is given and what the run's `Renderer`
+//! brings in (helm, remote bases); it decides nothing.
 
 pub mod images;
+pub mod sources;
+
+pub use sources::{Renderer, Resolved};
 
 use kustomize::{BuildError, BuildOptions, FileSystem, Value};
 

@@ -95,18 +95,26 @@ impl Target<'_> {
             .map(|&level| self.note(level, total).len())
             .max()
             .unwrap_or(0);
-        // Two bytes for the blank-line separators `assemble` may add.
-        let summary_budget = self.limit.saturating_sub(self.prefix.len() + longest_note + 2);
+        // The footer is short and bounded; it goes whenever the summary has room beside it.
+        let footer = super::resolved::section(&self.report.resolved);
+        let footer = if footer.len() + longest_note + self.prefix.len() + 512 <= self.limit {
+            footer
+        } else {
+            String::new()
+        };
+        // Three bytes for the blank-line separators `assemble` may add.
+        let summary_budget =
+            self.limit.saturating_sub(self.prefix.len() + longest_note + footer.len() + 3);
         let summary = summary(self.report, summary_budget);
         let assemble = |level: Level, cut: usize, sections: &str| {
             let note = self.note(level, cut);
             let mut body = String::with_capacity(
-                self.prefix.len() + summary.len() + note.len() + sections.len() + 1,
+                self.prefix.len() + summary.len() + note.len() + sections.len() + footer.len() + 3,
             );
             body.push_str(&self.prefix);
             body.push_str(&summary);
             // One blank line between blocks, whatever the block before ended with.
-            for block in [note.as_str(), sections] {
+            for block in [note.as_str(), sections, footer.as_str()] {
                 if !block.is_empty() {
                     if !body.ends_with("\n\n") {
                         body.push('\n');
@@ -241,6 +249,7 @@ mod tests {
             head_sha: None,
             run_url: None,
             units: vec![],
+            resolved: Default::default(),
         };
         let rendered = comment_body(&report);
         assert_eq!(rendered.level, Level::Full);
@@ -257,6 +266,7 @@ mod tests {
             head_sha: None,
             run_url: None,
             units: vec![],
+            resolved: Default::default(),
         };
         for limit in [0, 5, 40, 200] {
             assert!(job_summary_within(&report, limit).body.len() <= limit);

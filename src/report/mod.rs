@@ -9,8 +9,10 @@
 //! - [`comment`]: the hidden marker, the size budget and its degradation steps.
 //! - [`summary`]: the per-environment, per-unit table and failures that always fit.
 //! - [`sections`]: one collapsible section per unit with per-object diffs.
+//! - [`resolved`]: the footer naming what renders resolved at render time.
 
 pub mod comment;
+pub mod resolved;
 pub mod sections;
 pub mod summary;
 
@@ -36,6 +38,8 @@ pub struct Report {
     pub run_url: Option<String>,
     /// One entry per environment and unit, in plan order.
     pub units: Vec<UnitReport>,
+    /// Unpinned chart versions and branch refs the renders resolved (the footer).
+    pub resolved: crate::render::Resolved,
 }
 
 /// The outcome of one unit in one environment.
@@ -293,6 +297,7 @@ mod tests {
                 diff_source: None,
                 warnings: vec![],
             }],
+            resolved: Default::default(),
         };
         assert!(preview_urls(&report).is_empty());
         assert_eq!(

@@ -183,6 +183,7 @@ mod tests {
             head_sha: Some("0123456789abcdef".into()),
             run_url: None,
             units,
+            resolved: Default::default(),
         }
     }
 

@@ -129,6 +129,21 @@ pub const INPUTS: &[InputSpec] = &[
         "Take over fields owned by another field manager instead of failing.",
     ),
     input(
+        "helm",
+        "true",
+        "Inflate helmCharts by running helm, as kubectl kustomize --enable-helm does. false: a unit with helmCharts fails to render.",
+    ),
+    input(
+        "helm-command",
+        "helm",
+        "The helm v3 binary (a path, or a name on PATH); the action's image ships helm v3.17.2 on PATH.",
+    ),
+    input(
+        "cache-directory",
+        ".gitops-env",
+        "Folder, relative to GITHUB_WORKSPACE, where remote bases (remote-cache/) and pulled charts (charts/) are kept between runs; keep it with actions/cache.",
+    ),
+    input(
         "allow-fork-deploy-label",
         "deploy-preview",
         "PR label with which a maintainer allows a fork PR to deploy a preview.",

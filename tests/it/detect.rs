@@ -616,7 +616,8 @@ fn without_history_the_api_listing_is_matched_at_head_without_refinement() {
         &UnitSelection::default(),
         "origin",
         Some(&listing),
-        &kustomize::BuildOptions::default(),
+        &gitops_env::render::render_default,
+        kustomize::LoadRestrictor::RootOnly,
         DetectOptions::default(),
     )
     .unwrap();
@@ -650,7 +651,8 @@ fn a_truncated_api_listing_makes_every_unit_affected_and_says_why() {
         &UnitSelection::default(),
         "origin",
         Some(&listing),
-        &kustomize::BuildOptions::default(),
+        &gitops_env::render::render_default,
+        kustomize::LoadRestrictor::RootOnly,
         DetectOptions::default(),
     )
     .unwrap();

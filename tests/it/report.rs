@@ -42,6 +42,7 @@ fn report(kind: &str, title: &str, units: Vec<UnitReport>) -> Report {
         head_sha: Some("3f2a9c1d7e5b4a6f8c0d1e2f3a4b5c6d7e8f9a0b".into()),
         run_url: Some("https://github.com/acme/shop/actions/runs/42".into()),
         units,
+        resolved: Default::default(),
     }
 }
 
