@@ -725,3 +725,101 @@ fn with_load_restrictor_none_a_file_outside_the_unit_is_followed() {
         serde_json::json!(["shared/quota.yaml"])
     );
 }
+
+/// A repository whose `notes` unit inflates a chart kept outside its folder (helmGlobals'
+/// chartHome through `..`) with a values file of its own, next to a plain unit.
+fn chart_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        "charts/notes/Chart.yaml",
+        "apiVersion: v2\nname: notes\nversion: 0.1.0\nappVersion: \"1.0\"\n",
+    )
+    .write("charts/notes/values.yaml", "greeting: hello\n")
+    .write(
+        "charts/notes/templates/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n  labels:\n    \
+         chart: {{ .Chart.Name }}-{{ .Chart.Version }}\ndata:\n  greeting: {{ .Values.greeting }}\n  \
+         color: {{ .Values.color | default \"none\" }}\n",
+    )
+    .write("apps/overlays/testing/notes/values.yaml", "greeting: hi\n")
+    .write(
+        "apps/overlays/testing/notes/kustomization.yaml",
+        "helmGlobals:\n  chartHome: ../../../../charts\nhelmCharts:\n- name: notes\n  \
+         releaseName: notes\n  version: 0.1.0\n  valuesFile: values.yaml\n  \
+         valuesInline:\n    color: blue\n",
+    )
+    .write("apps/overlays/testing/plain/kustomization.yaml", "resources: [cm.yaml]\n")
+    .write(
+        "apps/overlays/testing/plain/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n",
+    )
+    .write("README.md", "# charts\n");
+    repo.commit("charts");
+    repo
+}
+
+#[test]
+fn chart_files_values_files_versions_and_inline_values_reach_the_unit_that_inflates_them() {
+    let Some(helm) = testsupport::helm("detecting helm chart changes") else { return };
+    let renderer = gitops_env::render::Renderer::new(
+        kustomize::LoadRestrictor::RootOnly,
+        Some(kustomize::Helm::new(kustomize::HelmOptions::new(helm))),
+        None,
+    );
+    let render = |fs: &dyn kustomize::FileSystem, dir: &str| renderer.render(fs, dir);
+    let notes = "apps/overlays/testing/notes";
+    let kustomization = "apps/overlays/testing/notes/kustomization.yaml";
+    let cases: [(&str, &str, &str, bool); 6] = [
+        ("a chart template", "charts/notes/templates/configmap.yaml", "", true),
+        ("the chart's version", "charts/notes/Chart.yaml", "", true),
+        ("the values file", "apps/overlays/testing/notes/values.yaml", "greeting: hey\n", true),
+        ("valuesInline", kustomization, "color: blue", true),
+        // A local chart's `version:` is not passed to helm: touched, the output is the same.
+        ("the entry's version", kustomization, "version: 0.1.0", false),
+        ("a file no build reads", "README.md", "# other\n", false),
+    ];
+    for (what, path, replace, output_changes) in cases {
+        let repo = chart_repo();
+        let base = repo.head();
+        let old = std::fs::read_to_string(repo.path().join(path)).unwrap();
+        let new = match (path, replace) {
+            (_, "") if path.ends_with("configmap.yaml") => old.replace("greeting:", "message:"),
+            (_, "") => old.replace("version: 0.1.0", "version: 0.2.0"),
+            (_, "color: blue") => old.replace("color: blue", "color: green"),
+            (_, "version: 0.1.0") => old.replace("version: 0.1.0", "version: 0.1.1"),
+            _ => replace.to_owned(),
+        };
+        assert_ne!(old, new, "{what}: the case changes nothing");
+        repo.write(path, &new);
+        let head = repo.commit(what);
+        let (git, changes) = diff_base::changes(
+            repo.path(),
+            &DiffRequest::Explicit { base, head },
+            None,
+            None,
+            FetchPolicy::default(),
+        )
+        .unwrap();
+        let detection = detect::detect(
+            &git,
+            &changes,
+            &UnitSelection::default(),
+            &units::read_kustomization,
+            &render,
+            DetectOptions::default(),
+        )
+        .unwrap();
+        assert!(detection.failed.is_empty(), "{what}: {:?}", detection.failed);
+        assert!(!detection.affected.contains(&"apps/overlays/testing/plain".to_owned()), "{what}");
+        if what == "a file no build reads" {
+            assert!(detection.affected.is_empty() && detection.unchanged_output.is_empty());
+            continue;
+        }
+        assert_eq!(detection.reasons[notes], strings(&[path]), "{what}");
+        if output_changes {
+            assert_eq!(detection.affected, strings(&[notes]), "{what}");
+        } else {
+            assert_eq!(detection.unchanged_output, strings(&[notes]), "{what}");
+        }
+    }
+}

@@ -389,7 +389,13 @@ fn works_on_a_checkout_owned_by_another_user_where_the_git_cli_refuses() {
 #[test]
 fn a_commit_tree_renders_exactly_like_the_checkout_on_disk() {
     // The example repository, committed: every unit must build byte-for-byte the same from the
-    // git tree as from the files on disk.
+    // git tree as from the files on disk — its Helm chart copied out of either.
+    let Some(helm) = testsupport::helm("rendering the example's Helm chart") else { return };
+    let renderer = gitops_env::render::Renderer::new(
+        kustomize::LoadRestrictor::RootOnly,
+        Some(kustomize::Helm::new(kustomize::HelmOptions::new(helm))),
+        None,
+    );
     let example = testsupport::workspace_root().join("examples/homelab");
     let repo = TestRepo::new();
     let copied = std::process::Command::new("cp")
@@ -419,8 +425,8 @@ fn a_commit_tree_renders_exactly_like_the_checkout_on_disk() {
     assert_eq!(found.units, on_disk.units);
     assert!(found.units.len() >= 10, "{:?}", found.units);
     for unit in &found.units {
-        let from_tree = gitops_env::render::render_default(&tree, &unit.path);
-        let from_disk = gitops_env::render::render_default(&disk, &unit.path);
+        let from_tree = renderer.render(&tree, &unit.path);
+        let from_disk = renderer.render(&disk, &unit.path);
         assert!(from_tree.is_ok(), "{}: {from_tree:?}", unit.path);
         assert_eq!(from_tree, from_disk, "{}", unit.path);
     }

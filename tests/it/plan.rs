@@ -22,10 +22,19 @@ fn run(args: &[&str]) -> (u8, String, String) {
 
 #[test]
 fn plan_lists_the_example_units_per_environment_and_the_comment() {
+    let Some(helm) = testsupport::helm("planning the example's Helm chart") else { return };
     let example = testsupport::workspace_root().join("examples/homelab");
-    let (code, out, err) = run(&["plan", "--repo", example.to_str().unwrap()]);
+    let (code, out, err) = run(&[
+        "plan",
+        "--repo",
+        example.to_str().unwrap(),
+        "--enable-helm",
+        "--helm-command",
+        helm.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
     for unit in [
+        "apps/overlays/testing/notes",
         "apps/overlays/testing/web",
         "apps/overlays/production/postgres",
         "infrastructure/overlays/production",
@@ -40,11 +49,52 @@ fn plan_lists_the_example_units_per_environment_and_the_comment() {
 }
 
 #[test]
-fn plan_of_a_feature_branch_previews_apps_and_diffs_infrastructure() {
+fn the_quick_start_without_helm_names_the_chart_unit_and_still_plans_the_rest() {
+    // The README's quick start on a machine without helm: the example's one Helm unit fails,
+    // naming the kustomization, the chart and what to do; every other unit is still rendered
+    // and diffed (blocked, as the action would block them); the exit code is 1.
     let example = testsupport::workspace_root().join("examples/homelab");
-    let (code, out, _) =
-        run(&["plan", "--repo", example.to_str().unwrap(), "--branch", "feat/new-theme"]);
+    let missing = std::env::temp_dir().join("gitops-env-test-no-helm-here/helm");
+    for args in [
+        vec!["plan", "--repo", example.to_str().unwrap()],
+        vec![
+            "plan",
+            "--repo",
+            example.to_str().unwrap(),
+            "--enable-helm",
+            "--helm-command",
+            missing.to_str().unwrap(),
+        ],
+    ] {
+        let (code, out, _) = run(&args);
+        assert_eq!(code, 1, "{out}");
+        let chart = "apps/base/notes/kustomization.yaml: helmCharts[0] 'notes':";
+        assert!(out.contains(&format!("apps/overlays/testing/notes  ")), "{out}");
+        assert!(out.contains(chart), "{out}");
+        let hint = if args.len() == 3 { "use --enable-helm" } else { "install helm v3" };
+        assert!(out.contains(hint), "{out}");
+        assert!(
+            out.contains("| `testing` | `apps/overlays/testing/web` | ⛔ blocked | +3 ~0 -0 |")
+        );
+    }
+}
+
+#[test]
+fn plan_of_a_feature_branch_previews_apps_and_diffs_infrastructure() {
+    let Some(helm) = testsupport::helm("planning the example's Helm chart") else { return };
+    let example = testsupport::workspace_root().join("examples/homelab");
+    let (code, out, _) = run(&[
+        "plan",
+        "--repo",
+        example.to_str().unwrap(),
+        "--branch",
+        "feat/new-theme",
+        "--enable-helm",
+        "--helm-command",
+        helm.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0);
+    assert!(out.contains("preview of feat/new-theme  apps/overlays/testing/notes"), "{out}");
     assert!(out.contains("preview of feat/new-theme  apps/overlays/testing/web"), "{out}");
     assert!(
         out.contains("infrastructure/overlays/testing     diff-only")

@@ -233,7 +233,13 @@ impl World {
             ("INPUT_KUBECONFIG-PRODUCTION".into(), self.production.kubeconfig_yaml()),
             ("INPUT_WAIT-TIMEOUT".into(), "20s".into()),
             ("INPUT_PREVIEW-HOST-TEMPLATE".into(), "{app}-{slug}.preview.homelab.example".into()),
+            // Kept across the world's runs, as actions/cache keeps it, but outside the checkout
+            // (whose commits add every file).
+            ("INPUT_CACHE-DIRECTORY".into(), path(&self.runner.path().join("cache"))),
         ];
+        if let Some(helm) = helm() {
+            env.push(("INPUT_HELM-COMMAND".into(), path(&helm)));
+        }
         if let Some(payload) = payload {
             std::fs::write(&event_path, serde_json::to_vec_pretty(&payload).unwrap()).unwrap();
             env.push(("GITHUB_EVENT_PATH".into(), path(&event_path)));
@@ -324,6 +330,15 @@ impl World {
         found.sort();
         found
     }
+}
+
+/// The pinned helm `.ci/run` installs, when it is there (tests that need it check with
+/// `testsupport::helm`, which skips or fails; flows without charts never run it).
+pub fn helm() -> Option<PathBuf> {
+    let path = std::env::var_os("GITOPS_ENV_HELM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| testsupport::workspace_root().join(testsupport::HELM_DEFAULT_PATH));
+    path.is_file().then_some(path)
 }
 
 fn parse_outputs(text: &str) -> std::collections::BTreeMap<String, String> {
