@@ -46,7 +46,7 @@ impl Upstream {
             .write("x/cm.yaml", &cm("other", "o1"));
         other.commit("other");
         other.git(&["tag", "v1"]);
-        bare(&other, &root.path().join("other.git"));
+        other.bare_clone(&root.path().join("other.git"));
 
         let work = TestRepo::new();
         work.write("deploy/base/kustomization.yaml", "resources:\n- cm.yaml\n")
@@ -67,33 +67,13 @@ impl Upstream {
         work.write("deploy/base/cm.yaml", &cm("app", "feature"));
         let feature = work.commit("feature");
         work.checkout("main");
-        bare(&work, &root.path().join("upstream.git"));
+        work.bare_clone(&root.path().join("upstream.git"));
         Self { root, v1, main, feature }
     }
 
     fn file_url(&self, repo: &str) -> String {
         format!("file://{}/{repo}", self.root.path().display())
     }
-}
-
-fn bare(work: &TestRepo, target: &Path) {
-    let status = Command::new("git")
-        .args(["clone", "--quiet", "--bare"])
-        .arg(work.path())
-        .arg(target)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .status()
-        .expect("git");
-    assert!(status.success());
-    // GitHub lets clients fetch any commit by SHA; so do these servers.
-    let status = Command::new("git")
-        .arg("-C")
-        .arg(target)
-        .args(["config", "uploadpack.allowAnySHA1InWant", "true"])
-        .status()
-        .expect("git");
-    assert!(status.success());
 }
 
 fn cache(dir: &Path) -> Arc<RemoteCache> {
@@ -146,6 +126,24 @@ fn kubectl(dir: &Path, unit: &str) -> Option<Result<String, String>> {
     } else {
         Err(String::from_utf8_lossy(&output.stderr).into_owned())
     })
+}
+
+/// `gitops-env render --remote-cache CACHE DIR`, in-process: its output, or its error output.
+fn render_command(dir: &Path, cache: &Path) -> Result<String, String> {
+    let args: Vec<std::ffi::OsString> = vec![
+        "gitops-env".into(),
+        "render".into(),
+        "--remote-cache".into(),
+        cache.into(),
+        dir.into(),
+    ];
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let code = gitops_env::run(args, &[], &mut stdout, &mut stderr);
+    if code == std::process::ExitCode::SUCCESS {
+        Ok(String::from_utf8(stdout).unwrap())
+    } else {
+        Err(String::from_utf8(stderr).unwrap())
+    }
 }
 
 fn http_upstream() -> (GitHttpServer, Upstream) {
@@ -206,6 +204,7 @@ fn remote_bases_components_and_files_render_as_kubectl_renders_them() {
     let dir = units(&cases);
     let cache_dir = tempfile::tempdir().unwrap();
     let loader = cache(cache_dir.path());
+    let cli_cache = tempfile::tempdir().unwrap();
     for (unit, _) in &cases {
         let ours = ours(dir.path(), unit, &loader);
         match (unit, &ours) {
@@ -213,6 +212,13 @@ fn remote_bases_components_and_files_render_as_kubectl_renders_them() {
             (&"escape" | &"as-component", Ok(out)) => panic!("{unit} built:\n{out}"),
             (_, Err(err)) => panic!("{unit}: {err}"),
             (_, Ok(_)) => {}
+        }
+        // `gitops-env render` gives the same, through a remote cache of its own.
+        let cli = render_command(&dir.path().join(unit), cli_cache.path());
+        match (&ours, &cli) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{unit}: gitops-env render differs"),
+            (Err(_), Err(_)) => {}
+            _ => panic!("{unit}: library {ours:?}, gitops-env render {cli:?}"),
         }
         let Some(reference) = kubectl(dir.path(), unit) else { continue };
         match (&ours, &reference) {
@@ -368,6 +374,63 @@ fn mutable_refs_can_be_refused_for_production() {
 }
 
 #[test]
+fn an_environment_set_to_refuse_mutable_refs_fails_its_branch_units_and_only_those() {
+    // The settings pin production; testing may follow a branch. One remote cache serves both:
+    // the branch is resolved once, and the comment says what it resolved to.
+    let (server, upstream) = http_upstream();
+    let http = server.url();
+    let repo = crate::support::git_repo::TestRepo::new();
+    let on_branch = format!("resources:\n- {http}/upstream.git//deploy/base?ref=feature\n");
+    repo.write(
+        ".github/gitops-env.yaml",
+        "environments:\n- name: testing\n  branch: develop\n- name: production\n  branch: main\n  \
+         remotes:\n    mutable-refs: false\n",
+    )
+    .write("apps/overlays/testing/up/kustomization.yaml", &on_branch)
+    .write("apps/overlays/production/up/kustomization.yaml", &on_branch)
+    .write(
+        "apps/overlays/production/pinned/kustomization.yaml",
+        &format!("resources:\n- {http}/upstream.git//deploy/base?ref=v1\n"),
+    );
+    repo.commit("units");
+    let cache = tempfile::tempdir().unwrap();
+    let args: Vec<std::ffi::OsString> = [
+        "gitops-env",
+        "plan",
+        "--repo",
+        repo.path().to_str().unwrap(),
+        "--remote-cache",
+        cache.path().to_str().unwrap(),
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let code = gitops_env::run(args, &[], &mut stdout, &mut stderr);
+    let out = String::from_utf8(stdout).unwrap();
+    assert_eq!(code, std::process::ExitCode::FAILURE, "{out}");
+    let failed: Vec<&str> = out.lines().filter(|l| l.contains("❌ failed")).collect();
+    assert_eq!(failed.len(), 1, "{out}");
+    assert!(failed[0].contains("apps/overlays/production/up"), "{out}");
+    assert!(
+        out.contains("the branch 'feature' is mutable and mutable refs are not allowed here"),
+        "{out}"
+    );
+    for unit in ["apps/overlays/testing/up", "apps/overlays/production/pinned"] {
+        assert!(out.contains(&format!("| `{unit}` | ⛔ blocked | +1 ~0 -0 |")), "{unit}: {out}");
+    }
+    assert!(
+        out.contains(&format!(
+            "- remote `{http}/upstream.git` at branch `feature`: commit `{}`",
+            &upstream.feature[..12]
+        )),
+        "{out}"
+    );
+    let listings = server.seen().iter().filter(|s| s.target.contains("/info/refs")).count();
+    assert_eq!(listings, 2, "the branch and the tag, each listed once: {:?}", server.seen());
+}
+
+#[test]
 fn git_daemon_remotes_are_fetched_in_process() {
     let root = tempfile::tempdir().unwrap();
     let daemon = GitDaemon::start(root.path());
@@ -403,7 +466,7 @@ fn a_shallow_clone_is_deepened_with_gix_over_authenticated_smart_http() {
     let root = tempfile::tempdir().unwrap();
     let server = GitHttpServer::start(root.path());
     let (origin, main, feature) = crate::git::origin_with_history();
-    bare(&origin, &root.path().join("origin.git"));
+    origin.bare_clone(&root.path().join("origin.git"));
     let url = format!("{}/origin.git", server.url());
     let clone = TestRepo::clone_from(&url, &["--depth=1", "--branch=feature"]);
     // What actions/checkout leaves behind: the token as an extra header for the server.

@@ -79,3 +79,69 @@ fn render_out_dir_writes_every_build_and_every_error() {
     let error = std::fs::read_to_string(under_out(&broken).join("build-error.txt")).unwrap();
     assert!(error.contains("missing.yaml"), "{error}");
 }
+
+/// `kubectl kustomize` with `args` before the directory, or `None` (skip) without kubectl
+/// outside CI.
+fn kubectl_kustomize(args: &[&str], dir: &Path) -> Option<Result<String, String>> {
+    let output =
+        match std::process::Command::new("kubectl").arg("kustomize").args(args).arg(dir).output() {
+            Ok(output) => output,
+            Err(_) if std::env::var("CI").as_deref() != Ok("true") => {
+                eprintln!("skipping the kubectl reference: kubectl is not installed");
+                return None;
+            }
+            Err(err) => panic!("kubectl is required under CI=true: {err}"),
+        };
+    Some(if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    })
+}
+
+#[test]
+fn render_enable_helm_matches_kubectl_kustomize_enable_helm() {
+    let Some(helm) = testsupport::helm("render --enable-helm against kubectl") else { return };
+    let helm = helm.to_str().unwrap().to_owned();
+    // A chart that prints what the capability flags set, beside the example's own chart.
+    let root = scratch("helm");
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    write(
+        &root.join("caps/charts/caps/Chart.yaml"),
+        "apiVersion: v2\nname: caps\nversion: 1.0.0\n",
+    );
+    write(&root.join("caps/charts/caps/values.yaml"), "{}\n");
+    write(
+        &root.join("caps/charts/caps/templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caps\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  \
+         widget: {{ .Capabilities.APIVersions.Has \"example.com/v1\" | quote }}\n",
+    );
+    write(&root.join("caps/kustomization.yaml"), "helmCharts:\n- name: caps\n");
+    let example = testsupport::workspace_root().join("examples/homelab/apps/overlays");
+    let flags = ["--helm-kube-version", "v1.29.3", "--helm-api-versions", "example.com/v1"];
+    let cases: Vec<(PathBuf, Vec<&str>)> = vec![
+        (example.join("testing/notes"), vec!["--enable-helm", "--helm-command", &helm]),
+        (example.join("production/notes"), vec!["--enable-helm", "--helm-command", &helm]),
+        (root.join("caps"), [&["--enable-helm", "--helm-command", &helm][..], &flags].concat()),
+        (root.join("caps"), vec!["--enable-helm", "--helm-command", &helm]),
+        // Without --enable-helm both refuse the chart.
+        (root.join("caps"), vec![]),
+    ];
+    for (dir, args) in cases {
+        let Some(expected) = kubectl_kustomize(&args, &dir) else { return };
+        let mut ours = vec!["render"];
+        ours.extend(&args);
+        ours.push(dir.to_str().unwrap());
+        let (code, stdout, stderr) = run(&ours);
+        match expected {
+            Ok(yaml) => {
+                assert_eq!(code, ExitCode::SUCCESS, "{dir:?} {args:?}: {stderr}");
+                assert_eq!(stdout, yaml, "{dir:?} {args:?}");
+            }
+            Err(_) => {
+                assert_eq!(code, ExitCode::FAILURE, "{dir:?} {args:?}: kubectl failed, we did not");
+                assert!(stderr.contains("helmCharts[0] 'caps'"), "{stderr}");
+            }
+        }
+    }
+}

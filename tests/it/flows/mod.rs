@@ -12,4 +12,5 @@ mod prune;
 mod real_payloads;
 mod release;
 mod shallow;
+mod sources;
 mod sweep;

@@ -22,6 +22,28 @@ impl TestRepo {
         repo
     }
 
+    /// A bare clone at `target`, as a git server would hold it: what the remote-base tests
+    /// serve over smart HTTP, git daemon or `file://`.
+    pub fn bare_clone(&self, target: &Path) {
+        let status = Command::new("git")
+            .args(["clone", "--quiet", "--bare"])
+            .arg(self.path())
+            .arg(target)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .status()
+            .expect("git");
+        assert!(status.success());
+        // GitHub lets clients fetch any commit by SHA; so do these servers.
+        let status = Command::new("git")
+            .arg("-C")
+            .arg(target)
+            .args(["config", "uploadpack.allowAnySHA1InWant", "true"])
+            .status()
+            .expect("git");
+        assert!(status.success());
+    }
+
     /// A clone of `url` made with `extra` arguments (e.g. `--depth=1`, `--branch=x`).
     pub fn clone_from(url: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");

@@ -74,7 +74,12 @@ impl GitHttpServer {
 
     /// Serves `body` at `path` (e.g. `/files/install.yaml`).
     pub fn file(&self, path: &str, body: &str) -> &Self {
-        self.state.files.lock().unwrap().insert(path.to_owned(), body.as_bytes().to_vec());
+        self.bytes(path, body.as_bytes().to_vec())
+    }
+
+    /// Serves any bytes at `path` (a packaged chart, say).
+    pub fn bytes(&self, path: &str, body: Vec<u8>) -> &Self {
+        self.state.files.lock().unwrap().insert(path.to_owned(), body);
         self
     }
 
