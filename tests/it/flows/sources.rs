@@ -107,3 +107,61 @@ fn charts_and_remote_bases_deploy_into_a_preview_and_the_comment_names_what_they
     let listings = server.seen().iter().filter(|s| s.target.contains("/info/refs")).count();
     assert_eq!(listings, 1, "{:?}", server.seen());
 }
+
+#[test]
+fn the_default_cache_directory_in_the_workspace_spares_the_next_run_every_pinned_fetch() {
+    // What the README's actions/cache step keeps: `.gitops-env/` under GITHUB_WORKSPACE. A
+    // pinned chart and a tagged remote base, once fetched, need no network in the next run.
+    let Some(helm) = testsupport::helm("the action's chart cache") else { return };
+    let served = tempfile::tempdir().unwrap();
+    let server = GitHttpServer::start(served.path());
+    let repo_url = charts::publish(&server, &helm, "cache", &["1.0.0"]);
+    let upstream = TestRepo::new();
+    upstream
+        .write("deploy/kustomization.yaml", "resources: [cm.yaml]\n")
+        .write("deploy/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: upstream\n");
+    upstream.commit("upstream");
+    upstream.git(&["tag", "v1"]);
+    upstream.bare_clone(&served.path().join("upstream.git"));
+
+    let world = World::new();
+    world.repo.checkout("develop");
+    world
+        .repo
+        .write(
+            "apps/overlays/testing/cache/kustomization.yaml",
+            &format!(
+                "namespace: api\nhelmCharts:\n- name: cache\n  repo: {repo_url}\n  version: 1.0.0\n  \
+                 releaseName: api\n"
+            ),
+        )
+        .write(
+            "apps/overlays/testing/upstream/kustomization.yaml",
+            &format!("namespace: api\nresources:\n- {}/upstream.git//deploy?ref=v1\n", server.url()),
+        );
+    world.repo.commit("pinned sources");
+    let inputs = [("cache-directory", ".gitops-env")];
+    let first = world.dispatch_deploy("testing", &inputs);
+    assert_eq!(first.code, 0, "stdout:\n{}\nstderr:\n{}", first.stdout, first.stderr);
+    let cache = world.repo.path().join(".gitops-env");
+    for kept in ["remote-cache", "charts"] {
+        let entries = std::fs::read_dir(cache.join(kept)).map(Iterator::count).unwrap_or(0);
+        assert!(entries > 0, "nothing kept in .gitops-env/{kept}");
+    }
+    assert!(server.seen().iter().any(|s| s.target.ends_with(".tgz")), "{:?}", server.seen());
+    server.forget();
+    let second = world.dispatch_deploy("testing", &inputs);
+    assert_eq!(second.code, 0, "stdout:\n{}\nstderr:\n{}", second.stdout, second.stderr);
+    // (kustomize first tries an http(s) resource as a plain file, so that GET is made in every
+    // run; the repository itself is neither listed nor fetched again.)
+    let fetched: Vec<_> = server
+        .seen()
+        .into_iter()
+        .filter(|seen| seen.is_git() || seen.target.starts_with("/charts/"))
+        .collect();
+    assert_eq!(fetched, vec![], "the second run fetched again");
+    assert!(world.testing.get("v1", "ConfigMap", "api", "api-cache").is_some());
+    assert!(world.testing.get("v1", "ConfigMap", "api", "upstream").is_some());
+    // Pinned sources resolve nothing at render time: no footer.
+    assert!(!second.summary.contains("Resolved at render time"), "{}", second.summary);
+}

@@ -182,14 +182,20 @@ impl World {
         };
         let previous = self.repo.git(&["rev-parse", "--abbrev-ref", "HEAD"]);
         self.repo.checkout(branch);
+        let run = self.dispatch_deploy(environment, &[]);
+        assert_eq!(run.code, 0, "bootstrap of {environment}:\n{}\n{}", run.stdout, run.stderr);
+        self.repo.checkout(&previous);
+    }
+
+    /// A `workflow_dispatch` run deploying every unit of `environment` from the checkout.
+    pub fn dispatch_deploy(&self, environment: &str, inputs: &[(&str, &str)]) -> Run {
+        let branch = self.repo.git(&["rev-parse", "--abbrev-ref", "HEAD"]);
         let payload = json!({
             "ref": format!("refs/heads/{branch}"),
             "inputs": { "operation": "deploy", "environment": environment },
             "repository": repository(), "sender": { "login": "me" },
         });
-        let run = self.run("workflow_dispatch", Some(payload), &[]);
-        assert_eq!(run.code, 0, "bootstrap of {environment}:\n{}\n{}", run.stdout, run.stderr);
-        self.repo.checkout(&previous);
+        self.run("workflow_dispatch", Some(payload), inputs)
     }
 
     /// Runs the action in `checkout` instead of the repository itself from now on.
