@@ -69,7 +69,7 @@ fn the_quick_start_without_helm_names_the_chart_unit_and_still_plans_the_rest() 
         let (code, out, _) = run(&args);
         assert_eq!(code, 1, "{out}");
         let chart = "apps/base/notes/kustomization.yaml: helmCharts[0] 'notes':";
-        assert!(out.contains(&format!("apps/overlays/testing/notes  ")), "{out}");
+        assert!(out.contains("apps/overlays/testing/notes  "), "{out}");
         assert!(out.contains(chart), "{out}");
         let hint = if args.len() == 3 { "use --enable-helm" } else { "install helm v3" };
         assert!(out.contains(hint), "{out}");
